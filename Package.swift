@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// The targets follow the data flow: input → format (parse) → keys (filter, rule)
+// → sketch (count, rank) → emit. WarmsetAnalysis wires the stages together;
+// the `warmset` executable is a thin command line over it.
+let package = Package(
+    name: "warmset",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "warmset", targets: ["warmset"]),
+        .library(name: "WarmsetAnalysis", targets: ["WarmsetAnalysis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, each behind one system-library target and imported by one Swift module.
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(
+            name: "CPCRE2", pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"]), .brew(["pcre2"])]),
+
+        // input: files, stdin, gzip → lines
+        .target(name: "WarmsetInput", dependencies: ["CZlib"]),
+        // parse: nginx log_format compiled to a byte-level parser; JSON lines
+        .target(name: "WarmsetFormat"),
+        // filter and key: request filters, URL normalization, key rules
+        .target(name: "WarmsetKeys", dependencies: ["CPCRE2", "WarmsetFormat"]),
+        // count and rank: hash, count-min sketch, candidates, exact counts (pure Swift)
+        .target(
+            name: "WarmsetSketch",
+            dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
+        // emit: manifest writers
+        .target(name: "WarmsetEmit", dependencies: ["WarmsetSketch"]),
+        // the pipeline: configuration, the analyzer, the summary
+        .target(
+            name: "WarmsetAnalysis",
+            dependencies: [
+                "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetEmit",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        // deterministic traffic for demos, tests and benchmarks
+        .target(name: "WarmsetGenerator"),
+        .executableTarget(
+            name: "warmset",
+            dependencies: [
+                "WarmsetAnalysis", "WarmsetGenerator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(
+            name: "WarmsetTests",
+            dependencies: [
+                "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetEmit",
+                "WarmsetAnalysis", "WarmsetGenerator",
+            ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,132 @@
+import WarmsetFormat
+import WarmsetKeys
+import WarmsetSketch
+
+/// Everything `warmset analyze` is told, as plain values (no command-line types).
+public struct AnalysisConfiguration: Sendable {
+    /// Input paths; `-` is stdin.
+    public var inputs: [String] = ["-"]
+    /// `combined`, `common`, `json` or an nginx `log_format` string.
+    public var format = "combined"
+    /// JSON keys for `--format json`.
+    public var jsonFields = JSONFieldNames.defaults
+    /// `--methods`, e.g. `GET,HEAD`.
+    public var methods = "GET"
+    /// `--status`, e.g. `2xx,304`.
+    public var status = "2xx,304"
+    /// `--since`, ISO 8601.
+    public var since: String?
+    /// `--until`, ISO 8601.
+    public var until: String?
+    /// `--host`.
+    public var host: String?
+    /// `--exclude` patterns.
+    public var excludes: [String] = []
+    /// `--rule` lines, `REGEX => TEMPLATE`, first match wins.
+    public var rules: [String] = []
+    /// `--keep-query`.
+    public var keepQuery = "none"
+    /// `--exact`: count every key in a hash map.
+    public var exact = false
+    /// Sketch shape (sketch mode).
+    public var sketch = SketchParameters.default
+    /// `--top N`.
+    public var top = 1000
+    /// The share of malformed lines above which the run fails.
+    public var maxMalformedFraction = 0.05
+    /// `--allow-partial`: deliver a result even when some input could not be read.
+    public var allowPartial = false
+    /// The longest line read; longer lines are counted as malformed.
+    public var maxLineBytes = 64 * 1024
+    /// The longest key emitted.
+    public var maxKeyBytes = 1024
+
+    /// The defaults.
+    public init() {}
+}
+
+/// A configuration that cannot work, in one sentence.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    /// One sentence naming the option and the fix.
+    public let description: String
+
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
+}
+
+/// The per-line machinery built from a configuration: compiled once, used for every line.
+public final class CompiledAnalysis {
+    /// The line parser.
+    public let parser: AccessLogParser
+    /// The request filter.
+    public let filter: RequestFilter
+    /// The key builder (normalization, excludes, rules).
+    public let keys: KeyBuilder
+    /// Notes for the summary about options that cannot apply to this format.
+    public let notes: [String]
+
+    /// Compiles `configuration`.
+    /// - Throws: `ConfigurationError` for a bad format, rule, pattern, filter or time.
+    public init(_ configuration: AnalysisConfiguration) throws(ConfigurationError) {
+        do {
+            parser = try AccessLogParser(
+                format: configuration.format, jsonFields: configuration.jsonFields, maxLineBytes: configuration.maxLineBytes)
+        } catch {
+            throw ConfigurationError(error.description)
+        }
+        let fields = parser.fields
+        var notes: [String] = []
+        var filter = RequestFilter()
+        do {
+            try filter.setMethods(configuration.methods)
+            try filter.setStatus(configuration.status)
+        } catch {
+            throw ConfigurationError(error.description)
+        }
+        if !fields.contains(.request) && !fields.contains(.method) {
+            notes.append("the format has no method ($request or $request_method), so --methods is not applied")
+        }
+        if !fields.contains(.status) {
+            notes.append("the format has no $status, so --status is not applied")
+        }
+        if let since = configuration.since {
+            guard let value = LogTime.parseISO8601(since) else {
+                throw ConfigurationError("--since '\(since)': use ISO 8601, e.g. 2026-11-27 or 2026-11-27T06:00:00+01:00")
+            }
+            filter.since = value
+        }
+        if let until = configuration.until {
+            guard let value = LogTime.parseISO8601(until) else {
+                throw ConfigurationError("--until '\(until)': use ISO 8601, e.g. 2026-11-28 or 2026-11-28T06:00:00Z")
+            }
+            filter.until = value
+        }
+        if let since = filter.since, let until = filter.until, until <= since {
+            throw ConfigurationError("--until must be later than --since")
+        }
+        if (filter.since != nil || filter.until != nil) && !fields.contains(.timeLocal) && !fields.contains(.timeISO8601) {
+            throw ConfigurationError("--since/--until need a time in the log, but the format has no $time_local or $time_iso8601")
+        }
+        if let host = configuration.host {
+            guard fields.contains(.host) else {
+                throw ConfigurationError("--host needs $host in the log format, and this format has none")
+            }
+            filter.host = Array(host.lowercased().utf8)
+        }
+        self.filter = filter
+        do {
+            let rules = try configuration.rules.map { (rule) throws(KeyError) in try KeyRule(rule) }
+            let excludes = try configuration.excludes.map { (pattern) throws(KeyError) in
+                try Pattern(pattern, wholeSubject: false, what: "--exclude")
+            }
+            let policy = try QueryPolicy(parsing: configuration.keepQuery)
+            keys = KeyBuilder(
+                rules: rules, excludes: excludes, queryPolicy: policy, maxKeyBytes: configuration.maxKeyBytes,
+                maxTargetBytes: configuration.maxLineBytes)
+        } catch {
+            throw ConfigurationError(error.description)
+        }
+        guard configuration.top >= 1 else { throw ConfigurationError("--top must be at least 1") }
+        self.notes = notes
+    }
+}

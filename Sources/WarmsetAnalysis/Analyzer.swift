@@ -1,0 +1,232 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import WarmsetFormat
+import WarmsetInput
+import WarmsetKeys
+import WarmsetSketch
+
+/// Progress of a running analysis.
+public struct AnalysisProgress: Sendable {
+    /// On-disk bytes consumed over all inputs.
+    public var bytesConsumed: Int64
+    /// The on-disk size of all inputs, when every one is a regular file.
+    public var totalBytes: Int64?
+    /// Lines read so far.
+    public var lines: Int
+    /// Seconds since the start.
+    public var elapsed: Double
+}
+
+/// The result of `Analyzer.run`.
+public struct AnalysisResult: Sendable {
+    /// The warm set, in rank order (at most `top` keys).
+    public var ranked: [RankedKey]
+    /// The counts and figures of the run.
+    public var summary: AnalysisSummary
+    /// The sketch's error bound, nil in exact mode (for the manifest).
+    public var errorBound: UInt64?
+
+    /// True when the result may be written: every input was read (or `--allow-partial`)
+    /// and malformed lines stayed under the threshold.
+    public func isTrustworthy(allowPartial: Bool) -> Bool {
+        !summary.tooManyMalformed && (!summary.partial || allowPartial)
+    }
+}
+
+/// Runs the pipeline: input → parse → filter → key → count → rank.
+public enum Analyzer {
+    /// How many malformed lines are quoted in the summary.
+    static let malformedSampleLimit = 5
+
+    /// Monotonic seconds.
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Analyzes the configured inputs.
+    ///
+    /// Inputs that cannot be opened are reported before any line is read; with
+    /// `allowPartial` they are skipped instead. A damaged gzip stream ends its file (the
+    /// lines before the damage count) and marks the result partial.
+    /// - Parameter progress: called about four times a second with the bytes consumed.
+    /// - Throws: `ConfigurationError` for a bad configuration, or the first `InputError`
+    ///   for an input that cannot be opened (unless `allowPartial`).
+    public static func run(
+        _ configuration: AnalysisConfiguration, progress: ((AnalysisProgress) -> Void)? = nil
+    ) throws -> AnalysisResult {
+        let start = now()
+        let compiled = try CompiledAnalysis(configuration)
+        var summary = AnalysisSummary()
+        summary.notes = compiled.notes
+
+        // Open everything first: a typo in the last file name should not cost a long run.
+        var sources: [(path: String, source: (any ByteSource)?)] = []
+        for path in configuration.inputs {
+            do {
+                sources.append((path, try InputOpener.open(path)))
+            } catch {
+                if !configuration.allowPartial { throw error }
+                summary.partial = true
+                summary.errors.append(error.description)
+                summary.inputs.append(.init(path: path, gzip: false, compressedBytes: 0, bytes: 0, lines: 0, error: error.description))
+                sources.append((path, nil))
+            }
+        }
+        var totalBytes: Int64? = 0
+        for entry in sources {
+            if let size = entry.source?.compressedSize, let sum = totalBytes { totalBytes = sum + size } else if entry.source != nil { totalBytes = nil }
+        }
+
+        let counter: any KeyCounter =
+            configuration.exact
+            ? ExactCounter(seed: configuration.sketch.seed)
+            : SketchCounter(parameters: configuration.sketch, top: configuration.top)
+        let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
+        let parser = compiled.parser
+        let filter = compiled.filter
+        let keys = compiled.keys
+        var fields = RequestFields()
+        var filtered = [Int](repeating: 0, count: RequestFilter.Reason.allCases.count)
+        var reasonIndex: [RequestFilter.Reason: Int] = [:]
+        for (i, reason) in RequestFilter.Reason.allCases.enumerated() { reasonIndex[reason] = i }
+        var linesRead = 0
+        var malformed = 0
+        var samples: [String] = []
+        var consumedBefore: Int64 = 0
+        var decodedTotal: Int64 = 0
+        var nextReport = start + 0.25
+
+        for (path, maybeSource) in sources {
+            guard let source = maybeSource else { continue }
+            var lines = 0
+            var decoded: Int64 = 0
+            let linesBefore = linesRead
+            var failure: String?
+            // Count decoded bytes by wrapping reads: the reader reports each read through afterRead.
+            let counting = CountingSource(source)
+            do {
+                _ = try reader.forEachLine(
+                    of: counting,
+                    afterRead: {
+                        if let progress {
+                            let t = now()
+                            if t >= nextReport {
+                                nextReport = t + 0.25
+                                progress(AnalysisProgress(
+                                    bytesConsumed: consumedBefore + source.compressedBytesConsumed, totalBytes: totalBytes,
+                                    lines: linesRead, elapsed: t - start))
+                            }
+                        }
+                    },
+                    onOverlong: { lineNumber, length in
+                        linesRead += 1
+                        malformed += 1
+                        if samples.count < malformedSampleLimit {
+                            samples.append("\(path):\(lineNumber): longer than \(configuration.maxLineBytes) bytes (\(length)); skipped")
+                        }
+                    }
+                ) { line, lineNumber in
+                    linesRead += 1
+                    if let problem = parser.parse(line, into: &fields) {
+                        malformed += 1
+                        if samples.count < malformedSampleLimit {
+                            samples.append("\(path):\(lineNumber): \(problem.reason.rawValue) at byte \(problem.byteOffset + 1)")
+                        }
+                        return
+                    }
+                    if let reason = filter.check(fields) {
+                        filtered[reasonIndex[reason]!] += 1
+                        return
+                    }
+                    guard let target = fields.target, !fields.badRequestLine else {
+                        filtered[reasonIndex[.badRequest]!] += 1
+                        return
+                    }
+                    switch keys.build(target: target, hasLogEscapes: fields.hasLogEscapes) {
+                    case .key:
+                        counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
+                    case .skipped(let reason):
+                        filtered[reasonIndex[reason]!] += 1
+                    }
+                }
+            } catch let error as InputError {
+                failure = error.description
+                summary.partial = true
+                summary.errors.append(error.description)
+            }
+            decoded = counting.decodedBytes
+            lines = linesRead - linesBefore
+            consumedBefore += source.compressedBytesConsumed
+            decodedTotal += decoded
+            summary.inputs.append(.init(
+                path: path, gzip: source.isGzip, compressedBytes: source.compressedBytesConsumed, bytes: decoded,
+                lines: lines, error: failure))
+        }
+
+        let stats = counter.stats
+        let ranked = counter.ranked(limit: configuration.top)
+        let elapsed = now() - start
+        summary.linesRead = linesRead
+        summary.linesMalformed = malformed
+        summary.linesParsed = linesRead - malformed
+        summary.malformedSamples = samples
+        for (i, reason) in RequestFilter.Reason.allCases.enumerated() where filtered[i] > 0 {
+            summary.filtered[reason.rawValue] = filtered[i]
+        }
+        summary.requestsCounted = stats.total
+        summary.distinctKeys = stats.distinctKeys
+        summary.counting = AnalysisSummary.Counting(
+            mode: stats.exact ? "exact" : "sketch",
+            depth: stats.exact ? nil : configuration.sketch.depth,
+            width: stats.exact ? nil : configuration.sketch.width,
+            epsilon: stats.exact ? nil : configuration.sketch.epsilon,
+            delta: stats.exact ? nil : configuration.sketch.delta,
+            errorBound: stats.errorBound, memoryBytes: stats.memoryBytes)
+        summary.keysEmitted = ranked.count
+        let emittedSum = ranked.reduce(UInt64(0)) { $0 + $1.count }
+        summary.coverageOfEmitted = stats.total > 0 ? min(1, Double(emittedSum) / Double(stats.total)) : 0
+        summary.elapsedSeconds = elapsed
+        summary.megabytesPerSecond = elapsed > 0 ? Double(decodedTotal) / 1e6 / elapsed : 0
+        summary.linesPerSecond = elapsed > 0 ? Double(linesRead) / elapsed : 0
+        summary.peakRSSBytes = peakRSS()
+        if linesRead > 0 && Double(malformed) / Double(linesRead) > configuration.maxMalformedFraction {
+            summary.tooManyMalformed = true
+        }
+        return AnalysisResult(ranked: ranked, summary: summary, errorBound: stats.exact ? nil : stats.errorBound)
+    }
+
+    /// Peak resident memory of this process, in bytes.
+    public static func peakRSS() -> Int {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        #if os(Linux)
+            return Int(usage.ru_maxrss) * 1024
+        #else
+            return Int(usage.ru_maxrss)
+        #endif
+    }
+}
+
+/// Counts the decoded bytes that pass through.
+final class CountingSource: ByteSource {
+    let inner: any ByteSource
+    var decodedBytes: Int64 = 0
+
+    init(_ inner: any ByteSource) { self.inner = inner }
+
+    var path: String { inner.path }
+    var compressedBytesConsumed: Int64 { inner.compressedBytesConsumed }
+    var compressedSize: Int64? { inner.compressedSize }
+    var isGzip: Bool { inner.isGzip }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        let n = try inner.read(into: buffer)
+        decodedBytes += Int64(n)
+        return n
+    }
+}

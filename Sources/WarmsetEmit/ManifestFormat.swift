@@ -1,0 +1,76 @@
+import WarmsetSketch
+
+/// The manifest formats of `--output-format`.
+public enum ManifestFormat: String, CaseIterable, Sendable {
+    /// One key per line.
+    case keys
+    /// `key<TAB>count`.
+    case tsv
+    /// One JSON object per line: rank, key, count, path (and the error bound in sketch mode).
+    case jsonl
+}
+
+/// Renders ranked keys as a manifest.
+public enum ManifestRenderer {
+    /// The manifest bytes for `entries`, in rank order.
+    /// - Parameter errorBound: the sketch's ε·N, written into each jsonl line; nil when exact.
+    public static func render(_ entries: [RankedKey], format: ManifestFormat, errorBound: UInt64?) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.count * 64)
+        for (index, entry) in entries.enumerated() {
+            switch format {
+            case .keys:
+                out.append(contentsOf: entry.key.utf8)
+            case .tsv:
+                out.append(contentsOf: entry.key.utf8)
+                out.append(0x09)
+                out.append(contentsOf: String(entry.count).utf8)
+            case .jsonl:
+                out.append(contentsOf: #"{"rank":"#.utf8)
+                out.append(contentsOf: String(index + 1).utf8)
+                out.append(contentsOf: #","key":"#.utf8)
+                JSONText.appendString(entry.key, to: &out)
+                out.append(contentsOf: #","count":"#.utf8)
+                out.append(contentsOf: String(entry.count).utf8)
+                out.append(contentsOf: #","path":"#.utf8)
+                JSONText.appendString(entry.path, to: &out)
+                if let errorBound {
+                    out.append(contentsOf: #","error_bound":"#.utf8)
+                    out.append(contentsOf: String(errorBound).utf8)
+                }
+                out.append(0x7D)
+            }
+            out.append(0x0A)
+        }
+        return out
+    }
+}
+
+/// JSON string escaping.
+public enum JSONText {
+    /// Appends `text` as a quoted JSON string.
+    public static func appendString(_ text: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+            case 0x09: out.append(contentsOf: [0x5C, 0x74])
+            case 0..<0x20, 0x7F:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(0x22)
+    }
+
+    /// `text` as a quoted JSON string.
+    public static func quoted(_ text: String) -> String {
+        var out: [UInt8] = []
+        appendString(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}

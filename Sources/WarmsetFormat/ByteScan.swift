@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Small byte-level helpers shared by the parsers.
+public enum ByteScan {
+    /// The first offset ≥ `from` where `needle` occurs in `haystack`, or nil.
+    ///
+    /// With `skipEscaped`, an occurrence preceded by an odd number of backslashes is skipped:
+    /// `\"` inside a quoted field does not end it.
+    /// - Complexity: O(n), with `memchr` for the first byte.
+    @inline(__always)
+    public static func find(
+        _ needle: UnsafeRawBufferPointer, in haystack: UnsafeRawBufferPointer, from: Int, skipEscaped: Bool
+    ) -> Int? {
+        guard let base = haystack.baseAddress, let nBase = needle.baseAddress, needle.count > 0 else { return nil }
+        let first = Int32(nBase.load(as: UInt8.self))
+        var at = from
+        let last = haystack.count - needle.count
+        while at <= last {
+            guard let hit = memchr(base + at, first, last - at + 1) else { return nil }
+            let offset = UnsafeRawPointer(hit) - base
+            if needle.count == 1 || memcmp(base + offset + 1, nBase + 1, needle.count - 1) == 0 {
+                if skipEscaped {
+                    var backslashes = 0
+                    var back = offset - 1
+                    while back >= from && haystack[back] == 0x5C {
+                        backslashes += 1
+                        back -= 1
+                    }
+                    if backslashes & 1 == 1 {
+                        at = offset + 1
+                        continue
+                    }
+                }
+                return offset
+            }
+            at = offset + 1
+        }
+        return nil
+    }
+
+    /// Parses a non-negative decimal integer; `-` (Apache's "none") is 0. Nil on junk or overflow.
+    @inline(__always)
+    public static func parseCount(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        if bytes.count == 1 && bytes[0] == 0x2D { return 0 }
+        guard bytes.count > 0 && bytes.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for byte in bytes {
+            let digit = Int64(byte) &- 48
+            guard digit >= 0 && digit <= 9 else { return nil }
+            value = value &* 10 &+ digit  // Safe: at most 18 digits cannot overflow Int64.
+        }
+        return value
+    }
+
+    /// Parses a 3-digit status code, or returns -1.
+    @inline(__always)
+    public static func parseStatus(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard bytes.count == 3 else { return -1 }
+        let a = Int(bytes[0]) &- 48, b = Int(bytes[1]) &- 48, c = Int(bytes[2]) &- 48
+        guard (1...9).contains(a), (0...9).contains(b), (0...9).contains(c) else { return -1 }
+        return a * 100 + b * 10 + c
+    }
+
+    /// Parses `123`, `0.123` or `-`; nil on junk.
+    public static func parseDecimal(_ bytes: UnsafeRawBufferPointer) -> Double? {
+        if bytes.count == 1 && bytes[0] == 0x2D { return 0 }
+        var whole: Double = 0
+        var scale: Double = 0
+        var digits = 0
+        for byte in bytes {
+            if byte == 0x2E {
+                guard scale == 0 else { return nil }
+                scale = 1
+                continue
+            }
+            guard byte >= 48 && byte <= 57 else { return nil }
+            digits += 1
+            whole = whole * 10 + Double(byte - 48)
+            if scale > 0 { scale *= 10 }
+        }
+        guard digits > 0 && digits <= 30 else { return nil }
+        return scale > 0 ? whole / scale : whole
+    }
+}

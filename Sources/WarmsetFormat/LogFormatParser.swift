@@ -1,0 +1,142 @@
+/// Reads lines of one compiled `LogFormat`, in place and without allocating.
+public final class LogFormatParser {
+    /// A segment flattened for the hot loop.
+    private struct Step {
+        var isLiteral: Bool
+        var field: Field?
+        /// For a literal: its bytes. For a variable: the literal that ends it (empty at the end of the format).
+        var bytes: UnsafeRawBufferPointer
+        var skipEscaped: Bool
+    }
+
+    private let steps: [Step]
+    private let storage: [UnsafeMutableRawBufferPointer]
+    /// The format this parser reads.
+    public let format: LogFormat
+
+    /// Prepares a parser for `format`.
+    public init(format: LogFormat) {
+        self.format = format
+        var storage: [UnsafeMutableRawBufferPointer] = []
+        func keep(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+            buffer.copyBytes(from: bytes)
+            storage.append(buffer)
+            return UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count])
+        }
+        var steps: [Step] = []
+        let segments = format.segments
+        for (index, segment) in segments.enumerated() {
+            switch segment {
+            case .literal(let bytes):
+                steps.append(Step(isLiteral: true, field: nil, bytes: keep(bytes), skipEscaped: false))
+            case .variable(_, let field):
+                var terminator: [UInt8] = []
+                if index + 1 < segments.count, case .literal(let next) = segments[index + 1] { terminator = next }
+                // Inside quotes, an escaped quote (`\"`, as Apache writes it) does not end the field.
+                let quoted = terminator.first == 0x22
+                steps.append(Step(isLiteral: false, field: field, bytes: keep(terminator), skipEscaped: quoted))
+            }
+        }
+        self.steps = steps
+        self.storage = storage
+    }
+
+    deinit { for buffer in storage { buffer.deallocate() } }
+
+    /// Parses `line` into `fields`.
+    /// - Returns: nil on success, or why the line does not match the format.
+    /// - Complexity: O(line length).
+    public func parse(_ line: UnsafeRawBufferPointer, into fields: inout RequestFields) -> Malformation? {
+        fields = RequestFields()
+        var at = 0
+        for step in steps {
+            if step.isLiteral {
+                let n = step.bytes.count
+                guard at + n <= line.count else { return Malformation(.truncated, at: at) }
+                for k in 0..<n where line[at + k] != step.bytes[k] {
+                    return Malformation(.literalMismatch, at: at + k)
+                }
+                at += n
+                continue
+            }
+            let end: Int
+            if step.bytes.count == 0 {
+                end = line.count
+            } else if let found = ByteScan.find(step.bytes, in: line, from: at, skipEscaped: step.skipEscaped) {
+                end = found
+            } else {
+                return Malformation(.truncated, at: line.count)
+            }
+            if let field = step.field {
+                let value = UnsafeRawBufferPointer(rebasing: line[at..<end])
+                if let problem = store(value, as: field, at: at, into: &fields) { return problem }
+            }
+            at = end
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private func store(_ value: UnsafeRawBufferPointer, as field: Field, at: Int, into fields: inout RequestFields) -> Malformation? {
+        switch field {
+        case .request:
+            RequestLine.split(value, into: &fields)
+        case .method:
+            fields.method = value
+        case .requestURI:
+            fields.target = value
+        case .uri:
+            // $uri has no query; `$args` may add it, but the path alone is the target here.
+            if fields.target == nil { fields.target = value }
+        case .args:
+            break
+        case .status:
+            fields.status = ByteScan.parseStatus(value)
+            if fields.status < 0 { return Malformation(.badStatus, at: at) }
+        case .bytes:
+            guard let count = ByteScan.parseCount(value) else { return Malformation(.badBytes, at: at) }
+            fields.bytes = count
+        case .timeLocal:
+            fields.time = value
+            fields.timeIsISO8601 = false
+        case .timeISO8601:
+            fields.time = value
+            fields.timeIsISO8601 = true
+        case .requestTime:
+            fields.requestTime = value
+        case .host:
+            fields.host = value
+        }
+        return nil
+    }
+}
+
+/// Splitting `$request` (`METHOD target PROTOCOL`).
+public enum RequestLine {
+    /// Fills method and target from a request line; marks lines that have no target.
+    @inline(__always)
+    public static func split(_ value: UnsafeRawBufferPointer, into fields: inout RequestFields) {
+        let n = value.count
+        var firstSpace = 0
+        while firstSpace < n && value[firstSpace] != 0x20 { firstSpace += 1 }
+        guard firstSpace < n, firstSpace > 0 else {
+            fields.badRequestLine = true
+            return
+        }
+        fields.method = UnsafeRawBufferPointer(rebasing: value[0..<firstSpace])
+        var targetEnd = n
+        var lastSpace = n - 1
+        while lastSpace > firstSpace && value[lastSpace] != 0x20 { lastSpace -= 1 }
+        if lastSpace > firstSpace && n - lastSpace > 5 && value[lastSpace + 1] == 0x48 && value[lastSpace + 2] == 0x54
+            && value[lastSpace + 3] == 0x54 && value[lastSpace + 4] == 0x50 && value[lastSpace + 5] == 0x2F
+        {
+            targetEnd = lastSpace  // drop " HTTP/x.y"
+        }
+        guard targetEnd > firstSpace + 1 else {
+            fields.badRequestLine = true
+            return
+        }
+        fields.target = UnsafeRawBufferPointer(rebasing: value[(firstSpace + 1)..<targetEnd])
+    }
+}

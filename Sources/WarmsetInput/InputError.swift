@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why an input could not be read, with the file and the byte where it went wrong.
+public struct InputError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// What went wrong.
+    public enum Kind: Sendable, Equatable {
+        /// The file could not be opened (the C `errno` is kept).
+        case cannotOpen(errno: Int32)
+        /// `read(2)` failed part-way.
+        case readFailed(errno: Int32)
+        /// The gzip stream ended before its last member was complete.
+        case gzipTruncated
+        /// zlib rejected the data; the message is zlib's own.
+        case gzipCorrupt(message: String)
+        /// Bytes after a gzip member that are neither another member nor zero padding.
+        case gzipTrailingGarbage
+    }
+
+    /// The input's name as the user gave it (`-` for stdin).
+    public var path: String
+    /// What went wrong.
+    public var kind: Kind
+    /// The compressed (on-disk) byte offset where it went wrong, when known.
+    public var byteOffset: Int64?
+
+    /// Creates an input error.
+    public init(path: String, kind: Kind, byteOffset: Int64? = nil) {
+        self.path = path
+        self.kind = kind
+        self.byteOffset = byteOffset
+    }
+
+    /// One sentence naming the file, the byte and what to do.
+    public var description: String {
+        let name = path == "-" ? "stdin" : path
+        switch kind {
+        case .cannotOpen(let code):
+            return "\(name): cannot open: \(Self.strerror(code)); check the path and its permissions"
+        case .readFailed(let code):
+            return "\(name): read failed at byte \(byteOffset ?? 0): \(Self.strerror(code))"
+        case .gzipTruncated:
+            return "\(name): gzip stream is truncated at compressed byte \(byteOffset ?? 0); the file is incomplete (still being written, or cut short when copied)"
+        case .gzipCorrupt(let message):
+            return "\(name): gzip stream is corrupt at compressed byte \(byteOffset ?? 0) (zlib: \(message)); the lines before it were read"
+        case .gzipTrailingGarbage:
+            return "\(name): unexpected bytes after the gzip data at compressed byte \(byteOffset ?? 0); they are neither another gzip member nor padding"
+        }
+    }
+
+    static func strerror(_ code: Int32) -> String {
+        guard let text = Glibc.strerror(code) else { return "errno \(code)" }
+        return String(cString: text)
+    }
+}

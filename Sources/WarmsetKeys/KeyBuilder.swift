@@ -1,0 +1,337 @@
+import WarmsetFormat
+
+/// Which query parameters become part of the key.
+public enum QueryPolicy: Sendable, Equatable {
+    /// Drop the query string (the default: tokens and secrets travel there).
+    case none
+    /// Keep every parameter, sorted.
+    case all
+    /// Keep only these parameters (by normalized name), sorted.
+    case only(Set<String>)
+
+    /// Parses `none`, `all` or `a,b`.
+    public init(parsing text: String) throws(KeyError) {
+        switch text {
+        case "none", "": self = .none
+        case "all": self = .all
+        default:
+            let names = text.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+            guard !names.isEmpty else { throw KeyError("--keep-query '\(text)': use none, all, or a list of parameter names") }
+            self = .only(Set(names))
+        }
+    }
+}
+
+/// Turns a request target into its normalized path and its cache key, in reused buffers.
+///
+/// Normalization: the log's `\xHH` escapes are decoded; percent-encoding is normalized (unreserved
+/// characters decoded, hex upper-cased, bytes outside ASCII encoded); `.` and `..`
+/// segments are resolved and repeated slashes merged (as nginx does); the query is cut
+/// to the kept parameters, sorted. A target holding a raw control byte or space yields
+/// no key, and neither does an absolute-form target (`http://host/p`, a proxy request).
+public final class KeyBuilder {
+    /// The outcome of building a key.
+    public enum Outcome: Equatable {
+        /// `key` and `path` hold the result.
+        case key
+        /// Not counted, for this reason.
+        case skipped(RequestFilter.Reason)
+    }
+
+    /// The key rules, first match wins; empty means the key is the normalized path.
+    public let rules: [KeyRule]
+    /// Patterns whose match (anywhere in the normalized path) excludes the request.
+    public let excludes: [Pattern]
+    /// Which query parameters are kept.
+    public let queryPolicy: QueryPolicy
+    /// The longest key emitted.
+    public let maxKeyBytes: Int
+    private let keptNames: [[UInt8]]
+
+    private var decoded: ByteScratch
+    private var pathBuffer: ByteScratch
+    private var queryBuffer: ByteScratch
+    private var keyBuffer: ByteScratch
+    private var segmentStarts: [Int] = []
+    private var params: [(start: Int, nameEnd: Int, end: Int)] = []
+
+    /// Creates a builder.
+    /// - Parameters:
+    ///   - maxTargetBytes: the longest target it will see (the longest line).
+    public init(
+        rules: [KeyRule] = [], excludes: [Pattern] = [], queryPolicy: QueryPolicy = .none,
+        maxKeyBytes: Int = 1024, maxTargetBytes: Int = 64 * 1024
+    ) {
+        self.rules = rules
+        self.excludes = excludes
+        self.queryPolicy = queryPolicy
+        self.maxKeyBytes = maxKeyBytes
+        if case .only(let names) = queryPolicy {
+            keptNames = names.map { Array($0.utf8) }
+        } else {
+            keptNames = []
+        }
+        decoded = ByteScratch(capacity: maxTargetBytes)
+        // Percent-encoding at most triples a byte.
+        pathBuffer = ByteScratch(capacity: 3 * maxTargetBytes + 4)
+        queryBuffer = ByteScratch(capacity: 3 * maxTargetBytes + 4)
+        keyBuffer = ByteScratch(capacity: maxKeyBytes)
+        segmentStarts.reserveCapacity(256)
+        params.reserveCapacity(64)
+    }
+
+    deinit {
+        decoded.free()
+        pathBuffer.free()
+        queryBuffer.free()
+        keyBuffer.free()
+    }
+
+    /// The normalized request (path and kept query) of the last `build` call.
+    public var path: UnsafeRawBufferPointer { pathBuffer.bytes }
+    /// The key of the last successful `build` call.
+    public var key: UnsafeRawBufferPointer { rules.isEmpty ? pathBuffer.bytes : keyBuffer.bytes }
+
+    /// Normalizes `target`, applies the excludes and the rules, and fills `path` and `key`.
+    /// - Parameter hasLogEscapes: decode the log's backslash escapes first (text formats).
+    /// - Complexity: O(target length) plus the patterns; no allocation.
+    public func build(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> Outcome {
+        keyBuffer.reset()
+        var source = target
+        if hasLogEscapes {
+            guard let unescaped = decodeLogEscapes(target) else { return .skipped(.badRequest) }
+            source = unescaped
+        }
+        if Self.isAbsoluteForm(source) { return .skipped(.absoluteForm) }
+        guard source.count > 0, source[0] == 0x2F else { return .skipped(.badRequest) }
+
+        var queryStart = source.count
+        var end = source.count
+        for i in 0..<source.count {
+            let b = source[i]
+            if b == 0x3F && queryStart == source.count { queryStart = i }
+            if b == 0x23 { end = i; break }  // a fragment is never part of the request
+        }
+        if queryStart > end { queryStart = end }
+        pathBuffer.reset()
+        if let reason = normalizePath(UnsafeRawBufferPointer(rebasing: source[0..<queryStart])) { return .skipped(reason) }
+        for pattern in excludes where pattern.matches(pathBuffer.bytes) { return .skipped(.excluded) }
+        if queryStart < end, queryPolicy != .none {
+            if let reason = appendQuery(UnsafeRawBufferPointer(rebasing: source[(queryStart + 1)..<end])) {
+                return .skipped(reason)
+            }
+        }
+        if rules.isEmpty {
+            guard pathBuffer.count <= maxKeyBytes else { return .skipped(.keyTooLong) }
+            return .key
+        }
+        let subject = pathBuffer.bytes
+        for rule in rules where rule.pattern.matches(subject) {
+            for piece in rule.pieces {
+                switch piece {
+                case .literal(let bytes):
+                    let ok = bytes.withUnsafeBytes { keyBuffer.append($0) }
+                    if !ok { return .skipped(.keyTooLong) }
+                case .group(let index):
+                    guard let range = rule.pattern.group(index) else { continue }
+                    for i in range {
+                        let b = subject[i]
+                        if b <= 0x20 || b == 0x7F { return .skipped(.forbiddenByte) }
+                        if !keyBuffer.append(b) { return .skipped(.keyTooLong) }
+                    }
+                }
+            }
+            if keyBuffer.count == 0 { return .skipped(.noRule) }
+            return .key
+        }
+        return .skipped(.noRule)
+    }
+
+    // MARK: - Steps
+
+    /// Decodes `\xHH`, `\"` and `\\`; returns the input itself when it holds no backslash.
+    private func decodeLogEscapes(_ input: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        var hasBackslash = false
+        for b in input where b == 0x5C { hasBackslash = true; break }
+        if !hasBackslash { return input }
+        decoded.reset()
+        var i = 0
+        while i < input.count {
+            let b = input[i]
+            if b == 0x5C && i + 1 < input.count {
+                let e = input[i + 1]
+                if e == 0x78 && i + 3 < input.count, let hi = Hex.value(input[i + 2]), let lo = Hex.value(input[i + 3]) {
+                    guard decoded.append(hi << 4 | lo) else { return nil }
+                    i += 4
+                    continue
+                }
+                if e == 0x22 || e == 0x5C {
+                    guard decoded.append(e) else { return nil }
+                    i += 2
+                    continue
+                }
+            }
+            guard decoded.append(b) else { return nil }
+            i += 1
+        }
+        return decoded.bytes
+    }
+
+    /// True for an absolute-form target (`http://host/path`): what proxy clients and open-proxy
+    /// scanners send. Such requests are not counted: their host may not be this site's.
+    static func isAbsoluteForm(_ s: UnsafeRawBufferPointer) -> Bool {
+        guard s.count >= 7, s[0] | 0x20 == 0x68, s[1] | 0x20 == 0x74, s[2] | 0x20 == 0x74, s[3] | 0x20 == 0x70 else { return false }
+        var at = 4
+        if s[at] | 0x20 == 0x73 { at += 1 }
+        return at + 2 < s.count && s[at] == 0x3A && s[at + 1] == 0x2F && s[at + 2] == 0x2F
+    }
+
+    @inline(__always)
+    static func isUnreserved(_ b: UInt8) -> Bool {
+        (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2E
+            || b == 0x5F || b == 0x7E
+    }
+
+    /// Bytes that stay as they are in a normalized path or query (RFC 3986 `pchar` and `/?`).
+    @inline(__always)
+    static func isPlain(_ b: UInt8) -> Bool {
+        if isUnreserved(b) { return true }
+        switch b {
+        case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D, 0x3A, 0x40, 0x2F, 0x3F, 0x7B, 0x7D, 0x5B, 0x5D:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Appends one normalized byte sequence (percent-encoding fixed) to `out`.
+    @inline(__always)
+    private static func appendNormalized(_ s: UnsafeRawBufferPointer, to out: inout ByteScratch) -> RequestFilter.Reason? {
+        var i = 0
+        while i < s.count {
+            let b = s[i]
+            if b == 0x25 {
+                if i + 2 < s.count, let hi = Hex.value(s[i + 1]), let lo = Hex.value(s[i + 2]) {
+                    let value = hi << 4 | lo
+                    if isUnreserved(value) {
+                        if !out.append(value) { return .keyTooLong }
+                    } else if !out.appendPercentEncoded(value) {
+                        return .keyTooLong
+                    }
+                    i += 3
+                    continue
+                }
+                if !out.appendPercentEncoded(0x25) { return .keyTooLong }
+            } else if b <= 0x20 || b == 0x7F {
+                return .forbiddenByte
+            } else if isPlain(b) {
+                if !out.append(b) { return .keyTooLong }
+            } else if !out.appendPercentEncoded(b) {
+                return .keyTooLong
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Normalizes the path into `pathBuffer`, then resolves dot segments and merges slashes.
+    private func normalizePath(_ raw: UnsafeRawBufferPointer) -> RequestFilter.Reason? {
+        if let reason = Self.appendNormalized(raw, to: &pathBuffer) { return reason }
+        // Segments, in place: `write` never passes `read`.
+        let p = pathBuffer.base
+        let n = pathBuffer.count
+        segmentStarts.removeAll(keepingCapacity: true)
+        var write = 0
+        var read = 0
+        var endsWithSlash = false
+        while read < n {
+            // here p[read] == '/'
+            var segEnd = read + 1
+            while segEnd < n && p[segEnd] != 0x2F { segEnd += 1 }
+            let length = segEnd - read - 1
+            if length == 0 {
+                endsWithSlash = segEnd == n
+            } else if length == 1 && p[read + 1] == 0x2E {
+                endsWithSlash = true
+            } else if length == 2 && p[read + 1] == 0x2E && p[read + 2] == 0x2E {
+                if let last = segmentStarts.popLast() { write = last }
+                endsWithSlash = true
+            } else {
+                segmentStarts.append(write)
+                // Safe: write <= read, and the copy moves bytes backwards within the buffer.
+                for k in 0..<(length + 1) { p[write + k] = p[read + k] }
+                write += length + 1
+                endsWithSlash = false
+            }
+            read = segEnd
+        }
+        if write == 0 || endsWithSlash {
+            p[write] = 0x2F  // Safe: capacity is 3× the target plus 4.
+            write += 1
+        }
+        pathBuffer.count = write
+        return nil
+    }
+
+    /// Appends `?` and the kept, normalized, sorted parameters to `pathBuffer`.
+    private func appendQuery(_ raw: UnsafeRawBufferPointer) -> RequestFilter.Reason? {
+        queryBuffer.reset()
+        params.removeAll(keepingCapacity: true)
+        var start = 0
+        while start <= raw.count {
+            var end = start
+            while end < raw.count && raw[end] != 0x26 { end += 1 }
+            if end > start {
+                let paramStart = queryBuffer.count
+                let param = UnsafeRawBufferPointer(rebasing: raw[start..<end])
+                var eq = param.count
+                for i in 0..<param.count where param[i] == 0x3D { eq = i; break }
+                if let reason = Self.appendNormalized(UnsafeRawBufferPointer(rebasing: param[0..<eq]), to: &queryBuffer) {
+                    return reason
+                }
+                let nameEnd = queryBuffer.count
+                if eq < param.count {
+                    if !queryBuffer.append(0x3D) { return .keyTooLong }
+                    if let reason = Self.appendNormalized(UnsafeRawBufferPointer(rebasing: param[(eq + 1)...]), to: &queryBuffer) {
+                        return reason
+                    }
+                }
+                if keep(name: UnsafeRawBufferPointer(start: queryBuffer.base + paramStart, count: nameEnd - paramStart)) {
+                    params.append((paramStart, nameEnd, queryBuffer.count))
+                }
+            }
+            start = end + 1
+        }
+        guard !params.isEmpty else { return nil }
+        let q = queryBuffer.base
+        params.sort { a, b in
+            let an = UnsafeRawBufferPointer(start: q + a.start, count: a.nameEnd - a.start)
+            let bn = UnsafeRawBufferPointer(start: q + b.start, count: b.nameEnd - b.start)
+            if !an.elementsEqual(bn) { return an.lexicographicallyPrecedes(bn) }
+            let av = UnsafeRawBufferPointer(start: q + a.nameEnd, count: a.end - a.nameEnd)
+            let bv = UnsafeRawBufferPointer(start: q + b.nameEnd, count: b.end - b.nameEnd)
+            return av.lexicographicallyPrecedes(bv)
+        }
+        for (index, param) in params.enumerated() {
+            if !pathBuffer.append(index == 0 ? 0x3F : 0x26) { return .keyTooLong }
+            if !pathBuffer.append(UnsafeRawBufferPointer(start: q + param.start, count: param.end - param.start)) {
+                return .keyTooLong
+            }
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private func keep(name: UnsafeRawBufferPointer) -> Bool {
+        switch queryPolicy {
+        case .none: return false
+        case .all: return true
+        case .only:
+            for wanted in keptNames where wanted.count == name.count {
+                if wanted.withUnsafeBytes({ $0.elementsEqual(name) }) { return true }
+            }
+            return false
+        }
+    }
+}
+

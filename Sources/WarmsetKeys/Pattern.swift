@@ -1,0 +1,85 @@
+import CPCRE2
+
+/// A compiled PCRE2 regular expression (Perl syntax, as nginx's own `location ~` uses),
+/// JIT-compiled where the platform allows, with one reusable match buffer.
+///
+/// Not thread-safe: the match data is shared between calls.
+public final class Pattern {
+    /// The pattern text as given.
+    public let source: String
+    /// The number of capture groups.
+    public let captureCount: Int
+    private let code: OpaquePointer
+    private let matchData: OpaquePointer
+    private let ovector: UnsafeMutablePointer<Int>
+    // PCRE2 wants a non-null subject even when it is empty.
+    nonisolated(unsafe) private static let emptySubject: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
+
+    /// Compiles `source`.
+    /// - Parameters:
+    ///   - wholeSubject: anchor at both ends, so the pattern must match the whole subject.
+    ///   - what: how to name the pattern in an error (`--rule`, `--exclude`).
+    /// - Throws: `KeyError` with PCRE2's message and the offset of the problem.
+    public init(_ source: String, wholeSubject: Bool, what: String) throws(KeyError) {
+        self.source = source
+        var errorCode: Int32 = 0
+        var errorOffset = 0
+        let options: UInt32 = wholeSubject ? UInt32(PCRE2_ANCHORED | PCRE2_ENDANCHORED) : 0
+        let compiled: OpaquePointer? = source.withCString { text in
+            text.withMemoryRebound(to: UInt8.self, capacity: source.utf8.count) { bytes in
+                pcre2_compile_8(bytes, source.utf8.count, options, &errorCode, &errorOffset, nil)
+            }
+        }
+        guard let compiled else {
+            throw KeyError("\(what) '\(source)': \(Self.message(for: errorCode)) at character \(errorOffset + 1)")
+        }
+        code = compiled
+        _ = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE))  // falls back to the interpreter
+        var groups: UInt32 = 0
+        pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &groups)
+        captureCount = Int(groups)
+        guard let data = pcre2_match_data_create_from_pattern_8(compiled, nil) else {
+            pcre2_code_free_8(compiled)
+            throw KeyError("\(what) '\(source)': out of memory preparing the match")
+        }
+        matchData = data
+        ovector = pcre2_get_ovector_pointer_8(data)
+    }
+
+    deinit {
+        pcre2_match_data_free_8(matchData)
+        pcre2_code_free_8(code)
+    }
+
+    /// The group number of a named group `(?<name>…)`, or nil.
+    public func groupNumber(named name: String) -> Int? {
+        let number = name.withCString { text in
+            text.withMemoryRebound(to: UInt8.self, capacity: name.utf8.count + 1) {
+                pcre2_substring_number_from_name_8(code, $0)
+            }
+        }
+        return number > 0 ? Int(number) : nil
+    }
+
+    /// Matches `subject`; on success the groups are available from `group(_:)` until the next call.
+    /// - Complexity: that of the pattern; no allocation.
+    @inline(__always)
+    public func matches(_ subject: UnsafeRawBufferPointer) -> Bool {
+        let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(Self.emptySubject)
+        return pcre2_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0
+    }
+
+    /// The byte range of group `index` (0 is the whole match) in the last matched subject.
+    @inline(__always)
+    public func group(_ index: Int) -> Range<Int>? {
+        let start = ovector[2 * index], end = ovector[2 * index + 1]
+        guard start != warmset_pcre2_unset(), end >= start else { return nil }
+        return start..<end
+    }
+
+    private static func message(for code: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = pcre2_get_error_message_8(code, &buffer, buffer.count)
+        return n > 0 ? String(decoding: buffer[0..<Int(n)], as: UTF8.self) : "error \(code)"
+    }
+}

@@ -1,0 +1,109 @@
+import WarmsetFormat
+
+/// Which requests count: method, status, logged time and host.
+public struct RequestFilter: Sendable {
+    /// Why a request was filtered out.
+    public enum Reason: String, CaseIterable, Sendable, Codable {
+        case method, status, time, host
+        case badRequest = "bad_request"
+        case absoluteForm = "absolute_form"
+        case excluded
+        case noRule = "no_rule"
+        case forbiddenByte = "forbidden_byte"
+        case keyTooLong = "key_too_long"
+
+        /// Words for the summary.
+        public var explanation: String {
+            switch self {
+            case .method: return "method not selected (--methods)"
+            case .status: return "status not selected (--status)"
+            case .time: return "outside --since/--until or no readable time"
+            case .host: return "other host (--host)"
+            case .badRequest: return "request line without a path"
+            case .absoluteForm: return "absolute URL as target (proxy request)"
+            case .excluded: return "path matched --exclude"
+            case .noRule: return "path matched no --rule"
+            case .forbiddenByte: return "key would hold a control byte or space"
+            case .keyTooLong: return "key longer than --max-key-bytes"
+            }
+        }
+    }
+
+    /// Methods that count, upper case (`GET`). Empty means any.
+    public var methods: [[UInt8]]
+    /// Status classes that count: `classes[2]` for 2xx.
+    public var statusClasses: [Bool]
+    /// Single status codes that count.
+    public var statusCodes: Set<Int>
+    /// Earliest logged time counted, in seconds since the epoch.
+    public var since: Int64?
+    /// Logged times at or after this are not counted.
+    public var until: Int64?
+    /// The host that counts (compared without case), or nil for any.
+    public var host: [UInt8]?
+
+    /// The defaults: GET, status 2xx and 304, any time, any host.
+    public init() {
+        methods = [Array("GET".utf8)]
+        statusClasses = [false, false, true, false, false, false]
+        statusCodes = [304]
+    }
+
+    /// Sets methods from `GET,HEAD`.
+    /// - Throws: `KeyError` on an empty or lower-case-only list.
+    public mutating func setMethods(_ list: String) throws(KeyError) {
+        let names = list.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw KeyError("--methods '\(list)': name at least one method, e.g. GET or GET,HEAD") }
+        methods = names.map { Array($0.uppercased().utf8) }
+    }
+
+    /// Sets statuses from `2xx,304`.
+    /// - Throws: `KeyError` on anything but `Nxx` classes and 3-digit codes.
+    public mutating func setStatus(_ list: String) throws(KeyError) {
+        var classes = [Bool](repeating: false, count: 6)
+        var codes = Set<Int>()
+        for item in list.split(separator: ",").map({ $0.trimmingSpaces.lowercased() }) where !item.isEmpty {
+            if item.count == 3, item.hasSuffix("xx"), let digit = Int(item.prefix(1)), (1...5).contains(digit) {
+                classes[digit] = true
+            } else if item.count == 3, let code = Int(item), (100...599).contains(code) {
+                codes.insert(code)
+            } else {
+                throw KeyError("--status '\(list)': '\(item)' is neither a class like 2xx nor a code like 304")
+            }
+        }
+        guard classes.contains(true) || !codes.isEmpty else {
+            throw KeyError("--status '\(list)': name at least one class or code, e.g. 2xx,304")
+        }
+        statusClasses = classes
+        statusCodes = codes
+    }
+
+    /// Checks the method, status, host and time of `fields`.
+    /// - Returns: nil when the request counts, or why it does not.
+    @inline(__always)
+    public func check(_ fields: RequestFields) -> Reason? {
+        if let method = fields.method, !methods.isEmpty {
+            var found = false
+            for wanted in methods where wanted.count == method.count {
+                if wanted.withUnsafeBytes({ $0.elementsEqual(method) }) { found = true; break }
+            }
+            if !found { return .method }
+        }
+        if fields.status >= 0 {
+            let statusClass = fields.status / 100
+            if !(statusClass < statusClasses.count && statusClasses[statusClass]) && !statusCodes.contains(fields.status) {
+                return .status
+            }
+        }
+        if let host {
+            guard let value = fields.host, value.count == host.count else { return .host }
+            for i in 0..<host.count where value[i] | 0x20 != host[i] | 0x20 { return .host }
+        }
+        if since != nil || until != nil {
+            guard let time = fields.epochSeconds else { return .time }
+            if let since, time < since { return .time }
+            if let until, time >= until { return .time }
+        }
+        return nil
+    }
+}

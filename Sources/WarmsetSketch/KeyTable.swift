@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open-addressing table of keys (linear probing, backward-shift deletion) whose key and
+/// path bytes live in one arena, so a lookup with bytes from a line allocates nothing.
+///
+/// Each entry carries its 128-bit hash, an observed count and a byte sum.
+final class KeyTable {
+    struct Entry {
+        var hash: Hash128
+        var keyOffset: Int
+        var keyLength: Int32
+        var pathLength: Int32
+        var count: UInt64
+        var bytesSum: UInt64
+    }
+
+    private(set) var entries: [Entry] = []
+    private var slots: UnsafeMutablePointer<Int32>
+    private var slotMask: Int
+    private var arena: UnsafeMutablePointer<UInt8>
+    private var arenaCapacity: Int
+    private var arenaUsed = 0
+    private var arenaDead = 0
+
+    init(expectedCount: Int = 1024) {
+        var slotCount = 16
+        while slotCount < expectedCount * 2 { slotCount <<= 1 }
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: -1, count: slotCount)
+        slotMask = slotCount - 1
+        arenaCapacity = max(expectedCount * 48, 4096)
+        arena = .allocate(capacity: arenaCapacity)
+        entries.reserveCapacity(expectedCount)
+    }
+
+    deinit {
+        slots.deallocate()
+        arena.deallocate()
+    }
+
+    var count: Int { entries.count }
+
+    /// Bytes held: slots, entries and the arena.
+    var memoryBytes: Int {
+        (slotMask + 1) * 4 + entries.capacity * MemoryLayout<Entry>.stride + arenaCapacity
+    }
+
+    func key(of entry: Entry) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: arena + entry.keyOffset, count: Int(entry.keyLength))
+    }
+
+    func path(of entry: Entry) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: arena + entry.keyOffset + Int(entry.keyLength), count: Int(entry.pathLength))
+    }
+
+    /// The entry index of a key, comparing its bytes.
+    /// - Complexity: O(1) expected.
+    @inline(__always)
+    func find(_ hash: Hash128, key: UnsafeRawBufferPointer) -> Int? {
+        var slot = Int(truncatingIfNeeded: hash.low) & slotMask
+        while true {
+            let index = Int(slots[slot])
+            if index < 0 { return nil }
+            let entry = entries[index]
+            if entry.hash == hash && Int(entry.keyLength) == key.count
+                && (key.count == 0 || memcmp(arena + entry.keyOffset, key.baseAddress!, key.count) == 0)
+            {
+                return index
+            }
+            slot = (slot + 1) & slotMask
+        }
+    }
+
+    /// The entry index of a hash (the 128 bits stand for the key).
+    @inline(__always)
+    func find(_ hash: Hash128) -> Int? {
+        var slot = Int(truncatingIfNeeded: hash.low) & slotMask
+        while true {
+            let index = Int(slots[slot])
+            if index < 0 { return nil }
+            if entries[index].hash == hash { return index }
+            slot = (slot + 1) & slotMask
+        }
+    }
+
+    /// Adds a key that is not present; returns its entry index.
+    /// - Complexity: amortized O(1 + key length).
+    @discardableResult
+    func insert(_ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> Int {
+        if (entries.count + 1) * 2 > slotMask + 1 { grow() }
+        let needed = key.count + path.count
+        if arenaUsed + needed > arenaCapacity { makeRoom(needed) }
+        let offset = arenaUsed
+        if let base = key.baseAddress, key.count > 0 { memcpy(arena + offset, base, key.count) }
+        if let base = path.baseAddress, path.count > 0 { memcpy(arena + offset + key.count, base, path.count) }
+        arenaUsed += needed
+        let index = entries.count
+        entries.append(Entry(hash: hash, keyOffset: offset, keyLength: Int32(key.count), pathLength: Int32(path.count), count: 0, bytesSum: 0))
+        var slot = Int(truncatingIfNeeded: hash.low) & slotMask
+        while slots[slot] >= 0 { slot = (slot + 1) & slotMask }
+        slots[slot] = Int32(index)
+        return index
+    }
+
+    @inline(__always)
+    func record(_ index: Int, count: UInt64, bytes: UInt64) {
+        entries[index].count &+= count
+        entries[index].bytesSum &+= bytes
+    }
+
+    /// Removes the entry at `index`; the last entry takes its index.
+    /// - Complexity: O(1) expected.
+    func remove(at index: Int) {
+        let entry = entries[index]
+        arenaDead += Int(entry.keyLength) + Int(entry.pathLength)
+        // Backward-shift deletion keeps probe chains intact without tombstones.
+        var hole = slotOf(entryIndex: index, hash: entry.hash)
+        var probe = (hole + 1) & slotMask
+        while slots[probe] >= 0 {
+            let home = Int(truncatingIfNeeded: entries[Int(slots[probe])].hash.low) & slotMask
+            // Move it back if its home is not cyclically within (hole, probe].
+            let distanceToProbe = (probe - home) & slotMask
+            let distanceToHole = (hole - home) & slotMask
+            if distanceToHole < distanceToProbe {
+                slots[hole] = slots[probe]
+                hole = probe
+            }
+            probe = (probe + 1) & slotMask
+        }
+        slots[hole] = -1
+        let last = entries.count - 1
+        if index != last {
+            let moved = entries[last]
+            slots[slotOf(entryIndex: last, hash: moved.hash)] = Int32(index)
+            entries[index] = moved
+        }
+        entries.removeLast()
+    }
+
+    private func slotOf(entryIndex: Int, hash: Hash128) -> Int {
+        var slot = Int(truncatingIfNeeded: hash.low) & slotMask
+        while Int(slots[slot]) != entryIndex { slot = (slot + 1) & slotMask }
+        return slot
+    }
+
+    private func grow() {
+        let newCount = (slotMask + 1) * 2
+        slots.deallocate()
+        slots = .allocate(capacity: newCount)
+        slots.initialize(repeating: -1, count: newCount)
+        slotMask = newCount - 1
+        for (index, entry) in entries.enumerated() {
+            var slot = Int(truncatingIfNeeded: entry.hash.low) & slotMask
+            while slots[slot] >= 0 { slot = (slot + 1) & slotMask }
+            slots[slot] = Int32(index)
+        }
+    }
+
+    /// Compacts the arena when most of it is dead, else doubles it.
+    private func makeRoom(_ needed: Int) {
+        let live = arenaUsed - arenaDead
+        var newCapacity = arenaCapacity
+        if arenaDead < live || live + needed > arenaCapacity / 2 {
+            while live + needed > newCapacity / 2 { newCapacity *= 2 }
+        }
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        var used = 0
+        for i in entries.indices {
+            let length = Int(entries[i].keyLength) + Int(entries[i].pathLength)
+            memcpy(fresh + used, arena + entries[i].keyOffset, length)
+            entries[i].keyOffset = used
+            used += length
+        }
+        arena.deallocate()
+        arena = fresh
+        arenaCapacity = newCapacity
+        arenaUsed = used
+        arenaDead = 0
+    }
+}

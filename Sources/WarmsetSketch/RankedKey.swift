@@ -1,0 +1,29 @@
+/// One key of the warm set, with its count and a representative request path.
+public struct RankedKey: Equatable, Sendable {
+    /// The cache key.
+    public var key: String
+    /// The count: exact, or the sketch's estimate (never below the true count).
+    public var count: UInt64
+    /// A normalized request path that produced this key (what an HTTP warmer requests).
+    public var path: String
+    /// Requests seen while the key was tracked (exact in `--exact` mode).
+    public var observed: UInt64
+    /// Mean body bytes of the requests seen while tracked (0 when unknown).
+    public var meanBytes: UInt64
+
+    /// Creates an entry.
+    public init(key: String, count: UInt64, path: String, observed: UInt64 = 0, meanBytes: UInt64 = 0) {
+        self.key = key
+        self.count = count
+        self.path = path
+        self.observed = observed
+        self.meanBytes = meanBytes
+    }
+
+    /// The ranking order: higher count first, then the key's bytes ascending, so that
+    /// output is deterministic.
+    public static func ranksBefore(_ a: RankedKey, _ b: RankedKey) -> Bool {
+        if a.count != b.count { return a.count > b.count }
+        return a.key.utf8.lexicographicallyPrecedes(b.key.utf8)
+    }
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import WarmsetAnalysis
+import WarmsetEmit
+
+/// `warmset analyze`: logs in, ranked warm set out.
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read access logs and write the ranked warm set.",
+        discussion: """
+            Examples:
+              warmset analyze access.log access.log.1 access.log.2.gz --top 500
+              zcat access.log.*.gz | warmset analyze - --rule '^/products/(\\d+)$ => product:$1' -o warm.keys
+              warmset analyze access.log --format '$remote_addr [$time_local] "$request" $status $body_bytes_sent' --output-format jsonl
+              warmset analyze app.json.log --format json --json-field status=code --exact --output-format tsv
+
+            Keys: with no rule the key is the normalized path (percent-encoding normalized, dot segments \
+            resolved, repeated slashes merged, query dropped unless --keep-query). Counting uses a count-min \
+            sketch (16 MiB by default) whose error bound the summary prints; --exact counts exactly.
+
+            Exit status: 0 success; 1 the run cannot be trusted (input unreadable or damaged, too many \
+            malformed lines, output not written); 64 usage error.
+            """)
+
+    @OptionGroup(title: "Input") var input: InputOptions
+    @OptionGroup(title: "Filters") var filters: FilterOptions
+    @OptionGroup(title: "Keys") var keys: KeyOptions
+    @OptionGroup(title: "Counting") var counting: CountingOptions
+    @OptionGroup(title: "Output") var output: OutputOptions
+
+    func validate() throws {
+        // Compile everything now, so a bad format, rule or filter is a usage error (exit 64).
+        do {
+            _ = try CompiledAnalysis(try makeConfiguration())
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func makeConfiguration() throws -> AnalysisConfiguration {
+        var c = AnalysisConfiguration()
+        c.inputs = input.logs.isEmpty ? ["-"] : input.logs
+        c.format = input.format
+        c.jsonFields = try input.jsonFieldNames()
+        c.maxLineBytes = input.maxLineBytes
+        c.methods = filters.methods ?? c.methods
+        c.status = filters.status ?? c.status
+        c.since = filters.since
+        c.until = filters.until
+        c.host = filters.host
+        c.excludes = filters.excludes
+        c.rules = keys.rules
+        c.keepQuery = keys.keepQuery ?? c.keepQuery
+        c.maxKeyBytes = keys.maxKeyBytes
+        c.exact = counting.exact
+        c.sketch = counting.parameters
+        c.top = output.top
+        c.allowPartial = output.allowPartial
+        c.maxMalformedFraction = Share.parse(output.maxMalformed) ?? 0.05
+        if let path = keys.rulesFile {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ConfigurationError("--rules \(path): cannot read the file (\(error.localizedDescription))")
+            }
+            var explicit = Set<String>()
+            if filters.methods != nil { explicit.insert("methods") }
+            if filters.status != nil { explicit.insert("status") }
+            if keys.keepQuery != nil { explicit.insert("keep-query") }
+            if filters.host != nil { explicit.insert("host") }
+            if filters.since != nil { explicit.insert("since") }
+            if filters.until != nil { explicit.insert("until") }
+            if input.format != "combined" { explicit.insert("format") }
+            try RulesFile(yaml: text, name: path).apply(to: &c, explicit: explicit)
+        }
+        let stdinCount = c.inputs.filter { $0 == "-" }.count
+        if stdinCount > 1 { throw ConfigurationError("stdin ('-') can be read only once") }
+        return c
+    }
+
+    func run() throws {
+        let configuration = try makeConfiguration()
+        let terminal = Terminal.standardErrorIsTerminal && !output.quiet
+        let bar = terminal ? ProgressBar() : nil
+        let result: AnalysisResult
+        do {
+            result = try Analyzer.run(configuration, progress: bar.map { bar in { bar.update($0) } })
+        } catch {
+            bar?.finish()
+            Terminal.error("\(error); no manifest was written")
+            throw ExitCode.failure
+        }
+        bar?.finish()
+        var summary = result.summary
+        let trusted = result.isTrustworthy(allowPartial: configuration.allowPartial)
+        var written = false
+        if trusted {
+            let bytes = ManifestRenderer.render(result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound)
+            switch Result(catching: { () throws(EmitError) in try OutputFile.write(bytes, to: output.output) }) {
+            case .success:
+                written = true
+            case .failure(let error) where output.output == "-" && error.code == EPIPE:
+                written = true  // the reader (e.g. `head`) closed stdout: what it took is what it wanted
+            case .failure(let error):
+                Terminal.error(error.description)
+            }
+        } else {
+            summary.keysEmitted = 0
+        }
+        if !output.quiet { SummaryPrinter.print(summary, output: output.output, written: written) }
+        if let path = output.summaryJson {
+            do {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try OutputFile.write(Array(try encoder.encode(summary)) + [0x0A], to: path)
+            } catch {
+                Terminal.error("--summary-json \(path): \(error)")
+                throw ExitCode.failure
+            }
+        }
+        if summary.tooManyMalformed {
+            let share = summary.linesRead > 0 ? 100 * Double(summary.linesMalformed) / Double(summary.linesRead) : 0
+            let first = summary.malformedSamples.first.map { " (first: \($0))" } ?? ""
+            Terminal.error(
+                "\(Format.percent(share)) of lines (\(Format.count(summary.linesMalformed)) of \(Format.count(summary.linesRead))) do not match the format '\(configuration.format)'\(first); check --format. No manifest was written")
+            throw ExitCode.failure
+        }
+        if summary.partial {
+            if configuration.allowPartial {
+                Terminal.error("warning: the result is PARTIAL: \(summary.errors.joined(separator: "; ")). Written anyway (--allow-partial)")
+            } else {
+                Terminal.error(
+                    "the result is partial, so no manifest was written: \(summary.errors.joined(separator: "; ")). Fix the input, or rerun with --allow-partial to write what was read")
+                throw ExitCode.failure
+            }
+        }
+        if !written { throw ExitCode.failure }
+    }
+}
+
+extension ManifestFormatArgument {
+    var manifestFormat: ManifestFormat {
+        switch self {
+        case .keys: return .keys
+        case .tsv: return .tsv
+        case .jsonl: return .jsonl
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import ArgumentParser
+import WarmsetAnalysis
+import WarmsetFormat
+import WarmsetSketch
+
+/// Where lines come from and how they are read.
+struct InputOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp(
+        "Log files, plain or gzip (detected by content). Several files are one stream; '-' or none reads stdin.",
+        valueName: "log"))
+    var logs: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "combined, common, json, or an nginx log_format string pasted as is, e.g. '$remote_addr [$time_local] \"$request\" $status $body_bytes_sent $request_time'.",
+        valueName: "format"))
+    var format: String = "combined"
+
+    @Option(name: .customLong("json-field"), help: ArgumentHelp(
+        "With --format json: which JSON key holds a field, as FIELD=KEY (fields: request, method, request_uri, uri, status, bytes, time, request_time, host). Repeatable.",
+        valueName: "field=key"))
+    var jsonFields: [String] = []
+
+    @Option(help: ArgumentHelp("Lines longer than this are counted as malformed and skipped.", valueName: "bytes"))
+    var maxLineBytes: Int = 64 * 1024
+
+    func validate() throws {
+        guard maxLineBytes >= 256 && maxLineBytes <= 64 * 1024 * 1024 else {
+            throw ValidationError("--max-line-bytes must be between 256 and 67108864")
+        }
+        _ = try jsonFieldNames()
+    }
+
+    func jsonFieldNames() throws -> JSONFieldNames {
+        var names = JSONFieldNames.defaults
+        for item in jsonFields {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let field = JSONFieldNames.settable[parts[0]], !parts[1].isEmpty else {
+                throw ValidationError(
+                    "--json-field '\(item)': expected FIELD=KEY with FIELD one of \(JSONFieldNames.settable.keys.sorted().joined(separator: ", "))")
+            }
+            names.names[field] = [parts[1]]
+        }
+        return names
+    }
+}
+
+/// Which requests count.
+struct FilterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Methods that count, comma-separated. (default: GET)", valueName: "list"))
+    var methods: String?
+
+    @Option(help: ArgumentHelp("Statuses that count: classes and codes, comma-separated. (default: 2xx,304)", valueName: "list"))
+    var status: String?
+
+    @Option(help: ArgumentHelp("Count only requests logged at or after this ISO 8601 time (e.g. 2026-11-27T06:00:00Z).", valueName: "time"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Count only requests logged before this ISO 8601 time.", valueName: "time"))
+    var until: String?
+
+    @Option(help: ArgumentHelp("Count only requests for this $host (needs $host in the format).", valueName: "name"))
+    var host: String?
+
+    @Option(name: .customLong("exclude"), help: ArgumentHelp(
+        "Skip requests whose normalized path matches this regex (PCRE, unanchored). Repeatable.", valueName: "regex"))
+    var excludes: [String] = []
+}
+
+/// How a request becomes a key.
+struct KeyOptions: ParsableArguments {
+    @Option(name: .customLong("rule"), help: ArgumentHelp(
+        "'REGEX => TEMPLATE': the regex (PCRE) must match the whole normalized path; the key is the template with $1… or ${name} filled in. First match wins; with any rule, requests that match none are not counted. Repeatable.",
+        valueName: "rule"))
+    var rules: [String] = []
+
+    @Option(name: .customLong("rules"), help: ArgumentHelp(
+        "A YAML file of rules and filters (rules, exclude, methods, status, keep_query, host, since, until, format). Its rules come before --rule ones.",
+        valueName: "file"))
+    var rulesFile: String?
+
+    @Option(help: ArgumentHelp("Query parameters kept in the key: none, all, or a list like page,sort (kept ones are sorted). (default: none)", valueName: "policy"))
+    var keepQuery: String?
+
+    @Option(help: ArgumentHelp("Requests whose key would be longer are skipped and counted.", valueName: "bytes"))
+    var maxKeyBytes: Int = 1024
+
+    func validate() throws {
+        guard maxKeyBytes >= 1 && maxKeyBytes <= 1 << 20 else { throw ValidationError("--max-key-bytes must be between 1 and 1048576") }
+    }
+}
+
+/// Sketch or exact counting.
+struct CountingOptions: ParsableArguments {
+    @Flag(help: "Count every key exactly in a hash map (memory grows with the number of distinct keys).")
+    var exact = false
+
+    @Option(help: ArgumentHelp("Sketch memory for the counters, e.g. 16MiB (4 rows). (default: 16MiB)", valueName: "size"))
+    var sketchMemory: String?
+
+    @Option(help: ArgumentHelp("Sketch error: counts are at most ε·N too high (sets the width).", valueName: "ε"))
+    var epsilon: Double?
+
+    @Option(help: ArgumentHelp("Sketch failure probability δ (sets the depth). (default with --epsilon: 0.02)", valueName: "δ"))
+    var delta: Double?
+
+    func validate() throws {
+        if sketchMemory != nil && (epsilon != nil || delta != nil) {
+            throw ValidationError("give either --sketch-memory or --epsilon/--delta, not both")
+        }
+        if let epsilon, !(epsilon > 0 && epsilon < 1) { throw ValidationError("--epsilon must be between 0 and 1, e.g. 0.00001") }
+        if let delta, !(delta > 0 && delta < 1) { throw ValidationError("--delta must be between 0 and 1, e.g. 0.02") }
+        if let sketchMemory {
+            guard let bytes = ByteSize.parse(sketchMemory), bytes >= 1024, bytes <= 16 << 30 else {
+                throw ValidationError("--sketch-memory '\(sketchMemory)': use a size between 1KiB and 16GiB, e.g. 16MiB")
+            }
+        }
+    }
+
+    var parameters: SketchParameters {
+        if let sketchMemory, let bytes = ByteSize.parse(sketchMemory) { return .forMemory(bytes: bytes) }
+        if epsilon != nil || delta != nil {
+            return .forError(epsilon: epsilon ?? SketchParameters.default.epsilon, delta: delta ?? 0.02)
+        }
+        return .default
+    }
+}
+
+/// What is written where.
+struct OutputOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("How many keys the warm set holds.", valueName: "n"))
+    var top: Int = 1000
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp(
+        "Write the manifest here (through a temporary file renamed into place); '-' is stdout.", valueName: "file"))
+    var output: String = "-"
+
+    @Option(help: ArgumentHelp("keys (one per line), tsv (key<TAB>count) or jsonl ({\"rank\",\"key\",\"count\",\"path\"}).", valueName: "format"))
+    var outputFormat: ManifestFormatArgument = .keys
+
+    @Option(help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "file"))
+    var summaryJson: String?
+
+    @Flag(name: .shortAndLong, help: "Print no progress and no summary; errors still go to stderr.")
+    var quiet = false
+
+    @Flag(help: "Write the result even when some input could not be read; the summary marks it partial.")
+    var allowPartial = false
+
+    @Option(help: ArgumentHelp("Fail the run when more than this share of lines is malformed (a wrong --format). E.g. 5% or 0.05.", valueName: "share"))
+    var maxMalformed: String = "5%"
+
+    func validate() throws {
+        guard top >= 1 && top <= 10_000_000 else { throw ValidationError("--top must be between 1 and 10000000") }
+        guard Share.parse(maxMalformed) != nil else {
+            throw ValidationError("--max-malformed '\(maxMalformed)': use a percentage like 5% or a fraction like 0.05")
+        }
+    }
+}
+
+/// `--output-format` values.
+enum ManifestFormatArgument: String, ExpressibleByArgument, CaseIterable {
+    case keys, tsv, jsonl
+}
+
+/// Sizes like `16MiB`, `512k`, `1G`, `1048576`.
+enum ByteSize {
+    static func parse(_ text: String) -> Int? {
+        let lower = text.lowercased().trimmed(" ")
+        let units: [(String, Int)] = [
+            ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1000), ("mb", 1_000_000), ("gb", 1_000_000_000),
+            ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1),
+        ]
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            guard let value = Double(String(lower.dropLast(suffix.count)).trimmed(" ")), value >= 0 else { return nil }
+            return Int(value * Double(factor))
+        }
+        return Int(lower)
+    }
+}
+
+/// Shares like `5%` or `0.05`.
+enum Share {
+    static func parse(_ text: String) -> Double? {
+        if text.hasSuffix("%"), let value = Double(text.dropLast()), value >= 0, value <= 100 { return value / 100 }
+        if let value = Double(text), value >= 0, value <= 1 { return value }
+        return nil
+    }
+}
+
+extension String {
+    func trimmed(_ set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
+}

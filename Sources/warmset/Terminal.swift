@@ -1,0 +1,79 @@
+import Foundation
+import WarmsetAnalysis
+
+/// stderr helpers.
+enum Terminal {
+    static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
+
+    /// Writes `text` to stderr as is.
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { Foundation.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// One error sentence, prefixed with the program name.
+    static func error(_ text: String) {
+        write("warmset: \(text)\n")
+    }
+}
+
+/// Number formatting for people.
+enum Format {
+    static func count<T: BinaryInteger>(_ n: T) -> String {
+        let digits = String(n)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 && c != "-" { out.append(",") }
+            out.append(c)
+        }
+        return out
+    }
+
+    static func bytes(_ n: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(n)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    static func percent(_ value: Double) -> String { String(format: "%.1f%%", value) }
+
+    static func seconds(_ s: Double) -> String {
+        if s < 60 { return String(format: "%.2f s", s) }
+        return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
+    }
+}
+
+/// A one-line progress bar on stderr: bytes consumed of the total, rate, ETA.
+final class ProgressBar {
+    private var drawn = false
+
+    func update(_ p: AnalysisProgress) {
+        var line = "\r"
+        let rate = p.elapsed > 0 ? Double(p.bytesConsumed) / p.elapsed : 0
+        if let total = p.totalBytes, total > 0 {
+            let fraction = min(1, Double(p.bytesConsumed) / Double(total))
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            line += Format.percent(fraction * 100) + "  \(Format.bytes(p.bytesConsumed))/\(Format.bytes(total))"
+            if rate > 0 {
+                let eta = Double(total - p.bytesConsumed) / rate
+                line += "  ETA \(Format.seconds(eta))"
+            }
+        } else {
+            line += "\(Format.bytes(p.bytesConsumed)) read"
+        }
+        line += "  \(Format.bytes(Int64(rate)))/s  \(Format.count(p.lines)) lines\u{1B}[K"
+        Terminal.write(line)
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { Terminal.write("\r\u{1B}[K") }
+    }
+}
