@@ -169,7 +169,15 @@ public enum Analyzer {
         }
 
         let stats = counter.stats
-        let ranked = counter.ranked(limit: configuration.top)
+        var ranked = counter.ranked(limit: configuration.top)
+        if !compiled.keys.rules.isEmpty {
+            // Captures are not stored per key: the representative path gives them back.
+            for i in ranked.indices {
+                let path = Array(ranked[i].path.utf8)
+                let outcome = path.withUnsafeBytes { keys.build(target: $0, hasLogEscapes: false) }
+                if outcome == .key { ranked[i].captures = keys.lastCaptures() }
+            }
+        }
         let elapsed = now() - start
         summary.linesRead = linesRead
         summary.linesMalformed = malformed

@@ -6,7 +6,8 @@ public enum ManifestFormat: String, CaseIterable, Sendable {
     case keys
     /// `key<TAB>count`.
     case tsv
-    /// One JSON object per line: rank, key, count, path (and the error bound in sketch mode).
+    /// One JSON object per line: rank, key, count, path, the rule's captures (when rules
+    /// made the key) and the error bound (sketch mode).
     case jsonl
 }
 
@@ -34,6 +35,14 @@ public enum ManifestRenderer {
                 out.append(contentsOf: String(entry.count).utf8)
                 out.append(contentsOf: #","path":"#.utf8)
                 JSONText.appendString(entry.path, to: &out)
+                if !entry.captures.isEmpty {
+                    out.append(contentsOf: #","captures":["#.utf8)
+                    for (i, capture) in entry.captures.enumerated() {
+                        if i > 0 { out.append(0x2C) }
+                        JSONText.appendString(capture, to: &out)
+                    }
+                    out.append(0x5D)
+                }
                 if let errorBound {
                     out.append(contentsOf: #","error_bound":"#.utf8)
                     out.append(contentsOf: String(errorBound).utf8)

@@ -53,6 +53,7 @@ public final class KeyBuilder {
     private var queryBuffer: ByteScratch
     private var keyBuffer: ByteScratch
     private var segmentStarts: [Int] = []
+    private var matchedRule: KeyRule?
     private var params: [(start: Int, nameEnd: Int, end: Int)] = []
 
     /// Creates a builder.
@@ -97,6 +98,7 @@ public final class KeyBuilder {
     /// - Complexity: O(target length) plus the patterns; no allocation.
     public func build(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> Outcome {
         keyBuffer.reset()
+        matchedRule = nil
         var source = target
         if hasLogEscapes {
             guard let unescaped = decodeLogEscapes(target) else { return .skipped(.badRequest) }
@@ -127,6 +129,7 @@ public final class KeyBuilder {
         }
         let subject = pathBuffer.bytes
         for rule in rules where rule.pattern.matches(subject) {
+            matchedRule = rule
             for piece in rule.pieces {
                 switch piece {
                 case .literal(let bytes):
@@ -145,6 +148,17 @@ public final class KeyBuilder {
             return .key
         }
         return .skipped(.noRule)
+    }
+
+    /// The capture groups (1…n) of the rule that made the last key; empty without rules.
+    /// Unmatched optional groups are empty strings. Allocates: for ranked keys, not per line.
+    public func lastCaptures() -> [String] {
+        guard let rule = matchedRule, !rules.isEmpty else { return [] }
+        let subject = pathBuffer.bytes
+        return (0..<rule.pattern.captureCount).map { index in
+            guard let range = rule.pattern.group(index + 1) else { return "" }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: subject[range]), as: UTF8.self)
+        }
     }
 
     // MARK: - Steps

@@ -10,6 +10,8 @@ public struct RankedKey: Equatable, Sendable {
     public var observed: UInt64
     /// Mean body bytes of the requests seen while tracked (0 when unknown).
     public var meanBytes: UInt64
+    /// The key rule's capture groups for `path` (`$1`…), for value templates such as `{1}`.
+    public var captures: [String] = []
 
     /// Creates an entry.
     public init(key: String, count: UInt64, path: String, observed: UInt64 = 0, meanBytes: UInt64 = 0) {

@@ -1,0 +1,34 @@
+# warmset — build, run the sample, test, benchmark.
+# `make run` and `make test` install what is missing (Debian/Ubuntu, apt-get) first.
+
+SWIFT        ?= swift
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Build: C libraries behind the system-library targets. Tests: gzip to make fixtures on the fly.
+APT_PACKAGES := pkg-config zlib1g-dev libpcre2-dev gzip
+BIN          := .build/debug/warmset
+
+.PHONY: deps build run test release clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "make: installing$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# The main job on the bundled sample: a day of a shop's traffic (20,000 lines, gzipped).
+run: build
+	$(BIN) analyze fixtures/sample/access.log.gz --rules fixtures/sample/rules.yaml --top 15 --output-format tsv
+
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test
+
+release: deps
+	$(SWIFT) build -c release
+
+clean:
+	rm -rf .build
