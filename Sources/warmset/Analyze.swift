@@ -27,6 +27,9 @@ struct Analyze: ParsableCommand {
     @OptionGroup(title: "Keys") var keys: KeyOptions
     @OptionGroup(title: "Counting") var counting: CountingOptions
     @OptionGroup(title: "Output") var output: OutputOptions
+    @OptionGroup(title: "Choosing the warm set") var selection: SelectionOptions
+    @OptionGroup(title: "Weights") var weights: WeightOptions
+    @OptionGroup(title: "Sketch files and report") var sketchFile: SketchFileOptions
 
     func validate() throws {
         // Compile everything now, so a bad format, rule or filter is a usage error (exit 64).
@@ -57,6 +60,7 @@ struct Analyze: ParsableCommand {
         c.top = output.top
         c.allowPartial = output.allowPartial
         c.maxMalformedFraction = Share.parse(output.maxMalformed) ?? 0.05
+        c.apply(sketchFile: sketchFile, weight: weights, selection: selection, counting: counting)
         if let path = keys.rulesFile {
             let text: String
             do {
@@ -85,7 +89,7 @@ struct Analyze: ParsableCommand {
         let bar = terminal ? ProgressBar() : nil
         let result: AnalysisResult
         do {
-            result = try Analyzer.run(configuration, progress: bar.map { bar in { bar.update($0) } })
+            result = try Analyzer.analyze(configuration, progress: bar.map { bar in { bar.update($0) } })
         } catch {
             bar?.finish()
             Terminal.error("\(error); no manifest was written")
@@ -95,7 +99,26 @@ struct Analyze: ParsableCommand {
         var summary = result.summary
         let trusted = result.isTrustworthy(allowPartial: configuration.allowPartial)
         var written = false
-        if trusted {
+        let sketchToStdout = configuration.saveSketch == "-"
+        if trusted, let path = configuration.saveSketch, let sketch = result.sketch {
+            do {
+                try SketchStore.write(sketch, to: path)
+            } catch {
+                Terminal.error("--save-sketch \(error.description)")
+                throw ExitCode.failure
+            }
+        }
+        if trusted, let path = configuration.report {
+            do {
+                try ReportFile.write(result, configuration: configuration, to: path)
+            } catch {
+                Terminal.error("--report \(error.description)")
+                throw ExitCode.failure
+            }
+        }
+        if trusted && sketchToStdout && output.output == "-" {
+            written = true  // stdout carries the sketch; the manifest goes only to --output FILE
+        } else if trusted {
             let bytes = ManifestRenderer.render(result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound)
             switch Result(catching: { () throws(EmitError) in try OutputFile.write(bytes, to: output.output) }) {
             case .success:

@@ -40,6 +40,7 @@ enum SummaryPrinter {
         } else {
             lines.append("  emitted     nothing (see below)")
         }
+        lines.append(contentsOf: selectionLines(s))
         lines.append("  memory      peak RSS \(Format.bytes(Int64(s.peakRSSBytes)))")
         for note in s.notes { lines.append("  note: \(note)") }
         if s.partial { lines.append("  PARTIAL: some input could not be read; the counts miss part of the logs") }
