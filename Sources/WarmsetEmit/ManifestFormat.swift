@@ -15,7 +15,9 @@ public enum ManifestFormat: String, CaseIterable, Sendable {
 public enum ManifestRenderer {
     /// The manifest bytes for `entries`, in rank order.
     /// - Parameter errorBound: the sketch's ε·N, written into each jsonl line; nil when exact.
-    public static func render(_ entries: [RankedKey], format: ManifestFormat, errorBound: UInt64?) -> [UInt8] {
+    /// - Parameter scoreBound: in weighted or decayed mode, ε·N in score units; written instead
+    ///   of `errorBound`.
+    public static func render(_ entries: [RankedKey], format: ManifestFormat, errorBound: UInt64?, scoreBound: Double? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(entries.count * 64)
         for (index, entry) in entries.enumerated() {
@@ -47,7 +49,10 @@ public enum ManifestRenderer {
                     out.append(contentsOf: #","score":"#.utf8)
                     out.append(contentsOf: scoreText(score).utf8)
                 }
-                if let errorBound {
+                if let scoreBound, errorBound != nil {
+                    out.append(contentsOf: #","error_bound":"#.utf8)
+                    out.append(contentsOf: scoreText(scoreBound).utf8)
+                } else if let errorBound {
                     out.append(contentsOf: #","error_bound":"#.utf8)
                     out.append(contentsOf: String(errorBound).utf8)
                 }

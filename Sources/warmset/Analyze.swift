@@ -119,7 +119,9 @@ struct Analyze: ParsableCommand {
         if trusted && sketchToStdout && output.output == "-" {
             written = true  // stdout carries the sketch; the manifest goes only to --output FILE
         } else if trusted {
-            let bytes = ManifestRenderer.render(result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound)
+            let bytes = ManifestRenderer.render(
+                result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound,
+                scoreBound: result.summary.counting.errorBoundWeight)
             switch Result(catching: { () throws(EmitError) in try OutputFile.write(bytes, to: output.output) }) {
             case .success:
                 written = true

@@ -19,7 +19,8 @@ extension SummaryPrinter {
         }
         if counting.recounted == true { lines.append("  recount     the candidates were counted exactly in a second pass (--recount)") }
         if let miss = counting.missBound, miss > 0, counting.mode == "sketch" {
-            lines.append("  candidates  \(Format.count(counting.candidates ?? 0)) tracked; any key not tracked has a true count of at most \(String(format: "%.6g", miss))")
+            let unit = s.weightCounted != nil ? "weight" : "count"
+            lines.append("  candidates  \(Format.count(counting.candidates ?? 0)) tracked; any key not tracked has a true \(unit) of at most \(String(format: "%.6g", miss))")
         }
         guard let selection = s.selection else { return lines }
         var curve = "  coverage    "

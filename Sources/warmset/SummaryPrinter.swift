@@ -29,6 +29,9 @@ enum SummaryPrinter {
         lines.append("  counted     \(Format.count(s.requestsCounted)) requests, \(distinct) distinct keys")
         if s.counting.mode == "exact" {
             lines.append("  counting    exact (\(Format.bytes(Int64(s.counting.memoryBytes))))")
+        } else if s.counting.recounted == true {
+            lines.append(
+                "  counting    sketch \(s.counting.depth ?? 0)×\(Format.count(s.counting.width ?? 0)) with candidates (\(Format.bytes(Int64(s.counting.memoryBytes)))), then the candidates recounted exactly: the counts shown are exact")
         } else {
             lines.append(
                 "  counting    sketch \(s.counting.depth ?? 0)×\(Format.count(s.counting.width ?? 0)) with candidates (\(Format.bytes(Int64(s.counting.memoryBytes)))); counts are at most \(Format.count(s.counting.errorBound)) too high (ε·N)")
