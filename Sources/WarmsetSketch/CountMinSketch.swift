@@ -75,7 +75,9 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// True for conservative update.
     public let conservative: Bool
     /// The sum of all weights added (N).
-    public private(set) var total: Double = 0
+    public private(set) var totalWeight: Double = 0
+    /// N rounded: the number of requests for request counts.
+    public var total: UInt64 { UInt64(totalWeight.rounded()) }
     private let depth: Int
     private let mask: UInt64
     private let width: Int
@@ -118,7 +120,7 @@ public final class CountMinSketch<Cell: SketchCell> {
     @inline(__always)
     @discardableResult
     public func add(_ hash: Hash128, weight: Cell) -> Cell {
-        total += weight.doubleValue
+        totalWeight += weight.doubleValue
         if !conservative {
             let first = index(hash, row: 0)
             counters[first] = counters[first].saturatingAdd(weight)
@@ -153,15 +155,17 @@ public final class CountMinSketch<Cell: SketchCell> {
         return current
     }
 
-    /// The additive error bound ε·N.
-    public var errorBound: Double { parameters.epsilon * total }
+    /// The additive error bound ε·N, rounded up.
+    public var errorBound: UInt64 { UInt64((parameters.epsilon * totalWeight).rounded(.up)) }
+    /// The additive error bound ε·N, in weight units.
+    public var errorBoundWeight: Double { parameters.epsilon * totalWeight }
 
     /// Adds every counter of `other` to this one (same parameters and update rule).
     /// - Complexity: O(d·w).
     func add(contentsOf other: CountMinSketch<Cell>) {
         precondition(other.parameters == parameters)
         for i in 0..<cellCount { counters[i] = counters[i].saturatingAdd(other.counters[i]) }
-        total += other.total
+        totalWeight += other.totalWeight
     }
 
     /// Adds little-endian cells (as a sketch file holds them) to the counters.
@@ -173,7 +177,7 @@ public final class CountMinSketch<Cell: SketchCell> {
         for i in 0..<cellCount {
             counters[i] = counters[i].saturatingAdd(Cell.loadLittleEndian(from: base, at: i &* step))
         }
-        self.total += total
+        totalWeight += total
     }
 
     /// Appends the counters little-endian, row by row.
@@ -208,7 +212,7 @@ extension CountMinSketch where Cell == Double {
     /// - Complexity: O(d·w).
     func scale(by factor: Double) {
         for i in 0..<cellCount { counters[i] *= factor }
-        total *= factor
+        totalWeight *= factor
     }
 }
 
@@ -226,6 +230,6 @@ extension CountMinSketch where Cell == Double {
         for i in 0..<cellCount {
             counters[i] += Double.loadLittleEndian(from: base, at: i &* 8) * factor
         }
-        self.total += total * factor
+        totalWeight += total * factor
     }
 }

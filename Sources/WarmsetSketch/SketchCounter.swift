@@ -203,9 +203,9 @@ public final class SketchCounter: MergeableCounter {
 
     public var stats: CounterStats {
         CounterStats(
-            total: core.requests, weightTotal: sketch.total, distinctKeys: sketch.distinctEstimate(),
-            memoryBytes: core.memoryBytes, errorBound: UInt64(sketch.errorBound.rounded(.up)),
-            errorBoundWeight: sketch.errorBound, missBound: core.missBound(), exact: false, tracked: core.table.count)
+            total: core.requests, weightTotal: sketch.totalWeight, distinctKeys: sketch.distinctEstimate(),
+            memoryBytes: core.memoryBytes, errorBound: sketch.errorBound,
+            errorBoundWeight: sketch.errorBoundWeight, missBound: core.missBound(), exact: false, tracked: core.table.count)
     }
 
     public func snapshot() -> SketchSnapshot {
@@ -214,7 +214,7 @@ public final class SketchCounter: MergeableCounter {
         sketch.appendLittleEndianCells(to: &cells)
         return SketchSnapshot(
             parameters: sketch.parameters, cellKind: .uint32, conservative: sketch.conservative, weight: .requests,
-            halfLifeSeconds: 0, landmark: nil, oldest: nil, newest: nil, total: sketch.total, requests: core.requests,
+            halfLifeSeconds: 0, landmark: nil, oldest: nil, newest: nil, total: sketch.totalWeight, requests: core.requests,
             missBound: core.missBound(), capacity: core.capacity, cells: cells, candidates: core.snapshotCandidates())
     }
 
@@ -297,9 +297,9 @@ public final class WeightedSketchCounter: MergeableCounter, WeightedKeyCounter {
     public var stats: CounterStats {
         let scale = decay?.displayScale ?? 1
         return CounterStats(
-            total: core.requests, weightTotal: sketch.total * scale, distinctKeys: sketch.distinctEstimate(),
-            memoryBytes: core.memoryBytes, errorBound: UInt64((sketch.errorBound * scale).rounded(.up)),
-            errorBoundWeight: sketch.errorBound * scale, missBound: core.missBound() * scale, exact: false, weighted: true,
+            total: core.requests, weightTotal: sketch.totalWeight * scale, distinctKeys: sketch.distinctEstimate(),
+            memoryBytes: core.memoryBytes, errorBound: UInt64((sketch.errorBoundWeight * scale).rounded(.up)),
+            errorBoundWeight: sketch.errorBoundWeight * scale, missBound: core.missBound() * scale, exact: false, weighted: true,
             tracked: core.table.count)
     }
 
@@ -311,7 +311,7 @@ public final class WeightedSketchCounter: MergeableCounter, WeightedKeyCounter {
         s.landmark = decay?.landmark
         s.oldest = decay?.oldest
         s.newest = decay?.newest
-        s.total = sketch.total
+        s.total = sketch.totalWeight
         s.requests = core.requests
         s.missBound = core.missBound()
         s.cells = cells

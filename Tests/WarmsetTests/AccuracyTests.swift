@@ -36,7 +36,7 @@ struct AccuracyTests {
         }
         recounted.sort(by: RankedKey.ranksBefore)
         let recount = ScaleSupport.precisionRecall(recounted, counts: counts, top: top).precision
-        let bound = counter.sketch.errorBound
+        let bound = counter.sketch.errorBoundWeight
         var outside = 0
         for key in candidates {
             let truth = Double(counts[ScaleSupport.rank(of: key.key) ?? 0])

@@ -60,7 +60,7 @@ struct SketchMergeTests {
         let mergedCells = Self.cells(merged.sketch), plainCells = Self.cells(plainWhole.sketch)
         #expect(zip(mergedCells, plainCells).allSatisfy { $0 <= $1 }, "seed \(seed)")
         let truth = ScaleSupport.truth(stream, keys: keys)
-        let bound = merged.sketch.errorBound
+        let bound = merged.sketch.errorBoundWeight
         for rank in 0..<keys {
             let key = ScaleSupport.keyBytes(Int32(rank))
             let estimate = key.withUnsafeBytes { merged.sketch.estimate(KeyHash.hash($0, seed: 7)) }
