@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import WarmsetEmit
 import WarmsetFormat
 import WarmsetKeys
@@ -172,7 +177,7 @@ public enum HTMLReport {
             if selection.bytes > 0 { html += ", about \(esc(Format.bytes(selection.bytes))) of objects" }
             html += ".</p>\n"
         }
-        html += "<table id=\"top-keys\"><tr><th>rank</th><th>key</th><th>\(weighted ? "score" : "count")</th><th>bound</th><th>mean bytes</th><th>path</th></tr>\n"
+        html += "<table id=\"top-keys\"><tr><th>rank</th><th>key</th><th>\(weighted ? "score" : "count")</th><th>true value within</th><th>mean bytes</th><th>path</th></tr>\n"
         for (i, key) in result.ranked.prefix(tableRows).enumerated() {
             let value = key.score.map(num) ?? Format.count(key.count)
             let range: String
@@ -238,13 +243,7 @@ public enum HTMLReport {
         return html + "</table>\n"
     }
 
-    static func log10Safe(_ x: Double) -> Double {
-        var n = 0.0
-        var v = x
-        while v >= 10 { v /= 10; n += 1 }
-        // Linear within a decade is close enough for an axis position.
-        return n + (v - 1) / 9
-    }
+    static func log10Safe(_ x: Double) -> Double { x > 0 ? log10(x) : 0 }
 
     static func pow10(_ n: Int) -> Double {
         var v = 1.0
