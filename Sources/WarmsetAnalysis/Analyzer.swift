@@ -221,10 +221,10 @@ public enum Analyzer {
         summary.distinctKeys = stats.distinctKeys
         summary.counting = AnalysisSummary.Counting(
             mode: stats.exact ? "exact" : "sketch",
-            depth: stats.exact ? nil : configuration.sketch.depth,
-            width: stats.exact ? nil : configuration.sketch.width,
-            epsilon: stats.exact ? nil : configuration.sketch.epsilon,
-            delta: stats.exact ? nil : configuration.sketch.delta,
+            depth: stats.parameters?.depth,
+            width: stats.parameters?.width,
+            epsilon: stats.parameters?.epsilon,
+            delta: stats.parameters?.delta,
             errorBound: stats.errorBound, memoryBytes: stats.memoryBytes,
             errorBoundWeight: stats.weighted ? stats.errorBoundWeight : nil, missBound: stats.exact ? nil : stats.missBound,
             candidates: stats.exact ? nil : stats.tracked, weight: configuration.weight.description,

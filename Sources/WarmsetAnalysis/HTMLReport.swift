@@ -115,7 +115,8 @@ public enum HTMLReport {
             svg += "<path class=\"curve\" d=\"\(path)\" fill=\"none\" stroke=\"#2463eb\" stroke-width=\"2\"/>\n"
         }
         for point in points {
-            guard let share = point.share else { continue }
+            // Points whose true share is only known as a wide range are left to the table.
+            guard let share = point.share, share - (point.lowerShare ?? share) < 0.02 else { continue }
             svg += "<circle class=\"curve-point\" cx=\"\(num(x(Double(point.top))))\" cy=\"\(num(y(share)))\" r=\"4\" fill=\"#e8590c\"><title>top \(point.top): \(num(share * 100))%</title></circle>\n"
         }
         svg += "</svg>\n"
@@ -126,13 +127,13 @@ public enum HTMLReport {
         guard let selection = s.selection else { return "" }
         var html = "<table id=\"coverage-table\"><tr><th>top k</th><th>share covered</th></tr>\n"
         for point in selection.curve {
-            var cell = point.share.map { num($0 * 100) + "%" } ?? "not tracked (raise --top)"
+            var cell = point.share.map { num($0 * 100) + "%" } ?? "unknown"
             if let lower = point.lowerShare, let share = point.share, lower < share { cell = "\(num(lower * 100))–\(num(share * 100))%" }
             html += "<tr><td class=\"n\">\(shortCount(point.top))</td><td>\(esc(cell))</td></tr>\n"
         }
         html += "</table>\n"
         if selection.fromEstimates {
-            html += "<p class=\"sub\">Shares come from sketch estimates, which are upper bounds; the lower figure subtracts ε·N per key.</p>\n"
+            html += "<p class=\"sub\">From sketch estimates: the true share lies in the range. The lower end subtracts ε·N per key; past the keys tracked, the upper end counts each further key at the miss bound.</p>\n"
         }
         return html
     }

@@ -39,11 +39,16 @@ extension Analyzer {
         if var selection = result.summary.selection {
             // The curve beyond the candidates is unknown; within them it is now exact.
             selection.fromEstimates = false
+            // Beyond the candidates the first pass's bounds still apply.
             let tracked = sketched.ranked.count
-            for i in selection.curve.indices where selection.curve[i].top > tracked && (sketched.summary.counting.missBound ?? 0) > 0 {
-                selection.curve[i].share = nil
+            let sketchCurve = sketched.summary.selection?.curve ?? []
+            for i in selection.curve.indices {
+                if selection.curve[i].top > tracked && (sketched.summary.counting.missBound ?? 0) > 0, i < sketchCurve.count {
+                    selection.curve[i] = sketchCurve[i]
+                } else {
+                    selection.curve[i].lowerShare = nil
+                }
             }
-            for i in selection.curve.indices { selection.curve[i].lowerShare = nil }
             result.summary.selection = selection
         }
         return result

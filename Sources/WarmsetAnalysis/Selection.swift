@@ -6,9 +6,12 @@ public struct SelectionSummary: Codable, Sendable, Equatable {
     public struct Point: Codable, Sendable, Equatable {
         /// The top k keys.
         public var top: Int
-        /// The share of the counted weight they cover; nil when fewer keys were tracked.
+        /// The share of the counted weight they cover: exact, or in sketch mode an upper bound
+        /// (estimates never undercount; past the candidates tracked, each further key adds at
+        /// most the miss bound). Nil when unknown.
         public var share: Double?
-        /// In sketch mode, the share their estimates minus ε·N cover: the truth lies between.
+        /// In sketch mode, a lower bound: the tracked keys' estimates minus ε·N each. The true
+        /// share lies between `lowerShare` and `share`.
         public var lowerShare: Double?
     }
 
@@ -63,9 +66,18 @@ public enum Selection {
                 lower += max(pool[index].rankValue - stats.errorBoundWeight, 0)
                 index += 1
             }
-            let known = top <= pool.count || everyKeyTracked
-            let share = known && total > 0 ? min(sum / total, 1) : nil
-            points.append(.init(top: top, share: share, lowerShare: stats.exact || share == nil ? nil : min(lower / total, 1)))
+            guard total > 0 else {
+                points.append(.init(top: top, share: nil, lowerShare: nil))
+                continue
+            }
+            if stats.exact {
+                let known = top <= pool.count || everyKeyTracked
+                points.append(.init(top: top, share: known ? min(sum / total, 1) : nil, lowerShare: nil))
+            } else {
+                // Keys past the candidates each have a true weight of at most the miss bound.
+                let untracked = Double(max(top - pool.count, 0)) * stats.missBound
+                points.append(.init(top: top, share: min((sum + untracked) / total, 1), lowerShare: min(lower / total, 1)))
+            }
         }
         return points
     }

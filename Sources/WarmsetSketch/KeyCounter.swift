@@ -22,6 +22,8 @@ public struct CounterStats: Sendable, Equatable {
     public var weighted: Bool = false
     /// Keys tracked: candidates in sketch mode, every key in exact mode.
     public var tracked: Int = 0
+    /// The sketch's shape (sketch mode): from the sketch inputs when there were any.
+    public var parameters: SketchParameters? = nil
 }
 
 /// Counts keys: a count-min sketch with a candidate set, or exact counts.

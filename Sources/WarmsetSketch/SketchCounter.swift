@@ -205,7 +205,8 @@ public final class SketchCounter: MergeableCounter {
         CounterStats(
             total: core.requests, weightTotal: sketch.totalWeight, distinctKeys: sketch.distinctEstimate(),
             memoryBytes: core.memoryBytes, errorBound: sketch.errorBound,
-            errorBoundWeight: sketch.errorBoundWeight, missBound: core.missBound(), exact: false, tracked: core.table.count)
+            errorBoundWeight: sketch.errorBoundWeight, missBound: core.missBound(), exact: false, tracked: core.table.count,
+            parameters: sketch.parameters)
     }
 
     public func snapshot() -> SketchSnapshot {
@@ -300,7 +301,7 @@ public final class WeightedSketchCounter: MergeableCounter, WeightedKeyCounter {
             total: core.requests, weightTotal: sketch.totalWeight * scale, distinctKeys: sketch.distinctEstimate(),
             memoryBytes: core.memoryBytes, errorBound: UInt64((sketch.errorBoundWeight * scale).rounded(.up)),
             errorBoundWeight: sketch.errorBoundWeight * scale, missBound: core.missBound() * scale, exact: false, weighted: true,
-            tracked: core.table.count)
+            tracked: core.table.count, parameters: sketch.parameters)
     }
 
     public func snapshot() -> SketchSnapshot {

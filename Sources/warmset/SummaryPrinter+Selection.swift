@@ -40,7 +40,7 @@ extension SummaryPrinter {
         curve += parts.joined(separator: ", ")
         lines.append(curve)
         if selection.fromEstimates {
-            lines.append("              (shares from sketch estimates, which are upper bounds; ranges subtract ε·N per key; n/a: fewer keys tracked, raise --top)")
+            lines.append("              (from sketch estimates: the true share lies in the range; past the \(Format.count(s.counting.candidates ?? 0)) keys tracked the upper end assumes each further key at the miss bound; raise --top to track more)")
         }
         var chosen = "  selection   \(selection.rules); ended by \(selection.endedBy)"
         if selection.bytes > 0 { chosen += "; about \(Format.bytes(selection.bytes)) of objects" }
