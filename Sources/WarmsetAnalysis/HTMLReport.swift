@@ -144,7 +144,7 @@ public enum HTMLReport {
         var svg = "<svg id=\"requests-over-time\" role=\"img\" aria-label=\"requests over time\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         svg += "<title>Counted requests over log time</title>\n"
         guard let first = bars.first, let last = bars.last, let peak = bars.map(\.requests).max(), peak > 0 else {
-            svg += "<text x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\" fill=\"#5b6577\">no log times (the format has no $time_local or $time_iso8601)</text></svg>\n"
+            svg += "<text x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\" fill=\"#5b6577\">no log times read (sketch inputs carry none; or the format has no $time_local or $time_iso8601)</text></svg>\n"
             return svg
         }
         let plotW = width - left - right, plotH = height - top - bottom

@@ -34,7 +34,7 @@ enum SummaryPrinter {
                 "  counting    sketch \(s.counting.depth ?? 0)×\(Format.count(s.counting.width ?? 0)) with candidates (\(Format.bytes(Int64(s.counting.memoryBytes)))), then the candidates recounted exactly: the counts shown are exact")
         } else {
             lines.append(
-                "  counting    sketch \(s.counting.depth ?? 0)×\(Format.count(s.counting.width ?? 0)) with candidates (\(Format.bytes(Int64(s.counting.memoryBytes)))); counts are at most \(Format.count(s.counting.errorBound)) too high (ε·N)")
+                "  counting    sketch \(s.counting.depth ?? 0)×\(Format.count(s.counting.width ?? 0)) with candidates (\(Format.bytes(Int64(s.counting.memoryBytes)))); \(s.weightCounted == nil ? "counts are at most \(Format.count(s.counting.errorBound)) too high (ε·N)" : "scores are at most ε·N too high (below)")")
         }
         let destination = output == "-" ? "stdout" : output
         if written {
