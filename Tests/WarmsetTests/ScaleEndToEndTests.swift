@@ -64,6 +64,12 @@ struct ScaleEndToEndTests {
         let ranked = try ScaleSupport.run(["analyze", "-", "--top", "5", "-q"], stdin: mapB.stdout)
         #expect(ranked.status == 0)
         #expect(ranked.text.split(separator: "\n").count == 5)
+        // A gzipped sketch is read too (gzip is undone before the magic number is looked for).
+        let gzip = try ScaleSupport.runProgram(URL(fileURLWithPath: "/bin/gzip"), ["-c"], stdin: mapB.stdout)
+        #expect(gzip.stdout.prefix(2) == Data([0x1f, 0x8b]))
+        let fromGzip = try ScaleSupport.run(["analyze", "-", "--top", "5", "-q"], stdin: gzip.stdout)
+        #expect(fromGzip.status == 0, "\(fromGzip.stderr)")
+        #expect(fromGzip.text == ranked.text)
     }
 
     @Test("a truncated or mismatched sketch is one clear sentence and exit 1")
