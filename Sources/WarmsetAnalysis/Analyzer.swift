@@ -98,7 +98,7 @@ public enum Analyzer {
             if let size = entry.source?.compressedSize, let sum = totalBytes { totalBytes = sum + size } else if entry.source != nil { totalBytes = nil }
         }
 
-        let counter = try counterOverride ?? CounterFactory.make(configuration, sketches: sketches)
+        let counter = try counterOverride ?? CounterFactory.make(configuration, sketches: sketches, withLogs: !sources.isEmpty)
         let weigher = RequestWeigher.isNeeded(configuration) ? RequestWeigher(counter: counter, configuration: configuration) : nil
         for (path, snapshot) in sketches {
             summary.inputs.append(.init(

@@ -99,7 +99,10 @@ enum CounterFactory {
     /// The counter, and the sketch inputs merged into it.
     /// - Throws: `ConfigurationError` when sketch inputs do not fit the configuration,
     ///   `SketchError` when they do not fit each other.
-    static func make(_ c: AnalysisConfiguration, sketches: [(path: String, snapshot: SketchSnapshot)]) throws -> any KeyCounter {
+    /// - Parameter withLogs: log inputs will be counted into the same counter.
+    static func make(
+        _ c: AnalysisConfiguration, sketches: [(path: String, snapshot: SketchSnapshot)], withLogs: Bool = false
+    ) throws -> any KeyCounter {
         if c.exact {
             guard sketches.isEmpty else {
                 throw ConfigurationError("\(sketches[0].path) is a sketch, and sketches cannot be counted exactly; drop --exact")
@@ -118,6 +121,10 @@ enum CounterFactory {
             if c.sketchSizeGiven && (first.parameters.depth != c.sketch.depth || first.parameters.widthLog2 != c.sketch.widthLog2) {
                 throw ConfigurationError(
                     "\(path) is a \(first.parameters.depth)×\(first.parameters.width) sketch, but --sketch-memory/--epsilon asks for \(c.sketch.depth)×\(c.sketch.width); drop them to use the sketch's shape")
+            }
+            if withLogs && first.conservative != c.conservativeUpdate {
+                throw ConfigurationError(
+                    "\(path) was counted with --update \(first.conservative ? "conservative" : "plain"), and the logs given with it would be counted into it with --update \(c.conservativeUpdate ? "conservative" : "plain"); give --update \(first.conservative ? "conservative" : "plain")")
             }
             fresh = wanted
         } else if c.isWeighted {
