@@ -4,7 +4,7 @@
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: C libraries behind the system-library targets. Tests: gzip to make fixtures on the fly.
-APT_PACKAGES := pkg-config zlib1g-dev libpcre2-dev gzip
+APT_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev gzip
 BIN          := .build/debug/warmset
 
 .PHONY: deps build run test release clean
