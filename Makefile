@@ -7,7 +7,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev gzip
 BIN          := .build/debug/warmset
 
-.PHONY: deps build run test release clean
+.PHONY: deps build run test release clean bench
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -32,3 +32,11 @@ release: deps
 
 clean:
 	rm -rf .build
+
+# Speed against the peers (igzip, pigz, gzip, awk|sort|uniq) on a generated 5M-line log.
+# Writes docs/benchmarks.md. Not run by CI; nothing fails on speed.
+bench: deps
+	@missing=""; for p in isal pigz time gawk; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	$(SWIFT) build -c release
+	scripts/bench.sh
