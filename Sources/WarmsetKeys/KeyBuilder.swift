@@ -239,11 +239,13 @@ public final class KeyBuilder {
     }
 
     /// Bytes that stay as they are in a normalized path or query (RFC 3986 `pchar` and `/?`).
+    /// `{` and `}` are always encoded: raw in a key they would form a Redis Cluster hash tag,
+    /// letting a URL pick the key's slot. Only a rule's template may place a hash tag.
     @inline(__always)
     static func isPlain(_ b: UInt8) -> Bool {
         if isUnreserved(b) { return true }
         switch b {
-        case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D, 0x3A, 0x40, 0x2F, 0x3F, 0x7B, 0x7D, 0x5B, 0x5D:
+        case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D, 0x3A, 0x40, 0x2F, 0x3F, 0x5B, 0x5D:
             return true
         default:
             return false
