@@ -5,10 +5,10 @@ SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: C libraries behind the system-library targets. Tests: gzip to make fixtures on the fly,
 # chromium (headless) to render the HTML report.
-APT_PACKAGES := pkg-config zlib1g-dev libpcre2-dev gzip chromium
+APT_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev gzip chromium
 BIN          := .build/debug/warmset
 
-.PHONY: deps build run test release clean
+.PHONY: deps build run test release clean bench
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -33,6 +33,14 @@ release: deps
 
 clean:
 	rm -rf .build
+
+# Speed against the peers (igzip, pigz, gzip, awk|sort|uniq) on a generated 5M-line log.
+# Writes docs/benchmarks.md. Not run by CI; nothing fails on speed.
+bench: deps
+	@missing=""; for p in isal pigz time gawk; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	$(SWIFT) build -c release
+	scripts/bench.sh
 
 # Sketch accuracy at the issue's size (10^7 requests over 10^6 keys, s = 0.8/1.0/1.2) in a
 # release build: prints the precision-vs-memory table and records it in docs/sketch.md.

@@ -76,7 +76,7 @@ public enum Analyzer {
         for path in configuration.inputs {
             do {
                 // Sketch files are told from logs by their magic number, as gzip is.
-                switch try SketchStore.classify(try InputOpener.open(path)) {
+                switch try SketchStore.classify(try InputOpener.open(path, inflater: configuration.inflater)) {
                 case .log(let source): sources.append((path, source))
                 case .sketch(let bytes): sketches.append((path, try SketchFile.decode(bytes, path: path)))
                 }
@@ -126,18 +126,19 @@ public enum Analyzer {
             var decoded: Int64 = 0
             let linesBefore = linesRead
             var failure: String?
-            // Count decoded bytes by wrapping reads: the reader reports each read through afterRead.
-            let counting = CountingSource(source)
+            // Decode on a second thread (inflate overlaps parsing), or on this one.
+            let chunks: any ChunkSource =
+                configuration.decodeInBackground ? PrefetchedChunks(source) : DirectChunks(source)
             do {
                 _ = try reader.forEachLine(
-                    of: counting,
+                    of: chunks,
                     afterRead: {
                         if let progress {
                             let t = now()
                             if t >= nextReport {
                                 nextReport = t + 0.25
                                 progress(AnalysisProgress(
-                                    bytesConsumed: consumedBefore + source.compressedBytesConsumed, totalBytes: totalBytes,
+                                    bytesConsumed: consumedBefore + chunks.compressedBytesConsumed, totalBytes: totalBytes,
                                     lines: linesRead, elapsed: t - start))
                             }
                         }
@@ -182,7 +183,7 @@ public enum Analyzer {
                 summary.partial = true
                 summary.errors.append(error.description)
             }
-            decoded = counting.decodedBytes
+            decoded = chunks.decodedBytes
             lines = linesRead - linesBefore
             consumedBefore += source.compressedBytesConsumed
             decodedTotal += decoded
@@ -257,21 +258,3 @@ public enum Analyzer {
     }
 }
 
-/// Counts the decoded bytes that pass through.
-final class CountingSource: ByteSource {
-    let inner: any ByteSource
-    var decodedBytes: Int64 = 0
-
-    init(_ inner: any ByteSource) { self.inner = inner }
-
-    var path: String { inner.path }
-    var compressedBytesConsumed: Int64 { inner.compressedBytesConsumed }
-    var compressedSize: Int64? { inner.compressedSize }
-    var isGzip: Bool { inner.isGzip }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
-        let n = try inner.read(into: buffer)
-        decodedBytes += Int64(n)
-        return n
-    }
-}

@@ -92,11 +92,10 @@ public final class CountMinSketch<Cell: SketchCell> {
         depth = parameters.depth
         width = parameters.width
         mask = UInt64(parameters.width - 1)
-        counters = .allocate(capacity: parameters.depth * parameters.width)
-        counters.initialize(repeating: .zero, count: parameters.depth * parameters.width)
+        counters = CounterMemory.allocate(count: parameters.depth * parameters.width)
     }
 
-    deinit { counters.deallocate() }
+    deinit { CounterMemory.free(counters) }
 
     /// The number of cells, d·w.
     public var cellCount: Int { depth * width }

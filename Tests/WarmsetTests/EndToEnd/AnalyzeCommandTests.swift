@@ -235,3 +235,26 @@ struct AnalyzeCommandTests {
         #expect(result.stdout.contains("Exit status"))
     }
 }
+
+@Suite("Inflaters and threads agree")
+struct InflaterAgreementTests {
+    @Test("isal, zlib and --single-thread give the same manifest")
+    func agree() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let log = dir.appendingPathComponent("gen.log.gz").path
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/bin/sh")
+        make.arguments = ["-c", "'\(TestSupport.binary)' generate --lines 60000 --keys 3000 --seed 3 | gzip -1 > '\(log)' && '\(TestSupport.binary)' generate --lines 1000 --seed 4 | gzip >> '\(log)'"]
+        try make.run()
+        make.waitUntilExit()
+        #expect(make.terminationStatus == 0)
+        var outputs: [String] = []
+        for extra in [["--inflate", "isal"], ["--inflate", "zlib"], ["--single-thread"], ["--inflate", "zlib", "--single-thread"]] {
+            let result = try TestSupport.run(["analyze", log, "--top", "500", "--output-format", "tsv", "-q"] + extra)
+            #expect(result.status == 0, "\(extra): \(result.stderr)")
+            outputs.append(result.stdout)
+        }
+        #expect(outputs[0].split(separator: "\n").count == 500)
+        #expect(Set(outputs).count == 1)
+    }
+}

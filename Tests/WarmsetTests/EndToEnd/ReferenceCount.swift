@@ -49,7 +49,7 @@ enum ReferenceCount {
         if let cut = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) { bytes = Array(bytes[..<cut]) }
         // 3. Percent-encoding.
         let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
-        let plain = unreserved.union("!$&'()*+,;=:@/?{}[]".utf8)
+        let plain = unreserved.union("!$&'()*+,;=:@/?[]".utf8)
         var out = ""
         i = 0
         while i < bytes.count {

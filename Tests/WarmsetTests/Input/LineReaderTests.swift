@@ -63,3 +63,52 @@ struct LineReaderTests {
         #expect(try collectLines(reader, MemorySource(Array("a\r\n\r\nb".utf8))).lines == [[0x61], [], [0x62]])
     }
 }
+
+@Suite("Decoding on a second thread")
+struct PrefetchTests {
+    @Test("lines read through the prefetch ring equal the reference, for several ring and chunk sizes")
+    func ring() throws {
+        let text = LineReaderTests.randomText(seed: 21, lines: 3000)
+        let expected = referenceLines(text)
+        for (chunk, count) in [(1, 2), (7, 2), (100, 3), (4096, 4), (1 << 20, 4)] {
+            let chunks = PrefetchedChunks(MemorySource(text, chunk: chunk), chunkSize: chunk, count: count)
+            var lines: [[UInt8]] = []
+            try LineReader(maxLineBytes: 4096).forEachLine(of: chunks) { line, _ in lines.append(Array(line)) }
+            #expect(lines == expected, "chunk \(chunk), ring \(count)")
+            #expect(chunks.decodedBytes == Int64(text.count))
+        }
+    }
+
+    @Test("an error from the source arrives after the bytes before it; stopping early ends the producer")
+    func errorsAndEarlyStop() throws {
+        final class Failing: ByteSource {
+            var sent = 0
+            var path: String { "failing" }
+            var compressedBytesConsumed: Int64 { Int64(sent) }
+            var compressedSize: Int64? { nil }
+            var isGzip: Bool { true }
+            func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+                if sent >= 30 { throw InputError(path: path, kind: .gzipTruncated, byteOffset: 30) }
+                for i in 0..<10 { buffer[i] = i == 9 ? 0x0A : 0x61 }
+                sent += 10
+                return 10
+            }
+        }
+        var lines = 0
+        do {
+            try LineReader().forEachLine(of: PrefetchedChunks(Failing(), chunkSize: 64, count: 2)) { _, _ in lines += 1 }
+            Issue.record("expected an error")
+        } catch let error as InputError {
+            #expect(error.kind == .gzipTruncated)
+        }
+        #expect(lines == 3)
+
+        struct Stop: Error {}
+        let text = LineReaderTests.randomText(seed: 5, lines: 5000)
+        #expect(throws: Stop.self) {
+            try LineReader().forEachLine(of: PrefetchedChunks(MemorySource(text, chunk: 100), chunkSize: 100, count: 2)) { _, number in
+                if number == 10 { throw Stop() }
+            }
+        }
+    }
+}

@@ -13,6 +13,7 @@ struct KeyBuilderTests {
         ("/products/1", "/products/1"),
         ("/products/%31", "/products/1"),
         ("/%7euser/%7Bx%7d", "/~user/%7Bx%7D"),
+        ("/{tag}/x", "/%7Btag%7D/x"),
         ("/a%2fb", "/a%2Fb"),
         ("/a//b///c", "/a/b/c"),
         ("/a/./b/../c", "/a/c"),
@@ -83,6 +84,15 @@ struct KeyBuilderTests {
         #expect(Self.build(builder, "/about").0 == .skipped(.noRule))
         // The regex must match the whole path, not a part of it.
         #expect(Self.build(builder, "/x/products/1").0 == .skipped(.noRule))
+    }
+
+    @Test("a URL cannot pick the cluster slot: braces from the path are encoded, the template's stay")
+    func hashTags() throws {
+        let builder = KeyBuilder(rules: [try KeyRule(#"^/p/(.+)$ => {product}:$1"#)])
+        let (outcome, key, _) = Self.build(builder, "/p/{evil}x")
+        #expect(outcome == .key)
+        #expect(key == "{product}:%7Bevil%7Dx")
+        #expect(!key.dropFirst(9).contains("{"))
     }
 
     @Test("excludes match anywhere in the normalized path")
