@@ -54,5 +54,5 @@ accuracy: deps
 # The HTML report of the bundled sample, and a PNG of it to look at (docs/report.png).
 report-screenshot: build
 	$(BIN) analyze fixtures/sample/access.log.gz --rules fixtures/sample/rules.yaml --top 300 --coverage 0.9 -o /dev/null --report .build/report.html -q
-	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,2000 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/.build/report.html
+	chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --window-size=1200,2000 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/.build/report.html
 	@echo "make: docs/report.png"

@@ -36,8 +36,9 @@ struct ReportTests {
         let browser = try #require(Self.chromium)
         let profile = try ScaleSupport.temporaryDirectory("chromium-profile")
         let run = try ScaleSupport.runProgram(browser, [
-            "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.path)", "--dump-dom", report.absoluteString,
-        ])
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(profile.path)", "--dump-dom",
+            report.absoluteString,
+        ], timeout: 90)
         #expect(run.status == 0, "\(run.stderr)")
         let dom = run.text
         // The browser's own serialization of the parsed page: the SVG curve with its path and
@@ -53,9 +54,9 @@ struct ReportTests {
         // And a screenshot is a real picture, not an error page.
         let png = profile.appendingPathComponent("shot.png")
         let shot = try ScaleSupport.runProgram(browser, [
-            "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.path)", "--window-size=1200,1600",
-            "--screenshot=\(png.path)", report.absoluteString,
-        ])
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(profile.path)",
+            "--window-size=1200,1600", "--screenshot=\(png.path)", report.absoluteString,
+        ], timeout: 90)
         #expect(shot.status == 0)
         let data = try Data(contentsOf: png)
         #expect(data.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))

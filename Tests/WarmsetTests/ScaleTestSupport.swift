@@ -102,8 +102,10 @@ enum ScaleSupport {
         return try runProgram(binary, arguments, stdin: stdin, in: directory)
     }
 
-    /// Runs any program.
-    static func runProgram(_ program: URL, _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil) throws -> Run {
+    /// Runs any program; one still running after `timeout` seconds is terminated (status 15).
+    static func runProgram(
+        _ program: URL, _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, timeout: Double = 300
+    ) throws -> Run {
         let process = Process()
         process.executableURL = program
         process.arguments = arguments
@@ -130,7 +132,10 @@ enum ScaleSupport {
             input.fileHandleForWriting.write(stdin)
             try input.fileHandleForWriting.close()
         }
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         process.waitUntilExit()
+        watchdog.cancel()
         group.wait()
         return Run(status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
     }
