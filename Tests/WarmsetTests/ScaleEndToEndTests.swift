@@ -38,7 +38,7 @@ struct ScaleEndToEndTests {
         #expect(run.status == 0)
         let m = try SketchFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: merged))), path: merged)
         let w = try SketchFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: whole))), path: whole)
-        #expect(m.cells == w.cells)
+        #expect(differingCells(m.cells, w.cells) == 0)
         #expect(m.requests == w.requests && m.total == w.total)
         let fromSketch = try ScaleSupport.run(["analyze", merged, "--top", "30", "--output-format", "tsv", "-q"])
         let fromLogs = try ScaleSupport.run(["analyze", a, b, "--update", "plain", "--sketch-memory", "1MiB", "--top", "30", "--output-format", "tsv", "-q"])

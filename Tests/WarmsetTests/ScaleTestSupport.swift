@@ -147,3 +147,9 @@ enum ScaleSupport {
         return url
     }
 }
+
+/// The number of positions where two equally long arrays differ (a readable failure, where
+/// printing two whole tables would not be).
+func differingCells<T: Equatable>(_ a: [T], _ b: [T]) -> Int {
+    a.count != b.count ? max(a.count, b.count) : zip(a, b).reduce(0) { $0 + ($1.0 == $1.1 ? 0 : 1) }
+}

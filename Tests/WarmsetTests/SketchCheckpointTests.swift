@@ -22,7 +22,7 @@ struct SketchCheckpointTests {
         let resumed = try SketchCounters.restore(try SketchFile.decode(file, path: "state"), name: "state")
         ScaleSupport.feed(stream[cut...], to: resumed)
         let a = resumed.snapshot(), b = whole.snapshot()
-        #expect(a.cells == b.cells, "seed \(seed), cut \(cut)")
+        #expect(differingCells(a.cells, b.cells) == 0, "seed \(seed), cut \(cut)")
         #expect(a.requests == b.requests)
         #expect(resumed.ranked(limit: 20).map(\.key) == whole.ranked(limit: 20).map(\.key), "seed \(seed), cut \(cut)")
     }

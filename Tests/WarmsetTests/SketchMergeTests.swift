@@ -36,7 +36,7 @@ struct SketchMergeTests {
             let file = SketchFile.encode(counter.snapshot())
             try merged.merge(try SketchFile.decode(file, path: "host\(host).sketch"), name: "host\(host).sketch")
         }
-        #expect(Self.cells(merged.sketch) == Self.cells(whole.sketch), "seed \(seed)")
+        #expect(differingCells(Self.cells(merged.sketch), Self.cells(whole.sketch)) == 0, "seed \(seed)")
         #expect(merged.stats.total == 30_000)
         // The merged ranking agrees with the whole run's where counts are separated.
         let a = merged.ranked(limit: 20).map(\.key), b = whole.ranked(limit: 20).map(\.key)
