@@ -3,21 +3,25 @@
 
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Build: C libraries behind the system-library targets. Tests: gzip to make fixtures on the fly,
-# chromium (headless) to render the HTML report.
-APT_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev gzip chromium
+# Build: C libraries behind the system-library targets.
+BUILD_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev gzip
+# Tests: chromium (headless) to render the HTML report.
+APT_PACKAGES := $(BUILD_PACKAGES) chromium
 BIN          := .build/debug/warmset
 
-.PHONY: deps build run test release clean bench
+.PHONY: deps build-deps build run test release clean bench fuzz
 
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# `make deps` installs what the tests need; `make build-deps` only what building needs.
+deps: PACKAGES = $(APT_PACKAGES)
+build-deps: PACKAGES = $(BUILD_PACKAGES)
+deps build-deps:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "make: installing$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-build: deps
+build: build-deps
 	$(SWIFT) build
 
 # The main job on the bundled sample: a day of a shop's traffic (20,000 lines, gzipped).
@@ -56,3 +60,8 @@ report-screenshot: build
 	$(BIN) analyze fixtures/sample/access.log.gz --rules fixtures/sample/rules.yaml --top 300 --coverage 0.9 -o /dev/null --report .build/report.html -q
 	chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --window-size=1200,2000 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/.build/report.html
 	@echo "make: docs/report.png"
+
+# libFuzzer + AddressSanitizer on the format compiler, parsers, keys, rules, sketch files.
+# FUZZ_SECONDS per target (default 60). Writes docs/fuzzing.md.
+fuzz: deps
+	scripts/fuzz.sh

@@ -55,6 +55,10 @@ let package = Package(
                 "WarmsetAnalysis", "WarmsetGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // libFuzzer targets (`make fuzz`); built normally it replays inputs.
+        .executableTarget(
+            name: "warmset-fuzz",
+            dependencies: ["WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch"]),
         .testTarget(
             name: "WarmsetTests",
             dependencies: [
