@@ -16,6 +16,6 @@ struct Warmset: ParsableCommand {
             Start with:  warmset analyze /var/log/nginx/access.log* --top 1000 --output warm.jsonl --output-format jsonl
             """,
         version: version,
-        subcommands: [Analyze.self, Generate.self]
+        subcommands: [Analyze.self, Warm.self, Generate.self]
     )
 }
