@@ -20,18 +20,25 @@ public struct ManifestEntry: Sendable, Equatable {
 /// Reads the manifests `ManifestRenderer` writes (`keys`, `tsv`, `jsonl`), so that a warmer can
 /// take `warmset analyze`'s output, or a hand-written list of keys.
 public enum ManifestReader {
-    /// The format of `bytes`, from its first non-empty line: `{` starts jsonl, a tab makes tsv,
-    /// anything else is keys.
+    /// The format of `bytes`, from its first non-empty line: a JSON object is jsonl (a key such
+    /// as `{user7}.cart` starts with `{` too, so the line must parse), a tab makes tsv, anything
+    /// else is keys.
     public static func detectFormat(_ bytes: [UInt8]) -> ManifestFormat {
         var index = 0
         while index < bytes.count, bytes[index] == 0x0A || bytes[index] == 0x0D { index += 1 }
         guard index < bytes.count else { return .keys }
-        if bytes[index] == 0x7B { return .jsonl }
+        let start = index
+        var tab = false
         while index < bytes.count, bytes[index] != 0x0A {
-            if bytes[index] == 0x09 { return .tsv }
+            if bytes[index] == 0x09 { tab = true }
             index += 1
         }
-        return .keys
+        if bytes[start] == 0x7B,
+            (try? JSONSerialization.jsonObject(with: Data(bytes[start..<index]))) is [String: Any]
+        {
+            return .jsonl
+        }
+        return tab ? .tsv : .keys
     }
 
     /// Reads the manifest at `path` (`-` for stdin).

@@ -12,20 +12,36 @@ enum WarmTestKit {
 
     /// A port nothing listens on now (bound to 0 and released).
     static func freePort() throws -> Int {
+        try bindable(0)
+    }
+
+    /// A free port for a cluster node: its cluster bus port (port + 10000) must be free too, and
+    /// at most 65535, so both come from 20000–29999 rather than the ephemeral range.
+    static func freeClusterPort() throws -> Int {
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20000...29999)
+            if (try? bindable(candidate)) == candidate, (try? bindable(candidate + 10000)) == candidate + 10000 { return candidate }
+        }
+        Issue.record("no free port pair for a cluster node")
+        throw CancellationError()
+    }
+
+    /// Binds `port` on 127.0.0.1 (0: any), releases it, and returns the port bound.
+    private static func bindable(_ port: Int) throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
                 bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
             }
         }
-        try #require(bound)
+        guard bound else { throw CancellationError() }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -124,7 +140,7 @@ final class WarmRedisServer: @unchecked Sendable {
     private let extra: [String]
 
     init(cluster: Bool = false, persistent: Bool = false, port: Int? = nil, directory: URL? = nil) throws {
-        self.port = try port ?? WarmTestKit.freePort()
+        self.port = try port ?? (cluster ? WarmTestKit.freeClusterPort() : WarmTestKit.freePort())
         self.directory = try directory ?? WarmTestKit.temporaryDirectory()
         var extra = [
             "--user", "warmer", "on", ">warmer-pw", "~*", "&*", "+@all",
@@ -158,7 +174,8 @@ final class WarmRedisServer: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        Issue.record("redis-server on port \(port) did not answer PING within 10 s")
+        let log = (try? String(contentsOf: directory.appendingPathComponent("redis-\(port).log"), encoding: .utf8)) ?? ""
+        Issue.record("redis-server on port \(port) did not answer PING within 10 s; its log ends: \(log.suffix(600))")
         throw CancellationError()
     }
 
