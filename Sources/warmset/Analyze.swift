@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WarmsetAnalysis
 import WarmsetEmit
+import WarmsetWarm
 
 /// `warmset analyze`: logs in, ranked warm set out.
 struct Analyze: ParsableCommand {
@@ -13,6 +14,7 @@ struct Analyze: ParsableCommand {
               zcat access.log.*.gz | warmset analyze - --rule '^/products/(\\d+)$ => product:$1' -o warm.keys
               warmset analyze access.log --format '$remote_addr [$time_local] "$request" $status $body_bytes_sent' --output-format jsonl
               warmset analyze app.json.log --format json --json-field status=code --exact --output-format tsv
+              warmset analyze access.log --rules rules.yaml --top 5000 --warm-redis redis://cache:6379 --origin 'http://api/p/{1}' --ttl 3600
 
             Keys: with no rule the key is the normalized path (percent-encoding normalized, dot segments \
             resolved, repeated slashes merged, query dropped unless --keep-query). Counting uses a count-min \
@@ -28,7 +30,19 @@ struct Analyze: ParsableCommand {
     @OptionGroup(title: "Counting") var counting: CountingOptions
     @OptionGroup(title: "Output") var output: OutputOptions
 
+    @Option(help: ArgumentHelp(
+        "After the analysis, warm this Redis with the warm set (no manifest needed; -o still writes one). Takes the options of warmset warm.",
+        valueName: "url"))
+    var warmRedis: String?
+    @OptionGroup(title: "Warming (with --warm-redis)") var warm: WarmOptions
+
     func validate() throws {
+        if let warmRedis {
+            try warm.check()
+            _ = try warm.settings(redis: warmRedis)
+        } else if warm.anyGiven {
+            throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL")
+        }
         // Compile everything now, so a bad format, rule or filter is a usage error (exit 64).
         do {
             _ = try CompiledAnalysis(try makeConfiguration())
@@ -95,7 +109,9 @@ struct Analyze: ParsableCommand {
         var summary = result.summary
         let trusted = result.isTrustworthy(allowPartial: configuration.allowPartial)
         var written = false
-        if trusted {
+        // With --warm-redis the manifest is written only where -o points, not to stdout.
+        let skipManifest = warmRedis != nil && output.output == "-"
+        if trusted && !skipManifest {
             let bytes = ManifestRenderer.render(result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound)
             switch Result(catching: { () throws(EmitError) in try OutputFile.write(bytes, to: output.output) }) {
             case .success:
@@ -135,7 +151,12 @@ struct Analyze: ParsableCommand {
                 throw ExitCode.failure
             }
         }
-        if !written { throw ExitCode.failure }
+        if !written && !skipManifest { throw ExitCode.failure }
+        if let warmRedis {
+            let plan = WarmPlan(result.ranked.map(WarmEntry.init))
+            let status = try RedisWarmRun.run(plan: plan, redisURL: warmRedis, options: warm, quiet: output.quiet)
+            if status != 0 { throw ExitCode(status) }
+        }
     }
 }
 

@@ -281,3 +281,49 @@ struct RedisStandaloneTests {
         #expect(again.replies.map(\.textValue) == ["1", "warmer"])
     }
 }
+
+/// `warmset analyze … --warm-redis`: analysis and warm-up in one run.
+@Suite("Analyze and warm in one run", .serialized)
+struct AnalyzeAndWarmTests {
+    @Test func analyzeWarmsTheTopKeysWithTheirCaptures() throws {
+        let redis = try WarmRedisServer()
+        let origin = try WarmOrigin()
+        let sample = WarmTestKit.repoRoot.appendingPathComponent("fixtures/sample")
+        let dir = try WarmTestKit.temporaryDirectory()
+        let report = dir.appendingPathComponent("report.json")
+        let manifest = dir.appendingPathComponent("top.jsonl")
+        let result = try WarmTestKit.warmset([
+            "analyze", sample.appendingPathComponent("access.log.gz").path, "--rules", sample.appendingPathComponent("rules.yaml").path,
+            "--top", "10", "--output-format", "jsonl", "-o", manifest.path,
+            "--warm-redis", redis.urlString(), "--origin", origin.base + "/fast/{key}?path={path}", "--ttl", "120", "--report", report.path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        let json = try warmReport(report)
+        #expect(json["warmed"] as? Int == 10)
+        #expect(try redis.command(["DBSIZE"]) == [.integer(10)])
+        // The same keys as the manifest the run also wrote, in Redis with the origin's values.
+        let lines = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 10)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        let key = try #require(first["key"] as? String)
+        let value = try #require(try redis.command(["GET", key]).first?.textValue)
+        #expect(value.hasPrefix("value-of:"))
+        #expect(try origin.requests().keys.allSatisfy { $0.contains("?path=/") })
+    }
+
+    @Test func warmOptionsWithoutWarmRedisAreAUsageError() throws {
+        let result = try WarmTestKit.warmset(["analyze", "-", "--origin", "http://x/{key}", "--ttl", "5"], stdin: "")
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("need --warm-redis"))
+    }
+
+    @Test func warmNeedsAValueSourceAndATTL() throws {
+        let noSource = try WarmTestKit.warmset(["warm", "-", "--redis", "redis://127.0.0.1:1"])
+        #expect(noSource.status == 64 && noSource.stderr.contains("--origin TEMPLATE or --copy-from URL"))
+        let noTTL = try WarmTestKit.warmset(["warm", "-", "--redis", "redis://127.0.0.1:1", "--origin", "http://x/{key}"])
+        #expect(noTTL.status == 64 && noTTL.stderr.contains("--ttl SECONDS is required"))
+        let refused = try WarmTestKit.warmset(["warm", "-", "--redis", "redis://127.0.0.1:1", "--origin", "http://x/{key}", "--ttl", "9"], stdin: "a\n")
+        #expect(refused.status == 1 && refused.stderr.contains("127.0.0.1:1/0: connecting failed"), "\(refused.stderr)")
+    }
+}
