@@ -5,6 +5,8 @@ SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: C libraries behind the system-library targets. Tests: gzip to make fixtures on the fly.
 APT_PACKAGES := pkg-config zlib1g-dev libpcre2-dev gzip
+# Redis warmer: hiredis to build; redis-server, redis-cli and python3 (the test HTTP origin) to test.
+APT_PACKAGES += libhiredis-dev redis-server redis-tools python3
 BIN          := .build/debug/warmset
 
 .PHONY: deps build run test release clean
@@ -32,3 +34,15 @@ release: deps
 
 clean:
 	rm -rf .build
+
+# Warm 1,000,000 keys into a fresh local Redis via redis-cli --pipe, --copy-from and a loopback
+# origin (nginx); prints keys/s and writes docs/benchmarks-warm.md. Not run by CI.
+BENCH_WARM_APT := nginx-light bc
+.PHONY: bench-warm
+bench-warm: deps
+	@missing=""; for p in $(BENCH_WARM_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && $(SUDO) env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	$(SWIFT) build -c release
+	scripts/bench-warm.sh
