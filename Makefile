@@ -4,12 +4,12 @@
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: C libraries behind the system-library targets. Tests: gzip to make fixtures on the fly.
-APT_PACKAGES := pkg-config zlib1g-dev libpcre2-dev gzip
+APT_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev gzip
 # Redis warmer: hiredis to build; redis-server, redis-cli and python3 (the test HTTP origin) to test.
 APT_PACKAGES += libhiredis-dev redis-server redis-tools python3
 BIN          := .build/debug/warmset
 
-.PHONY: deps build run test release clean
+.PHONY: deps build run test release clean bench
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -34,6 +34,14 @@ release: deps
 
 clean:
 	rm -rf .build
+
+# Speed against the peers (igzip, pigz, gzip, awk|sort|uniq) on a generated 5M-line log.
+# Writes docs/benchmarks.md. Not run by CI; nothing fails on speed.
+bench: deps
+	@missing=""; for p in isal pigz time gawk; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	$(SWIFT) build -c release
+	scripts/bench.sh
 
 # Warm 1,000,000 keys into a fresh local Redis via redis-cli --pipe, --copy-from and a loopback
 # origin (nginx); prints keys/s and writes docs/benchmarks-warm.md. Not run by CI.

@@ -25,6 +25,9 @@ let package = Package(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .systemLibrary(
+            name: "CISAL", pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"]), .brew(["isa-l"])]),
+        .systemLibrary(
             name: "CPCRE2", pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"]), .brew(["pcre2"])]),
         .systemLibrary(
@@ -32,7 +35,7 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]),
 
         // input: files, stdin, gzip → lines
-        .target(name: "WarmsetInput", dependencies: ["CZlib"]),
+        .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL"]),
         // parse: nginx log_format compiled to a byte-level parser; JSON lines
         .target(name: "WarmsetFormat"),
         // filter and key: request filters, URL normalization, key rules

@@ -1,4 +1,5 @@
 import WarmsetFormat
+import WarmsetInput
 import WarmsetKeys
 import WarmsetSketch
 
@@ -40,6 +41,10 @@ public struct AnalysisConfiguration: Sendable {
     public var maxLineBytes = 64 * 1024
     /// The longest key emitted.
     public var maxKeyBytes = 1024
+    /// The gzip inflater.
+    public var inflater = Inflater.isal
+    /// Decode each input on a second thread, overlapping inflate with parsing.
+    public var decodeInBackground = true
 
     /// The defaults.
     public init() {}

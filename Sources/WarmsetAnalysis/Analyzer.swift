@@ -68,7 +68,7 @@ public enum Analyzer {
         var sources: [(path: String, source: (any ByteSource)?)] = []
         for path in configuration.inputs {
             do {
-                sources.append((path, try InputOpener.open(path)))
+                sources.append((path, try InputOpener.open(path, inflater: configuration.inflater)))
             } catch {
                 if !configuration.allowPartial { throw error }
                 summary.partial = true
@@ -107,18 +107,19 @@ public enum Analyzer {
             var decoded: Int64 = 0
             let linesBefore = linesRead
             var failure: String?
-            // Count decoded bytes by wrapping reads: the reader reports each read through afterRead.
-            let counting = CountingSource(source)
+            // Decode on a second thread (inflate overlaps parsing), or on this one.
+            let chunks: any ChunkSource =
+                configuration.decodeInBackground ? PrefetchedChunks(source) : DirectChunks(source)
             do {
                 _ = try reader.forEachLine(
-                    of: counting,
+                    of: chunks,
                     afterRead: {
                         if let progress {
                             let t = now()
                             if t >= nextReport {
                                 nextReport = t + 0.25
                                 progress(AnalysisProgress(
-                                    bytesConsumed: consumedBefore + source.compressedBytesConsumed, totalBytes: totalBytes,
+                                    bytesConsumed: consumedBefore + chunks.compressedBytesConsumed, totalBytes: totalBytes,
                                     lines: linesRead, elapsed: t - start))
                             }
                         }
@@ -159,7 +160,7 @@ public enum Analyzer {
                 summary.partial = true
                 summary.errors.append(error.description)
             }
-            decoded = counting.decodedBytes
+            decoded = chunks.decodedBytes
             lines = linesRead - linesBefore
             consumedBefore += source.compressedBytesConsumed
             decodedTotal += decoded
@@ -220,21 +221,3 @@ public enum Analyzer {
     }
 }
 
-/// Counts the decoded bytes that pass through.
-final class CountingSource: ByteSource {
-    let inner: any ByteSource
-    var decodedBytes: Int64 = 0
-
-    init(_ inner: any ByteSource) { self.inner = inner }
-
-    var path: String { inner.path }
-    var compressedBytesConsumed: Int64 { inner.compressedBytesConsumed }
-    var compressedSize: Int64? { inner.compressedSize }
-    var isGzip: Bool { inner.isGzip }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
-        let n = try inner.read(into: buffer)
-        decodedBytes += Int64(n)
-        return n
-    }
-}

@@ -22,7 +22,13 @@ public enum ByteScan {
         while at <= last {
             guard let hit = memchr(base + at, first, last - at + 1) else { return nil }
             let offset = UnsafeRawPointer(hit) - base
-            if needle.count == 1 || memcmp(base + offset + 1, nBase + 1, needle.count - 1) == 0 {
+            var equal = true
+            var k = 1
+            while k < needle.count {  // needles are short literals: a loop beats a memcmp call
+                if haystack[offset + k] != needle[k] { equal = false; break }
+                k += 1
+            }
+            if equal {
                 if skipEscaped {
                     var backslashes = 0
                     var back = offset - 1

@@ -9,7 +9,12 @@ public final class LogFormatParser {
         var skipEscaped: Bool
     }
 
-    private let steps: [Step]
+    private let steps: UnsafeMutablePointer<Step>
+    private let stepCount: Int
+    /// Steps after this one are not read: the fields warmset needs all lie before it.
+    private let lastNeededStep: Int
+    /// What the line must end with when the tail is skipped (the format's last literal).
+    private let finalLiteral: UnsafeRawBufferPointer
     private let storage: [UnsafeMutableRawBufferPointer]
     /// The format this parser reads.
     public let format: LogFormat
@@ -38,11 +43,30 @@ public final class LogFormatParser {
                 steps.append(Step(isLiteral: false, field: field, bytes: keep(terminator), skipEscaped: quoted))
             }
         }
-        self.steps = steps
+        // Read up to the last needed field and the literal that ends it; of the rest, only
+        // check that the line ends as the format does. The user agent and referer are the
+        // longest fields of a combined line, and nothing in them is needed.
+        var last = steps.count - 1
+        if let lastField = steps.lastIndex(where: { !$0.isLiteral && $0.field != nil }) {
+            last = min(lastField + 1, steps.count - 1)
+        }
+        lastNeededStep = last
+        if last < steps.count - 1, let final = steps.last, final.isLiteral {
+            finalLiteral = final.bytes
+        } else {
+            finalLiteral = UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+        self.stepCount = steps.count
+        self.steps = .allocate(capacity: max(steps.count, 1))
+        self.steps.initialize(from: steps, count: steps.count)
         self.storage = storage
     }
 
-    deinit { for buffer in storage { buffer.deallocate() } }
+    deinit {
+        steps.deinitialize(count: stepCount)
+        steps.deallocate()
+        for buffer in storage { buffer.deallocate() }
+    }
 
     /// Parses `line` into `fields`.
     /// - Returns: nil on success, or why the line does not match the format.
@@ -50,7 +74,8 @@ public final class LogFormatParser {
     public func parse(_ line: UnsafeRawBufferPointer, into fields: inout RequestFields) -> Malformation? {
         fields = RequestFields()
         var at = 0
-        for step in steps {
+        for index in 0...lastNeededStep {
+            let step = steps[index]
             if step.isLiteral {
                 let n = step.bytes.count
                 guard at + n <= line.count else { return Malformation(.truncated, at: at) }
@@ -73,6 +98,13 @@ public final class LogFormatParser {
                 if let problem = store(value, as: field, at: at, into: &fields) { return problem }
             }
             at = end
+        }
+        let tail = finalLiteral.count
+        if tail > 0 {
+            guard line.count - at >= tail else { return Malformation(.truncated, at: line.count) }
+            for k in 0..<tail where line[line.count - tail + k] != finalLiteral[k] {
+                return Malformation(.literalMismatch, at: line.count - tail + k)
+            }
         }
         return nil
     }

@@ -21,8 +21,9 @@ public enum InputOpener {
     /// Opens `path` (or stdin for `-`) and returns a source of its decoded bytes.
     ///
     /// gzip is recognised by the magic bytes `1f 8b`; anything else is read as it is.
+    /// - Parameter inflater: ISA-L (default) or zlib for gzip input.
     /// - Throws: `InputError.cannotOpen` or a read failure.
-    public static func open(_ path: String) throws(InputError) -> any ByteSource {
+    public static func open(_ path: String, inflater: Inflater = .isal) throws(InputError) -> any ByteSource {
         let file = try RawFile(path: path)
         let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: stagingSize, alignment: 16)
         let staged: Int
@@ -40,7 +41,7 @@ public enum InputOpener {
             throw error
         }
         if staged >= 2 && staging[0] == 0x1f && staging[1] == 0x8b {
-            return GzipSource(file: file, buffer: staging, staged: staged)
+            return GzipSource(file: file, buffer: staging, staged: staged, inflater: inflater)
         }
         return PlainSource(file: file, buffer: staging, staged: staged)
     }

@@ -4,39 +4,36 @@ import Glibc
 import Darwin
 #endif
 
-/// Splits a `ByteSource` into lines without copying whole buffers.
+/// Splits decoded chunks into lines, in place.
 ///
-/// Lines are handed out in place, inside the closure only. Only the unfinished tail of a
-/// buffer is moved to the front before the next read, and a partial line is never scanned
-/// twice. A trailing `\r` is removed; a last line without a newline is still delivered.
-/// Lines longer than `maxLineBytes` are not delivered but reported, and the reader skips
-/// to the next newline, so memory stays bounded whatever the input holds.
+/// Lines inside a chunk are handed out as views into it, inside the closure only. A line
+/// that straddles two chunks is stitched in a small carry buffer: only its pieces are
+/// copied, never a whole chunk, and no byte is scanned twice. A trailing `\r` is removed;
+/// a last line without a newline is still delivered. Lines longer than `maxLineBytes` are
+/// not delivered but reported, and skipped up to the next newline, so memory stays bounded
+/// whatever the input holds.
 public final class LineReader {
     /// The longest line delivered; longer ones are reported through `onOverlong`.
     public let maxLineBytes: Int
-    private let buffer: UnsafeMutableRawBufferPointer
     private let readSize: Int
+    private let carry: UnsafeMutableRawPointer
+    private let carryCapacity: Int
 
-    /// Creates a reader with its one buffer.
+    /// Creates a reader.
     /// - Parameters:
     ///   - maxLineBytes: the longest line that is delivered.
-    ///   - readSize: how much is read per call (the tests use tiny sizes to cross every boundary).
+    ///   - readSize: the chunk size when reading a `ByteSource` directly (tests use tiny ones).
     public init(maxLineBytes: Int = 64 * 1024, readSize: Int = 512 * 1024) {
         precondition(maxLineBytes > 0 && readSize > 0)
         self.maxLineBytes = maxLineBytes
         self.readSize = readSize
-        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: maxLineBytes + readSize + 1, alignment: 64)
+        carryCapacity = maxLineBytes + 1  // room for the line and its `\r`
+        carry = .allocate(byteCount: carryCapacity, alignment: 16)
     }
 
-    deinit { buffer.deallocate() }
+    deinit { carry.deallocate() }
 
-    /// Calls `body` with each line of `source` and its 1-based line number.
-    ///
-    /// - Parameters:
-    ///   - afterRead: called after every read, for progress reporting.
-    ///   - onOverlong: called with the line number and the length seen of a line over the limit.
-    /// - Returns: the number of lines (delivered and overlong).
-    /// - Throws: the source's `InputError`s; lines before the failure have been delivered.
+    /// Reads `source` on this thread and calls `body` with each line.
     @discardableResult
     public func forEachLine(
         of source: any ByteSource,
@@ -44,63 +41,99 @@ public final class LineReader {
         onOverlong: (_ lineNumber: Int, _ length: Int) -> Void = { _, _ in },
         _ body: (_ line: UnsafeRawBufferPointer, _ lineNumber: Int) throws -> Void
     ) throws -> Int {
-        guard let base = buffer.baseAddress else { return 0 }
-        var start = 0  // first byte of the current (unfinished) line
-        var end = 0  // end of valid bytes
-        var lineNumber = 0
-        var skipping = false  // inside an overlong line, dropping bytes up to its newline
-        var skippedLength = 0
+        try forEachLine(of: DirectChunks(source, chunkSize: readSize), afterRead: afterRead, onOverlong: onOverlong, body)
+    }
 
-        func deliver(_ lineStart: Int, _ lineEnd: Int) throws {
+    /// Calls `body` with each line of `chunks` and its 1-based line number.
+    ///
+    /// - Parameters:
+    ///   - afterRead: called after every chunk, for progress reporting.
+    ///   - onOverlong: called with the line number and the length of a line over the limit.
+    /// - Returns: the number of lines (delivered and overlong).
+    /// - Throws: the source's `InputError`s (lines before the failure have been delivered),
+    ///   and whatever `body` throws.
+    /// - Complexity: O(n) in the bytes read; one `memchr` pass over each byte.
+    @discardableResult
+    public func forEachLine(
+        of chunks: any ChunkSource,
+        afterRead: () -> Void = {},
+        onOverlong: (_ lineNumber: Int, _ length: Int) -> Void = { _, _ in },
+        _ body: (_ line: UnsafeRawBufferPointer, _ lineNumber: Int) throws -> Void
+    ) throws -> Int {
+        var lineNumber = 0
+        var carried = 0  // bytes of an unfinished line in `carry`
+        var skipping = false  // inside an overlong line, dropping bytes up to its newline
+        var skipped = 0
+
+        func deliver(_ start: UnsafeRawPointer, _ count: Int) throws {
             lineNumber += 1
-            var stop = lineEnd
-            if stop > lineStart && base.load(fromByteOffset: stop - 1, as: UInt8.self) == 0x0D { stop -= 1 }
-            if stop - lineStart > maxLineBytes {
-                onOverlong(lineNumber, stop - lineStart)
+            var length = count
+            if length > 0 && start.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0D { length -= 1 }
+            if length > maxLineBytes {
+                onOverlong(lineNumber, length)
                 return
             }
-            try body(UnsafeRawBufferPointer(start: base + lineStart, count: stop - lineStart), lineNumber)
+            try body(UnsafeRawBufferPointer(start: start, count: length), lineNumber)
         }
 
-        while true {
-            // Move the unfinished line to the front; it holds no newline, so it is not rescanned.
-            if start > 0 {
-                if end > start { memmove(base, base + start, end - start) }
-                end -= start
-                start = 0
-            }
-            if end > maxLineBytes {
-                // Still no newline past the limit: drop what we have and skip to the next newline.
-                skippedLength += end
-                skipping = true
-                end = 0
-            }
-            let n = try source.read(into: UnsafeMutableRawBufferPointer(start: base + end, count: readSize))
+        while let chunk = try chunks.nextChunk() {
             afterRead()
-            if n == 0 {
-                if skipping {
-                    lineNumber += 1
-                    onOverlong(lineNumber, skippedLength + end)
-                } else if end > start {
-                    try deliver(start, end)
+            guard let base = chunk.baseAddress else { continue }
+            let n = chunk.count
+            var start = 0
+            if carried > 0 || skipping {
+                guard let hit = memchr(base, 0x0A, n) else {
+                    // The whole chunk continues the unfinished line.
+                    if skipping {
+                        skipped += n
+                    } else if carried + n > carryCapacity {
+                        skipping = true
+                        skipped = carried + n
+                        carried = 0
+                    } else {
+                        (carry + carried).copyMemory(from: base, byteCount: n)
+                        carried += n
+                    }
+                    continue
                 }
-                return lineNumber
-            }
-            var scan = end
-            end += n
-            while scan < end, let hit = memchr(base + scan, 0x0A, end - scan) {
-                let newline = hit - UnsafeMutableRawPointer(base)
+                let head = UnsafeRawPointer(hit) - base
                 if skipping {
                     lineNumber += 1
-                    onOverlong(lineNumber, skippedLength + newline)
+                    onOverlong(lineNumber, skipped + head)
                     skipping = false
-                    skippedLength = 0
+                    skipped = 0
+                } else if carried + head > carryCapacity {
+                    lineNumber += 1
+                    onOverlong(lineNumber, carried + head)
                 } else {
-                    try deliver(start, newline)
+                    (carry + carried).copyMemory(from: base, byteCount: head)
+                    try deliver(carry, carried + head)
                 }
-                start = newline + 1
-                scan = start
+                carried = 0
+                start = head + 1
+            }
+            while start < n, let hit = memchr(base + start, 0x0A, n - start) {
+                let end = UnsafeRawPointer(hit) - base
+                try deliver(base + start, end - start)
+                start = end + 1
+            }
+            if start < n {
+                let rest = n - start
+                if rest > carryCapacity {
+                    skipping = true
+                    skipped = rest
+                } else {
+                    carry.copyMemory(from: base + start, byteCount: rest)
+                    carried = rest
+                }
             }
         }
+        if skipping {
+            lineNumber += 1
+            onOverlong(lineNumber, skipped)
+        } else if carried > 0 {
+            try deliver(carry, carried)
+        }
+        return lineNumber
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import WarmsetFormat
 
 /// Which query parameters become part of the key.
@@ -52,7 +57,12 @@ public final class KeyBuilder {
     private var pathBuffer: ByteScratch
     private var queryBuffer: ByteScratch
     private var keyBuffer: ByteScratch
-    private var segmentStarts: [Int] = []
+    private let segmentStarts: UnsafeMutablePointer<Int>
+    /// Per byte: `unreserved` and `stays` bits.
+    private let byteClasses: UnsafeMutablePointer<UInt8>
+    static let unreservedBit: UInt8 = 1
+    /// Bytes that stay as they are in a normalized path (and are not `%`).
+    static let stays: UInt8 = 2
     private var matchedRule: KeyRule?
     private var params: [(start: Int, nameEnd: Int, end: Int)] = []
 
@@ -77,7 +87,12 @@ public final class KeyBuilder {
         pathBuffer = ByteScratch(capacity: 3 * maxTargetBytes + 4)
         queryBuffer = ByteScratch(capacity: 3 * maxTargetBytes + 4)
         keyBuffer = ByteScratch(capacity: maxKeyBytes)
-        segmentStarts.reserveCapacity(256)
+        segmentStarts = .allocate(capacity: (3 * maxTargetBytes + 4) / 2 + 2)
+        byteClasses = .allocate(capacity: 256)
+        for b in 0..<256 {
+            let byte = UInt8(b)
+            byteClasses[b] = (Self.isUnreserved(byte) ? Self.unreservedBit : 0) | (Self.isPlain(byte) ? Self.stays : 0)
+        }
         params.reserveCapacity(64)
     }
 
@@ -86,6 +101,8 @@ public final class KeyBuilder {
         pathBuffer.free()
         queryBuffer.free()
         keyBuffer.free()
+        segmentStarts.deallocate()
+        byteClasses.deallocate()
     }
 
     /// The normalized request (path and kept query) of the last `build` call.
@@ -97,54 +114,67 @@ public final class KeyBuilder {
     /// - Parameter hasLogEscapes: decode the log's backslash escapes first (text formats).
     /// - Complexity: O(target length) plus the patterns; no allocation.
     public func build(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> Outcome {
-        keyBuffer.reset()
+        // Work on local copies: every access to a stored `var` of a class is checked for
+        // exclusivity at run time, which would cost more than the work itself here.
+        var path = pathBuffer
+        var key = keyBuffer
+        let outcome = build(target, hasLogEscapes, &path, &key)
+        pathBuffer = path
+        keyBuffer = key
+        return outcome
+    }
+
+    @inline(__always)
+    private func build(
+        _ target: UnsafeRawBufferPointer, _ hasLogEscapes: Bool, _ path: inout ByteScratch, _ key: inout ByteScratch
+    ) -> Outcome {
+        key.reset()
+        path.reset()
         matchedRule = nil
         var source = target
         if hasLogEscapes {
             guard let unescaped = decodeLogEscapes(target) else { return .skipped(.badRequest) }
             source = unescaped
         }
-        if Self.isAbsoluteForm(source) { return .skipped(.absoluteForm) }
-        guard source.count > 0, source[0] == 0x2F else { return .skipped(.badRequest) }
-
+        guard source.count > 0, source[0] == 0x2F else {
+            return Self.isAbsoluteForm(source) ? .skipped(.absoluteForm) : .skipped(.badRequest)
+        }
         var queryStart = source.count
         var end = source.count
-        for i in 0..<source.count {
-            let b = source[i]
-            if b == 0x3F && queryStart == source.count { queryStart = i }
-            if b == 0x23 { end = i; break }  // a fragment is never part of the request
+        if let base = source.baseAddress {
+            if let q = memchr(base, 0x3F, source.count) { queryStart = UnsafeRawPointer(q) - base }
+            if let h = memchr(base, 0x23, source.count) { end = UnsafeRawPointer(h) - base }  // a fragment is never sent
         }
         if queryStart > end { queryStart = end }
-        pathBuffer.reset()
-        if let reason = normalizePath(UnsafeRawBufferPointer(rebasing: source[0..<queryStart])) { return .skipped(reason) }
-        for pattern in excludes where pattern.matches(pathBuffer.bytes) { return .skipped(.excluded) }
+        if let reason = normalizePath(UnsafeRawBufferPointer(rebasing: source[0..<queryStart]), into: &path) { return .skipped(reason) }
+        for pattern in excludes where pattern.matches(path.bytes) { return .skipped(.excluded) }
         if queryStart < end, queryPolicy != .none {
-            if let reason = appendQuery(UnsafeRawBufferPointer(rebasing: source[(queryStart + 1)..<end])) {
+            if let reason = appendQuery(UnsafeRawBufferPointer(rebasing: source[(queryStart + 1)..<end]), to: &path) {
                 return .skipped(reason)
             }
         }
         if rules.isEmpty {
-            guard pathBuffer.count <= maxKeyBytes else { return .skipped(.keyTooLong) }
+            guard path.count <= maxKeyBytes else { return .skipped(.keyTooLong) }
             return .key
         }
-        let subject = pathBuffer.bytes
+        let subject = path.bytes
         for rule in rules where rule.pattern.matches(subject) {
             matchedRule = rule
             for piece in rule.pieces {
                 switch piece {
                 case .literal(let bytes):
-                    let ok = bytes.withUnsafeBytes { keyBuffer.append($0) }
+                    let ok = bytes.withUnsafeBytes { key.append($0) }
                     if !ok { return .skipped(.keyTooLong) }
                 case .group(let index):
                     guard let range = rule.pattern.group(index) else { continue }
                     for i in range {
                         let b = subject[i]
                         if b <= 0x20 || b == 0x7F { return .skipped(.forbiddenByte) }
-                        if !keyBuffer.append(b) { return .skipped(.keyTooLong) }
+                        if !key.append(b) { return .skipped(.keyTooLong) }
                     }
                 }
             }
-            if keyBuffer.count == 0 { return .skipped(.noRule) }
+            if key.count == 0 { return .skipped(.noRule) }
             return .key
         }
         return .skipped(.noRule)
@@ -166,8 +196,10 @@ public final class KeyBuilder {
     /// Decodes `\xHH`, `\"` and `\\`; returns the input itself when it holds no backslash.
     private func decodeLogEscapes(_ input: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         var hasBackslash = false
-        for b in input where b == 0x5C { hasBackslash = true; break }
+        if let base = input.baseAddress, memchr(base, 0x5C, input.count) != nil { hasBackslash = true }
         if !hasBackslash { return input }
+        var decoded = self.decoded
+        defer { self.decoded = decoded }
         decoded.reset()
         var i = 0
         while i < input.count {
@@ -207,11 +239,13 @@ public final class KeyBuilder {
     }
 
     /// Bytes that stay as they are in a normalized path or query (RFC 3986 `pchar` and `/?`).
+    /// `{` and `}` are always encoded: raw in a key they would form a Redis Cluster hash tag,
+    /// letting a URL pick the key's slot. Only a rule's template may place a hash tag.
     @inline(__always)
     static func isPlain(_ b: UInt8) -> Bool {
         if isUnreserved(b) { return true }
         switch b {
-        case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D, 0x3A, 0x40, 0x2F, 0x3F, 0x7B, 0x7D, 0x5B, 0x5D:
+        case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D, 0x3A, 0x40, 0x2F, 0x3F, 0x5B, 0x5D:
             return true
         default:
             return false
@@ -248,13 +282,30 @@ public final class KeyBuilder {
         return nil
     }
 
-    /// Normalizes the path into `pathBuffer`, then resolves dot segments and merges slashes.
-    private func normalizePath(_ raw: UnsafeRawBufferPointer) -> RequestFilter.Reason? {
-        if let reason = Self.appendNormalized(raw, to: &pathBuffer) { return reason }
+    /// Normalizes a path into `out`: percent-encoding, then dot segments and repeated slashes.
+    private func normalizePath(_ raw: UnsafeRawBufferPointer, into out: inout ByteScratch) -> RequestFilter.Reason? {
+        // Fast path: most logged paths are already normal (no `%`, no byte to encode, no `//`
+        // or `/.`), and are copied as they are.
+        let classes = byteClasses
+        var clean = raw.count <= out.capacity
+        var previousSlash = false
+        for b in raw {
+            let c = classes[Int(b)]
+            if c & Self.stays == 0 || (previousSlash && (b == 0x2F || b == 0x2E)) {
+                clean = false
+                break
+            }
+            previousSlash = b == 0x2F
+        }
+        if clean {
+            _ = out.append(raw)
+            return nil
+        }
+        if let reason = Self.appendNormalized(raw, to: &out) { return reason }
         // Segments, in place: `write` never passes `read`.
-        let p = pathBuffer.base
-        let n = pathBuffer.count
-        segmentStarts.removeAll(keepingCapacity: true)
+        let p = out.base
+        let n = out.count
+        var depth = 0
         var write = 0
         var read = 0
         var endsWithSlash = false
@@ -268,10 +319,15 @@ public final class KeyBuilder {
             } else if length == 1 && p[read + 1] == 0x2E {
                 endsWithSlash = true
             } else if length == 2 && p[read + 1] == 0x2E && p[read + 2] == 0x2E {
-                if let last = segmentStarts.popLast() { write = last }
+                if depth > 0 {
+                    depth -= 1
+                    write = segmentStarts[depth]
+                }
                 endsWithSlash = true
             } else {
-                segmentStarts.append(write)
+                // Safe: a path of n bytes has at most n/2 + 1 segments, the stack's capacity.
+                segmentStarts[depth] = write
+                depth += 1
                 // Safe: write <= read, and the copy moves bytes backwards within the buffer.
                 for k in 0..<(length + 1) { p[write + k] = p[read + k] }
                 write += length + 1
@@ -283,12 +339,12 @@ public final class KeyBuilder {
             p[write] = 0x2F  // Safe: capacity is 3× the target plus 4.
             write += 1
         }
-        pathBuffer.count = write
+        out.count = write
         return nil
     }
 
     /// Appends `?` and the kept, normalized, sorted parameters to `pathBuffer`.
-    private func appendQuery(_ raw: UnsafeRawBufferPointer) -> RequestFilter.Reason? {
+    private func appendQuery(_ raw: UnsafeRawBufferPointer, to pathBuffer: inout ByteScratch) -> RequestFilter.Reason? {
         queryBuffer.reset()
         params.removeAll(keepingCapacity: true)
         var start = 0

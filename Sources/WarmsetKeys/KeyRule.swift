@@ -29,7 +29,7 @@ public final class KeyRule {
         guard !regex.isEmpty else { throw KeyError("--rule '\(source)': the regex before '=>' is empty") }
         guard !template.isEmpty else { throw KeyError("--rule '\(source)': the template after '=>' is empty") }
         self.template = template
-        pattern = try Pattern(regex, wholeSubject: true, what: "--rule")
+        pattern = try Pattern(regex, wholeSubject: true, what: "--rule '\(source)'")
         pieces = try Self.compileTemplate(template, rule: source, pattern: pattern)
     }
 

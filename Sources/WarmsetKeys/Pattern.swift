@@ -31,7 +31,7 @@ public final class Pattern {
             }
         }
         guard let compiled else {
-            throw KeyError("\(what) '\(source)': \(Self.message(for: errorCode)) at character \(errorOffset + 1)")
+            throw KeyError("\(what): \(Self.message(for: errorCode)) at character \(errorOffset + 1) of the regex '\(source)'")
         }
         code = compiled
         _ = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE))  // falls back to the interpreter
@@ -40,7 +40,7 @@ public final class Pattern {
         captureCount = Int(groups)
         guard let data = pcre2_match_data_create_from_pattern_8(compiled, nil) else {
             pcre2_code_free_8(compiled)
-            throw KeyError("\(what) '\(source)': out of memory preparing the match")
+            throw KeyError("\(what): out of memory preparing the match for '\(source)'")
         }
         matchData = data
         ovector = pcre2_get_ovector_pointer_8(data)

@@ -72,11 +72,10 @@ public final class CountMinSketch {
         depth = parameters.depth
         width = parameters.width
         mask = UInt64(parameters.width - 1)
-        counters = .allocate(capacity: parameters.depth * parameters.width)
-        counters.initialize(repeating: 0, count: parameters.depth * parameters.width)
+        counters = CounterMemory.allocate(count: parameters.depth * parameters.width)
     }
 
-    deinit { counters.deallocate() }
+    deinit { CounterMemory.free(counters) }
 
     /// The counter index of `hash` in `row`.
     @inline(__always)

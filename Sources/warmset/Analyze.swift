@@ -57,6 +57,8 @@ struct Analyze: ParsableCommand {
         c.format = input.format
         c.jsonFields = try input.jsonFieldNames()
         c.maxLineBytes = input.maxLineBytes
+        c.inflater = input.inflate == .zlib ? .zlib : .isal
+        c.decodeInBackground = !input.singleThread
         c.methods = filters.methods ?? c.methods
         c.status = filters.status ?? c.status
         c.since = filters.since

@@ -23,6 +23,12 @@ struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Lines longer than this are counted as malformed and skipped.", valueName: "bytes"))
     var maxLineBytes: Int = 64 * 1024
 
+    @Option(help: ArgumentHelp("gzip inflater: isal (Intel ISA-L, fast) or zlib (the reference).", valueName: "name"))
+    var inflate: InflaterArgument = .isal
+
+    @Flag(help: "Decode and parse on one thread (by default inflating runs on a second thread).")
+    var singleThread = false
+
     func validate() throws {
         guard maxLineBytes >= 256 && maxLineBytes <= 64 * 1024 * 1024 else {
             throw ValidationError("--max-line-bytes must be between 256 and 67108864")
@@ -155,6 +161,11 @@ struct OutputOptions: ParsableArguments {
             throw ValidationError("--max-malformed '\(maxMalformed)': use a percentage like 5% or a fraction like 0.05")
         }
     }
+}
+
+/// `--inflate` values.
+enum InflaterArgument: String, ExpressibleByArgument, CaseIterable {
+    case isal, zlib
 }
 
 /// `--output-format` values.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The root command: configuration only; the work is in the subcommands.
 @main
@@ -18,4 +19,11 @@ struct Warmset: ParsableCommand {
         version: version,
         subcommands: [Analyze.self, Warm.self, Generate.self]
     )
+
+    static func main() {
+        // A reader that stops early (`warmset analyze … | head`) must surface as EPIPE on
+        // write, which each command handles, not kill the process mid-write.
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }

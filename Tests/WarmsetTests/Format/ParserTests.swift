@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+import WarmsetGenerator
+@testable import WarmsetFormat
+@testable import WarmsetInput
+
+@Suite("Log format parser")
+struct ParserTests {
+    /// Generated combined traffic plus the hand-written fixture (escapes, CR LF, junk lines).
+    static func corpus() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        TrafficGenerator(lines: 400, keys: 50, zipf: 1.0, seed: 11).write { bytes += $0 }
+        bytes += try TestSupport.fixtureBytes("combined/escapes-and-queries.log")
+        bytes += Array("\n".utf8)
+        bytes += try TestSupport.fixtureBytes("combined/escapes-and-queries.log")
+        return bytes
+    }
+
+    @Test("combined: the compiled parser agrees with a regex reference at every read size 1…300")
+    func combinedAgainstReference() throws {
+        let text = try Self.corpus()
+        let expected: [ParsedLine?] = referenceLines(text).map(ReferenceCombined.parse)
+        #expect(expected.count > 400)
+        #expect(expected.contains { $0 == nil }, "the corpus must hold malformed lines")
+        let parser = LogFormatParser(format: try LogFormat("combined"))
+        var fields = RequestFields()
+        for readSize in 1...300 {
+            let reader = LineReader(maxLineBytes: 8192, readSize: readSize)
+            var got: [ParsedLine?] = []
+            try reader.forEachLine(of: MemorySource(text, chunk: readSize)) { line, _ in
+                got.append(parser.parse(line, into: &fields) == nil ? ParsedLine(fields) : nil)
+            }
+            #expect(got == expected, "read size \(readSize)")
+            if got != expected { break }
+        }
+    }
+
+    @Test("an escaped quote inside a quoted field does not end it")
+    func escapedQuote() throws {
+        let parser = LogFormatParser(format: try LogFormat("combined"))
+        var fields = RequestFields()
+        let line = #"1.2.3.4 - - [27/Nov/2026:10:00:00 +0000] "GET /a\"b HTTP/1.1" 200 5 "-" "agent \"x\" \\""#
+        var bytes = Array(line.utf8)
+        let problem = bytes.withUnsafeMutableBytes { parser.parse(UnsafeRawBufferPointer($0), into: &fields) }
+        #expect(problem == nil)
+        #expect(ParsedLine(fields).target == #"/a\"b"#)
+        #expect(fields.status == 200)
+    }
+
+    @Test("common format, '-' as byte count")
+    func common() throws {
+        let parser = LogFormatParser(format: try LogFormat("common"))
+        var results: [ParsedLine] = []
+        var fields = RequestFields()
+        try LineReader().forEachLine(of: try InputOpener.open(TestSupport.fixture("common/basic.log"))) { line, _ in
+            #expect(parser.parse(line, into: &fields) == nil)
+            results.append(ParsedLine(fields))
+        }
+        #expect(results.count == 6)
+        #expect(results[1] == ParsedLine(method: "GET", target: "/index.html", status: 200, bytes: 0, time: "10/Oct/2000:13:55:37 -0700"))
+        #expect(results[5].method == "POST")
+    }
+
+    @Test("a custom log_format with $host, $time_iso8601, $request_method/$request_uri and $request_time")
+    func custom() throws {
+        let formatText = try String(contentsOfFile: TestSupport.fixture("custom/format.txt"), encoding: .utf8)
+            .trimmingCharacters(in: .newlines)
+        let format = try LogFormat(formatText)
+        #expect(format.fields.isSuperset(of: [.host, .timeISO8601, .method, .requestURI, .requestTime, .status, .bytes]))
+        let parser = LogFormatParser(format: format)
+        var fields = RequestFields()
+        var hosts: [String] = []
+        var seconds: [Double] = []
+        var times: [Int64] = []
+        try LineReader().forEachLine(of: try InputOpener.open(TestSupport.fixture("custom/access.log"))) { line, number in
+            #expect(parser.parse(line, into: &fields) == nil, "line \(number)")
+            hosts.append(String(decoding: fields.host!, as: UTF8.self))
+            seconds.append(fields.requestSeconds ?? -1)
+            times.append(fields.epochSeconds ?? -1)
+            if number == 1 { #expect(ParsedLine(fields).target == "/products/7?ref=home") }
+        }
+        #expect(hosts == ["shop.example.com", "shop.example.com", "api.example.com", "shop.example.com", "shop.example.com", "SHOP.example.com"])
+        #expect(seconds[2] == 0.2)
+        #expect(times[0] == LogTime.epoch(2026, 11, 27, 8, 0, 0))
+    }
+
+    @Test("$uri$is_args$args reads as the request target; ${var} braces work")
+    func adjacentTarget() throws {
+        let format = try LogFormat(#"${remote_addr} "$uri$is_args$args" $status"#)
+        let parser = LogFormatParser(format: format)
+        var fields = RequestFields()
+        var line = Array(#"1.2.3.4 "/x?y=1" 200"#.utf8)
+        #expect(line.withUnsafeMutableBytes { parser.parse(UnsafeRawBufferPointer($0), into: &fields) } == nil)
+        #expect(ParsedLine(fields).target == "/x?y=1")
+    }
+
+    @Test("compile errors are one sentence naming the problem", arguments: [
+        ("$remote_addr $staus $request", "unknown variable $staus"),
+        ("$remote_addr $status$body_bytes_sent $request", "cannot tell where $status ends"),
+        ("$remote_addr $status", "no $request, $request_uri or $uri"),
+        ("", "the log format is empty"),
+        ("$remote_addr ${request", "is not closed"),
+    ])
+    func compileErrors(format: String, expected: String) {
+        do {
+            _ = try LogFormat(format)
+            Issue.record("expected an error for \(format)")
+        } catch {
+            #expect(error.description.contains(expected), "\(error.description)")
+        }
+    }
+
+    @Test("lines that do not match say where")
+    func malformed() throws {
+        let parser = LogFormatParser(format: try LogFormat("combined"))
+        var fields = RequestFields()
+        func check(_ text: String) -> Malformation? {
+            var bytes = Array(text.utf8)
+            return bytes.withUnsafeMutableBytes { parser.parse(UnsafeRawBufferPointer($0), into: &fields) }
+        }
+        #expect(check("garbage")?.reason == .truncated)
+        #expect(check(#"1.2.3.4 - - [x] "GET / HTTP/1.1" 2000 5 "-" "-""#)?.reason == .badStatus)
+        #expect(check(#"1.2.3.4 - - [x] "GET / HTTP/1.1" 200 5x "-" "-""#)?.reason == .badBytes)
+        #expect(check(#"1.2.3.4 - - [x] 'GET / HTTP/1.1' 200 5 "-" "-""#)?.reason == .truncated)
+        let quoted = LogFormatParser(format: try LogFormat(#""$request" $status"#))
+        var line = Array("GET / HTTP/1.1 200".utf8)
+        let problem = line.withUnsafeMutableBytes { quoted.parse(UnsafeRawBufferPointer($0), into: &fields) }
+        #expect(problem == Malformation(.literalMismatch, at: 0))
+    }
+
+    @Test("time syntaxes")
+    func times() {
+        func local(_ s: String) -> Int64? { var b = Array(s.utf8); return b.withUnsafeMutableBytes { LogTime.parseTimeLocal(UnsafeRawBufferPointer($0)) } }
+        #expect(local("10/Oct/2000:13:55:36 -0700") == 971_211_336)
+        #expect(local("27/Nov/2026:00:00:00 +0000") == 1_795_737_600)
+        #expect(local("27/Foo/2026:00:00:00 +0000") == nil)
+        #expect(LogTime.parseISO8601("2000-10-10T13:55:36-07:00") == 971_211_336)
+        #expect(LogTime.parseISO8601("2026-11-27") == 1_795_737_600)
+        #expect(LogTime.parseISO8601("2026-11-27T00:00:00.123Z") == 1_795_737_600)
+        #expect(LogTime.parseISO8601("2026-11-27T01:00+0100") == 1_795_737_600)
+        #expect(LogTime.parseISO8601("yesterday") == nil)
+    }
+}
+
+@Suite("JSON lines")
+struct JSONParserTests {
+    static func parse(_ line: String, names: JSONFieldNames = .defaults) -> (Malformation?, ParsedLine) {
+        let parser = JSONLineParser(fieldNames: names)
+        var fields = RequestFields()
+        var bytes = Array(line.utf8)
+        let problem = bytes.withUnsafeMutableBytes { parser.parse(UnsafeRawBufferPointer($0), into: &fields) }
+        return (problem, ParsedLine(fields))
+    }
+
+    @Test("any key order, strings or numbers, nested values skipped, escapes decoded")
+    func fixtureLines() throws {
+        let lines = try String(contentsOfFile: TestSupport.fixture("json/access.jsonl"), encoding: .utf8).split(separator: "\n").map(String.init)
+        let first = Self.parse(lines[0])
+        #expect(first.0 == nil)
+        #expect(first.1 == ParsedLine(method: "GET", target: "/products/5", status: 200, bytes: 4000, time: "2026-11-27T10:00:00+00:00"))
+        let second = Self.parse(lines[1])
+        #expect(second.0 == nil)
+        #expect(second.1.target == "/products/5?utm=x" && second.1.status == 200 && second.1.bytes == 4000)
+        #expect(Self.parse(lines[2]).1.target == "/say\"hi\"/été")
+        #expect(Self.parse(lines[3]).1 == ParsedLine(method: "GET", target: "/products/6", status: 304, bytes: 0, time: "2026-11-27T10:00:03+00:00"))
+        #expect(Self.parse(lines[5]).0?.reason == .notJSONObject)
+    }
+
+    @Test("field names are settable")
+    func customNames() {
+        var names = JSONFieldNames.defaults
+        names.names[.requestURI] = ["target"]
+        names.names[.status] = ["code"]
+        let (problem, parsed) = Self.parse(#"{"target":"/a","code":201,"request_uri":"/ignored"}"#, names: names)
+        #expect(problem == nil)
+        #expect(parsed.target == "/a" && parsed.status == 201)
+    }
+
+    @Test("broken JSON is malformed, never a crash", arguments: [
+        #"{"request":"GET / HTTP/1.1""#, #"{"request":"GET / HTTP/1.1",}"#, #"{"request":"GET /\u12"}"#, "{}", #"{"status":200}"#, "[1]",
+    ])
+    func broken(line: String) {
+        #expect(Self.parse(line).0 != nil)
+    }
+}

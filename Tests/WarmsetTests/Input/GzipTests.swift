@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import WarmsetInput
+
+@Suite("gzip input")
+struct GzipTests {
+    static func decode(_ path: String, _ inflater: Inflater) throws(InputError) -> [UInt8] {
+        let source = try InputOpener.open(path, inflater: inflater)
+        var out: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 333, alignment: 1)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            out += buffer[0..<n]
+        }
+        return out
+    }
+
+    static let plain = (try? TestSupport.fixtureBytes("combined/escapes-and-queries.log")) ?? []
+
+    @Test("a single member decodes to the original bytes", arguments: Inflater.allCases)
+    func single(inflater: Inflater) throws {
+        #expect(!Self.plain.isEmpty)
+        #expect(try Self.decode(TestSupport.fixture("gzip/single.log.gz"), inflater) == Self.plain)
+    }
+
+    @Test("concatenated members are one stream", arguments: Inflater.allCases)
+    func multiMember(inflater: Inflater) throws {
+        #expect(try Self.decode(TestSupport.fixture("gzip/multi-member.log.gz"), inflater) == Self.plain)
+    }
+
+    @Test("zero padding after the last member is ignored", arguments: Inflater.allCases)
+    func zeroPadding(inflater: Inflater) throws {
+        #expect(try Self.decode(TestSupport.fixture("gzip/zero-padded.log.gz"), inflater) == Self.plain)
+    }
+
+    @Test("an empty gzip stream has no bytes; an empty file is plain and empty", arguments: Inflater.allCases)
+    func empty(inflater: Inflater) throws {
+        #expect(try Self.decode(TestSupport.fixture("gzip/empty.log.gz"), inflater).isEmpty)
+        let dir = try TestSupport.temporaryDirectory()
+        let path = dir.appendingPathComponent("empty.log").path
+        FileManager.default.createFile(atPath: path, contents: Data())
+        let source = try InputOpener.open(path)
+        #expect(!source.isGzip)
+        #expect(try Self.decode(path, inflater).isEmpty)
+    }
+
+    @Test("a truncated stream names the file and the compressed byte", arguments: Inflater.allCases)
+    func truncated(inflater: Inflater) throws {
+        let path = TestSupport.fixture("gzip/truncated.log.gz")
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? -1
+        do {
+            _ = try Self.decode(path, inflater)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.kind == .gzipTruncated)
+            #expect(error.byteOffset == Int64(size))
+            #expect(error.description.contains("truncated.log.gz: gzip stream is truncated at compressed byte \(size)"))
+        }
+    }
+
+    @Test("corrupt data is reported with zlib's message and an offset inside the file", arguments: Inflater.allCases)
+    func corrupt(inflater: Inflater) throws {
+        do {
+            _ = try Self.decode(TestSupport.fixture("gzip/corrupt.log.gz"), inflater)
+            Issue.record("expected an error")
+        } catch {
+            guard case .gzipCorrupt(let message) = error.kind else {
+                Issue.record("wrong kind \(error.kind)")
+                return
+            }
+            #expect(!message.isEmpty)
+            #expect((error.byteOffset ?? -1) > 0 && (error.byteOffset ?? 0) <= 640)
+            #expect(error.description.contains("corrupt.log.gz: gzip stream is corrupt at compressed byte"))
+        }
+    }
+
+    @Test("bytes after a member that are not a member are trailing garbage", arguments: Inflater.allCases)
+    func trailingGarbage(inflater: Inflater) throws {
+        do {
+            _ = try Self.decode(TestSupport.fixture("gzip/trailing-garbage.log.gz"), inflater)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.kind == .gzipTrailingGarbage)
+            #expect(error.byteOffset == 640)
+        }
+    }
+
+    @Test("input that is not gzip is read as it is, whatever its name", arguments: Inflater.allCases)
+    func notGzip(inflater: Inflater) throws {
+        let path = TestSupport.fixture("gzip/not-gzip.bin")
+        #expect(try Self.decode(path, inflater) == (try TestSupport.fixtureBytes("gzip/not-gzip.bin")))
+        #expect(!(try InputOpener.open(path)).isGzip)
+        #expect(try InputOpener.open(TestSupport.fixture("gzip/single.log.gz")).isGzip)
+    }
+
+    @Test("gzip output agrees with the gzip tool on a generated log, member boundaries and all", arguments: Inflater.allCases)
+    func crossCheckWithGzipTool(inflater: Inflater) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let plainPath = dir.appendingPathComponent("gen.log").path
+        var text: [UInt8] = []
+        for i in 0..<20_000 { text += Array("line \(i) \(String(repeating: "x", count: i % 97))\n".utf8) }
+        FileManager.default.createFile(atPath: plainPath, contents: Data(text))
+        let gz = Process()
+        gz.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gz.arguments = ["-c", "gzip -c '\(plainPath)' > '\(plainPath).gz' && gzip -c '\(plainPath)' >> '\(plainPath).gz'"]
+        try gz.run()
+        gz.waitUntilExit()
+        #expect(gz.terminationStatus == 0)
+        #expect(try Self.decode(plainPath + ".gz", inflater) == text + text)
+    }
+
+    @Test("an unreadable path is one sentence naming it")
+    func cannotOpen() {
+        do {
+            _ = try InputOpener.open("/nonexistent/access.log")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "/nonexistent/access.log: cannot open: No such file or directory; check the path and its permissions")
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Testing
+@testable import WarmsetKeys
+
+@Suite("Keys: normalization, query, rules")
+struct KeyBuilderTests {
+    static func build(_ builder: KeyBuilder, _ target: String, escapes: Bool = true) -> (KeyBuilder.Outcome, String, String) {
+        var bytes = Array(target.utf8)
+        let outcome = bytes.withUnsafeMutableBytes { builder.build(target: UnsafeRawBufferPointer($0), hasLogEscapes: escapes) }
+        return (outcome, String(decoding: builder.key, as: UTF8.self), String(decoding: builder.path, as: UTF8.self))
+    }
+
+    @Test("path normalization", arguments: [
+        ("/products/1", "/products/1"),
+        ("/products/%31", "/products/1"),
+        ("/%7euser/%7Bx%7d", "/~user/%7Bx%7D"),
+        ("/{tag}/x", "/%7Btag%7D/x"),
+        ("/a%2fb", "/a%2Fb"),
+        ("/a//b///c", "/a/b/c"),
+        ("/a/./b/../c", "/a/c"),
+        ("/../../etc/passwd", "/etc/passwd"),
+        ("/%2e%2e/secret", "/secret"),
+        ("/a/b/..", "/a/"),
+        ("/a/b/.", "/a/b/"),
+        ("/", "/"),
+        ("/dir/", "/dir/"),
+        ("/caf\\xC3\\xA9", "/caf%C3%A9"),
+        ("/caf%c3%a9", "/caf%C3%A9"),
+        ("/50%", "/50%25"),
+        ("/x%zz", "/x%25zz"),
+        ("/say\\\"hi\\\"", "/say%22hi%22"),
+        ("/p?utm=1&session=secret", "/p"),
+        ("/p#frag", "/p"),
+        ("/a:b@c!$&'()*+,;=", "/a:b@c!$&'()*+,;="),
+    ])
+    func normalize(target: String, expected: String) {
+        let builder = KeyBuilder()
+        let (outcome, key, path) = Self.build(builder, target)
+        #expect(outcome == .key, "\(target)")
+        #expect(key == expected, "\(target)")
+        #expect(path == expected)
+    }
+
+    @Test("targets that give no key", arguments: [
+        ("/bad\\x0Apath", RequestFilter.Reason.forbiddenByte),
+        ("/tab\\x09", .forbiddenByte),
+        ("/nul\\x00", .forbiddenByte),
+        ("/del\\x7F", .forbiddenByte),
+        ("*", .badRequest),
+        ("products/1", .badRequest),
+        ("http://evil.example/x", .absoluteForm),
+        ("HTTPS://evil.example", .absoluteForm),
+    ])
+    func rejected(target: String, reason: RequestFilter.Reason) {
+        #expect(Self.build(KeyBuilder(), target).0 == .skipped(reason), "\(target)")
+    }
+
+    @Test("kept query parameters are normalized and sorted")
+    func query() throws {
+        let all = KeyBuilder(queryPolicy: .all)
+        #expect(Self.build(all, "/s?b=2&a=1").1 == "/s?a=1&b=2")
+        #expect(Self.build(all, "/s?a=1&b=2").1 == "/s?a=1&b=2")
+        #expect(Self.build(all, "/s?q=caf%c3%a9&&a=%41").1 == "/s?a=A&q=caf%C3%A9")
+        #expect(Self.build(all, "/s?a=2&a=1").1 == "/s?a=1&a=2")
+        #expect(Self.build(all, "/s?").1 == "/s")
+        let some = KeyBuilder(queryPolicy: try QueryPolicy(parsing: "page,sort"))
+        #expect(Self.build(some, "/c?sort=price&session=x&page=2").1 == "/c?page=2&sort=price")
+        #expect(Self.build(some, "/c?session=x").1 == "/c")
+        #expect(try QueryPolicy(parsing: "none") == .none)
+    }
+
+    @Test("rules: first match wins, $1 and ${name}, unmatched requests are not counted")
+    func rules() throws {
+        let builder = KeyBuilder(rules: [
+            try KeyRule(#"^/products/(\d+)$ => product:$1"#),
+            try KeyRule(#"^/users/(?<id>\d+)/(?<tab>[a-z]+)$ => user:${id}:${tab}"#),
+            try KeyRule(#"^/products/(.*)$ => other:$1"#),
+        ])
+        let product = Self.build(builder, "/products/%31%32?x=1")
+        #expect(product.0 == .key && product.1 == "product:12" && product.2 == "/products/12")
+        #expect(builder.lastCaptures() == ["12"])
+        #expect(Self.build(builder, "/users/7/profile").1 == "user:7:profile")
+        #expect(builder.lastCaptures() == ["7", "profile"])
+        #expect(Self.build(builder, "/products/new").1 == "other:new")
+        #expect(Self.build(builder, "/about").0 == .skipped(.noRule))
+        // The regex must match the whole path, not a part of it.
+        #expect(Self.build(builder, "/x/products/1").0 == .skipped(.noRule))
+    }
+
+    @Test("a URL cannot pick the cluster slot: braces from the path are encoded, the template's stay")
+    func hashTags() throws {
+        let builder = KeyBuilder(rules: [try KeyRule(#"^/p/(.+)$ => {product}:$1"#)])
+        let (outcome, key, _) = Self.build(builder, "/p/{evil}x")
+        #expect(outcome == .key)
+        #expect(key == "{product}:%7Bevil%7Dx")
+        #expect(!key.dropFirst(9).contains("{"))
+    }
+
+    @Test("excludes match anywhere in the normalized path")
+    func excludes() throws {
+        let builder = KeyBuilder(excludes: [try Pattern(#"^/static/"#, wholeSubject: false, what: "--exclude"), try Pattern(#"\.php$"#, wholeSubject: false, what: "--exclude")])
+        #expect(Self.build(builder, "/static/app.js").0 == .skipped(.excluded))
+        #expect(Self.build(builder, "/a/../static/app.js").0 == .skipped(.excluded))
+        #expect(Self.build(builder, "/wp-login.php?x").0 == .skipped(.excluded))
+        #expect(Self.build(builder, "/products/1").0 == .key)
+    }
+
+    @Test("keys longer than the limit are skipped")
+    func tooLong() {
+        let builder = KeyBuilder(maxKeyBytes: 10)
+        #expect(Self.build(builder, "/0123456789").0 == .skipped(.keyTooLong))
+        #expect(Self.build(builder, "/012345678").0 == .key)
+    }
+
+    @Test("rule errors name the rule", arguments: [
+        ("^/x$", "expected 'REGEX => TEMPLATE'"),
+        ("^/(x$ => k:$1", "missing closing parenthesis"),
+        ("^/(x)$ => k:$2", "has only 1"),
+        ("^/(x)$ => k:${nope}", "no group (?<nope>"),
+        ("^/(x)$ => k $1", "space or control character"),
+        ("^/(x)$ => k:$", "group number or {name}"),
+    ])
+    func ruleErrors(rule: String, expected: String) {
+        do {
+            _ = try KeyRule(rule)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains(expected), "\(error.description)")
+            #expect(error.description.contains(rule))
+        }
+    }
+
+    @Test("status and method filters")
+    func filters() throws {
+        var filter = RequestFilter()
+        try filter.setStatus("2xx,304,410")
+        #expect(filter.statusClasses[2] && filter.statusCodes == [304, 410])
+        #expect(throws: KeyError.self) { try filter.setStatus("2xx,abc") }
+        #expect(throws: KeyError.self) { try filter.setStatus("") }
+        try filter.setMethods("get, HEAD")
+        #expect(filter.methods == [Array("GET".utf8), Array("HEAD".utf8)])
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import WarmsetInput
+
+/// Paths and processes shared by the tests.
+enum TestSupport {
+    /// The repository root (two folders above Tests/WarmsetTests).
+    static let repoRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }()
+
+    static func fixture(_ name: String) -> String { repoRoot.appendingPathComponent("fixtures/\(name)").path }
+
+    static func fixtureBytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: fixture(name))))
+    }
+
+    /// `../shared/real-logs/hackers_combined.log.gz`, or nil where `../shared` is absent.
+    static var realLog: String? {
+        let path = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/real-logs/hackers_combined.log.gz").path
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// The built `warmset` binary beside the test bundle (swift build puts both in one folder).
+    static var binary: String {
+        let beside = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("warmset").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        for candidate in [".build/debug/warmset", ".build/release/warmset"] {
+            let path = repoRoot.appendingPathComponent(candidate).path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return beside
+    }
+
+    struct RunResult {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `warmset` with `arguments`, feeding `stdin`, and collects its output.
+    static func run(_ arguments: [String], stdin: Data? = nil, in directory: URL? = nil) throws -> RunResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory ?? repoRoot
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        let writer = Thread {
+            if let stdin { input.fileHandleForWriting.write(stdin) }
+            try? input.fileHandleForWriting.close()
+        }
+        writer.start()
+        // Read both pipes concurrently so neither fills up.
+        nonisolated(unsafe) var errData = Data()
+        let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        errReader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while errReader.isExecuting { usleep(1000) }
+        return RunResult(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A fresh temporary directory.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("warmset-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// A `ByteSource` over bytes in memory that hands out at most `chunk` bytes per read.
+final class MemorySource: ByteSource {
+    let bytes: [UInt8]
+    let chunk: Int
+    var offset = 0
+
+    init(_ bytes: [UInt8], chunk: Int = 1 << 20) {
+        self.bytes = bytes
+        self.chunk = chunk
+    }
+
+    var path: String { "memory" }
+    var compressedBytesConsumed: Int64 { Int64(offset) }
+    var compressedSize: Int64? { Int64(bytes.count) }
+    var isGzip: Bool { false }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        let n = min(buffer.count, chunk, bytes.count - offset)
+        if n <= 0 { return 0 }
+        bytes.withUnsafeBytes { source in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + n)]))
+        }
+        offset += n
+        return n
+    }
+}
+
+/// Reads every line of `source` into strings (test convenience).
+func collectLines(_ reader: LineReader, _ source: any ByteSource) throws -> (lines: [[UInt8]], overlong: [Int]) {
+    var lines: [[UInt8]] = []
+    var overlong: [Int] = []
+    try reader.forEachLine(of: source, onOverlong: { number, _ in overlong.append(number) }) { line, _ in
+        lines.append(Array(line))
+    }
+    return (lines, overlong)
+}
+
+/// The reference line splitter: split on LF, drop one trailing CR, no empty last line.
+func referenceLines(_ bytes: [UInt8]) -> [[UInt8]] {
+    var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
+    if bytes.last == 0x0A || bytes.isEmpty { lines.removeLast() }
+    return lines.map { $0.last == 0x0D ? Array($0.dropLast()) : $0 }
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# `make bench`: warmset analyze against the peers on one generated log, in one run.
+# Prints median wall time, the ratio to `igzip -dc`, peak RSS and lines/s; writes docs/benchmarks.md.
+# Nothing here fails on speed: the figures are the result.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+LINES=${LINES:-5000000}
+KEYS=${KEYS:-1100000}
+DATA=bench-data
+BIN=.build/release/warmset
+RULE='^/products/(\d+)$ => product:$1'
+mkdir -p "$DATA"
+LOG="$DATA/bench-$LINES.log"
+
+if [ ! -s "$LOG.gz" ]; then
+  echo "bench: generating $LINES lines ($KEYS keys, zipf 1.0, seed 1) into $LOG.gz"
+  "$BIN" generate --lines "$LINES" --keys "$KEYS" --zipf 1.0 --seed 1 > "$LOG"
+  pigz -6 -n -k -f "$LOG"
+fi
+[ -s "$LOG" ] || pigz -dc "$LOG.gz" > "$LOG"
+
+declare -A CMDS
+ORDER=()
+add() { ORDER+=("$1"); CMDS["$1"]="$2"; }
+add "igzip -dc > /dev/null"            "igzip -dc '$LOG.gz' > /dev/null"
+add "pigz -dc > /dev/null"             "pigz -dc '$LOG.gz' > /dev/null"
+add "gzip -dc > /dev/null"             "gzip -dc '$LOG.gz' > /dev/null"
+add "pigz -dc | awk | sort | uniq -c | sort -rn | head" \
+    "pigz -dc '$LOG.gz' | awk '\$6==\"\\\"GET\" {split(\$7,a,\"?\"); print a[1]}' | sort | uniq -c | sort -rn | head -10000 > /dev/null"
+add "warmset analyze .gz (sketch, top 10000, 1 rule)" \
+    "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null"
+add "warmset analyze .gz --single-thread" \
+    "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --single-thread"
+add "warmset analyze .gz --inflate zlib" \
+    "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --inflate zlib"
+add "warmset analyze plain (sketch, top 10000, 1 rule)" \
+    "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null"
+add "warmset analyze plain --exact" \
+    "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null --exact"
+
+declare -A TIMES MEM
+for run in $(seq "$RUNS"); do
+  for name in "${ORDER[@]}"; do
+    out=$( { /usr/bin/time -f "%e %M" sh -c "${CMDS[$name]}" ; } 2>&1 | tail -1 )
+    TIMES["$name"]+="${out% *} "
+    m=${out#* }; [ "${MEM[$name]:-0}" -ge "$m" ] || MEM["$name"]=$m
+    printf '  run %d  %-55s %s s\n' "$run" "$name" "${out% *}"
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+base=$(echo "${TIMES["igzip -dc > /dev/null"]}" | median)
+plain_bytes=$(stat -c %s "$LOG")
+gz_bytes=$(stat -c %s "$LOG.gz")
+
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+{
+  echo "# Benchmarks"
+  echo
+  echo "Produced by \`make bench\` (scripts/bench.sh) on $(date -u +%Y-%m-%d): $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB,"
+  echo "$(. /etc/os-release && echo "$PRETTY_NAME"), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Input: \`warmset generate --lines $LINES --keys $KEYS --zipf 1.0 --seed 1\`, $((plain_bytes / 1000000)) MB plain,"
+  echo "$((gz_bytes / 1000000)) MB gzipped (pigz -6). Median of $RUNS runs, commands alternated; peak RSS from GNU time."
+  echo
+  echo "| command | median wall | ratio to igzip -dc | peak RSS | lines/s |"
+  echo "|---|---|---|---|---|"
+  for name in "${ORDER[@]}"; do
+    t=$(echo "${TIMES[$name]}" | median)
+    ratio=$(awk -v t="$t" -v b="$base" 'BEGIN {printf "%.2f×", t/b}')
+    lps=$(awk -v t="$t" -v n="$LINES" 'BEGIN {printf "%.2f M", n/t/1e6}')
+    echo "| \`${name//|/\\|}\` | $t s | $ratio | $((MEM[$name] / 1024)) MiB | $lps |"
+  done
+  echo
+  echo "Plain input rate of warmset (parse + key + count on one core, file read on the other):"
+  t=$(echo "${TIMES["warmset analyze plain (sketch, top 10000, 1 rule)"]}" | median)
+  awk -v t="$t" -v b="$plain_bytes" 'BEGIN {printf "%.0f MB/s.\n", b/t/1e6}'
+} > docs/benchmarks.md.new
+mv docs/benchmarks.md.new docs/benchmarks.md
+echo
+cat docs/benchmarks.md
