@@ -45,11 +45,18 @@ enum WarmTestKit {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A new directory under /tmp, removed when the test process exits.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("warmset-warm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        scratch.update { list in
+            if list.isEmpty { atexit { WarmTestKit.scratch.value.forEach { try? FileManager.default.removeItem(at: $0) } } }
+            list.append(url)
+        }
         return url
     }
+
+    static let scratch = Mutexed<[URL]>([])
 
     /// Runs a program and collects its output.
     struct Run {
@@ -112,6 +119,11 @@ final class Mutexed<T>: @unchecked Sendable {
     private var stored: T
     private var wasSet = false
     init(_ value: T) { stored = value }
+    func update(_ body: (inout T) -> Void) {
+        lock.lock()
+        body(&stored)
+        lock.unlock()
+    }
     func set(_ value: T) {
         lock.lock()
         stored = value
