@@ -105,4 +105,5 @@ $table
 redis-cli --pipe only sends SETs. warmset does more per key: an EXISTS round (keys already present
 are left alone), the value read (DUMP+PTTL on the source, or an HTTP request), then the write.
 DOC
+# The reading of the figures below the table in docs/benchmarks-warm.md is written by hand.
 echo "bench-warm: wrote docs/benchmarks-warm.md"
