@@ -1,7 +1,7 @@
 import CHiredis
 import Foundation
 
-// The pointer code of RedisConnection: hiredis calls, argv buffers, copying replies out.
+// The pointer code of RedisConnection: hiredis calls, the RESP buffer, copying replies out.
 extension RedisConnection {
     static func timeval(_ seconds: Double) -> Foundation.timeval {
         let whole = Int(seconds)
@@ -47,13 +47,18 @@ extension RedisConnection {
         guard let context = currentContext else {
             return ([], RedisError(.io, server: server, operation: operation, message: "not connected"))
         }
-        for command in commands {
-            let status = Self.append(context, command)
-            if status != REDIS_OK {
-                let error = Self.contextError(context, server: server, operation: operation)
-                disconnect()
-                return ([], error)
+        // The whole pipeline, serialized to RESP here (lengths explicit, so a key or value is
+        // never parsed as anything), goes to hiredis in one call.
+        let wire = Self.resp(commands)
+        let status = wire.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                redisAppendFormattedCommand(context, chars.baseAddress, chars.count)
             }
+        }
+        if status != REDIS_OK {
+            let error = Self.contextError(context, server: server, operation: operation)
+            disconnect()
+            return ([], error)
         }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
@@ -72,32 +77,49 @@ extension RedisConnection {
         return (replies, nil)
     }
 
-    /// `redisAppendCommandArgv` over one contiguous copy of the arguments.
-    private static func append(_ context: UnsafeMutablePointer<redisContext>, _ command: RedisCommand) -> Int32 {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(command.reduce(0) { $0 + $1.count } + command.count)
-        var lengths: [Int] = []
-        lengths.reserveCapacity(command.count)
-        for argument in command {
-            bytes.append(contentsOf: argument)
-            bytes.append(0)  // hiredis uses the lengths; the NUL only keeps every pointer valid for empty arguments
-            lengths.append(argument.count)
+    /// `commands` in RESP: `*argc\r\n` then `$len\r\nbytes\r\n` per argument, the same bytes
+    /// `redisAppendCommandArgv` would produce.
+    /// - Complexity: O(total bytes).
+    static func resp(_ commands: [RedisCommand]) -> [UInt8] {
+        var size = 0
+        for command in commands {
+            size += 16
+            for argument in command { size += argument.count + 16 }
         }
-        return bytes.withUnsafeBufferPointer { buffer in
-            // Safe: every offset is below buffer.count, since each argument is followed by its NUL.
-            var pointers: [UnsafePointer<CChar>?] = []
-            pointers.reserveCapacity(command.count)
-            var offset = 0
-            let base = UnsafeRawPointer(buffer.baseAddress)
-            for length in lengths {
-                pointers.append(base.map { ($0 + offset).assumingMemoryBound(to: CChar.self) })
-                offset += length + 1
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        for command in commands {
+            out.append(UInt8(ascii: "*"))
+            appendDecimal(command.count, to: &out)
+            out.append(contentsOf: [0x0D, 0x0A])
+            for argument in command {
+                out.append(UInt8(ascii: "$"))
+                appendDecimal(argument.count, to: &out)
+                out.append(contentsOf: [0x0D, 0x0A])
+                out.append(contentsOf: argument)
+                out.append(contentsOf: [0x0D, 0x0A])
             }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAppendCommandArgv(context, Int32(command.count), argv.baseAddress, argvlen.baseAddress)
-                }
+        }
+        return out
+    }
+
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = value
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            // Safe: an Int has at most 19 decimal digits, and the buffer holds 20.
+            while n > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+                count += 1
             }
+            for i in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[i]) }
         }
     }
 

@@ -48,9 +48,15 @@ final class RedisRouter {
             var refresh = false
             var groups: [RedisEndpoint: [(index: Int, node: RedisEndpoint, asking: Bool)]] = [:]
             var order: [RedisEndpoint] = []
-            for item in pending {
-                if groups[item.node] == nil { order.append(item.node) }
-                groups[item.node, default: []].append(item)
+            if let first = pending.first, pending.allSatisfy({ $0.node == first.node }) {
+                // The usual case (a standalone server, or a lane of one master): no hashing.
+                groups[first.node] = pending
+                order = [first.node]
+            } else {
+                for item in pending {
+                    if groups[item.node] == nil { order.append(item.node) }
+                    groups[item.node, default: []].append(item)
+                }
             }
             for node in order {
                 let items = groups[node] ?? []

@@ -35,7 +35,7 @@ final class Job: Sendable {
         if settings.overwrite {
             missing = batch
         } else {
-            let results = target.execute(batch.map { KeyedCommand(key: $0.key, command: .command("EXISTS", Array($0.key.utf8))) }, operation: "EXISTS")
+            let results = target.execute(batch.map { KeyedCommand(key: $0.key, command: [Word.exists, Array($0.key.utf8)]) }, operation: "EXISTS")
             var present = 0
             for (entry, result) in zip(batch, results) {
                 switch result {
@@ -72,20 +72,22 @@ final class Job: Sendable {
             case .failure(let failure):
                 ledger.failed(key: entry.key, failure)
             case .success(let bytes):
-                var command: RedisCommand = .command("SET", Array(entry.key.utf8), bytes)
+                var command: RedisCommand = [Word.set, Array(entry.key.utf8), bytes]
                 if let seconds = settings.ttl?.ttl(forKey: entry.key) {
-                    command.append(Array("EX".utf8))
+                    command.append(Word.ex)
                     command.append(Array(String(seconds).utf8))
                 }
-                if !settings.overwrite { command.append(Array("NX".utf8)) }
+                if !settings.overwrite { command.append(Word.nx) }
                 writes.append(KeyedCommand(key: entry.key, command: command))
                 written.append((entry, bytes.count))
             }
         }
         let results = target.execute(writes, operation: "SET")
+        var warmed = (count: 0, bytes: 0)
+        defer { ledger.warmed(count: warmed.count, bytes: warmed.bytes) }
         for ((entry, bytes), result) in zip(written, results) {
             switch result {
-            case .success(.status(let s)) where s == "OK": ledger.warmed(bytes: bytes)
+            case .success(.status(let s)) where s == "OK": warmed = (warmed.count + 1, warmed.bytes + bytes)
             case .success(.null): ledger.present()  // NX: someone wrote it since EXISTS
             case .success(let other): fail(entry.key, other, command: "SET")
             case .failure(let failure): ledger.failed(key: entry.key, failure)
@@ -96,8 +98,9 @@ final class Job: Sendable {
     private func copy(_ entries: [WarmEntry], source: RedisRouter, target: RedisRouter) {
         var reads: [KeyedCommand] = []
         for entry in entries {
-            reads.append(KeyedCommand(key: entry.key, command: .command("DUMP", Array(entry.key.utf8))))
-            reads.append(KeyedCommand(key: entry.key, command: .command("PTTL", Array(entry.key.utf8))))
+            let key = Array(entry.key.utf8)
+            reads.append(KeyedCommand(key: entry.key, command: [Word.dump, key]))
+            reads.append(KeyedCommand(key: entry.key, command: [Word.pttl, key]))
         }
         let results = source.execute(reads, operation: "DUMP and PTTL")
         var writes: [KeyedCommand] = []
@@ -118,8 +121,8 @@ final class Job: Sendable {
                     milliseconds = remaining > 0 ? remaining : 0
                 }
                 if milliseconds < 0 { milliseconds = 0 }
-                var command: RedisCommand = .command("RESTORE", Array(entry.key.utf8), Array(String(milliseconds).utf8), payload)
-                if settings.overwrite { command.append(Array("REPLACE".utf8)) }
+                var command: RedisCommand = [Word.restore, Array(entry.key.utf8), Array(String(milliseconds).utf8), payload]
+                if settings.overwrite { command.append(Word.replace) }
                 writes.append(KeyedCommand(key: entry.key, command: command))
                 written.append((entry, payload.count))
             case (.success(let other), .success(.integer)), (.success, .success(let other)):
@@ -127,9 +130,11 @@ final class Job: Sendable {
             }
         }
         let restored = target.execute(writes, operation: "RESTORE")
+        var warmed = (count: 0, bytes: 0)
+        defer { ledger.warmed(count: warmed.count, bytes: warmed.bytes) }
         for ((entry, bytes), result) in zip(written, restored) {
             switch result {
-            case .success(.status(let s)) where s == "OK": ledger.warmed(bytes: bytes)
+            case .success(.status(let s)) where s == "OK": warmed = (warmed.count + 1, warmed.bytes + bytes)
             case .success(.error(let message)) where message.hasPrefix("BUSYKEY"): ledger.present()
             case .success(let other): fail(entry.key, other, command: "RESTORE")
             case .failure(let failure): ledger.failed(key: entry.key, failure)
@@ -165,4 +170,16 @@ extension RedisWarmSettings {
         if case .copy(let from) = source { return from.url.description }
         return "the source"
     }
+}
+
+/// Command words, made once (arrays are copy-on-write, so a command shares them).
+enum Word {
+    static let exists = Array("EXISTS".utf8)
+    static let set = Array("SET".utf8)
+    static let ex = Array("EX".utf8)
+    static let nx = Array("NX".utf8)
+    static let dump = Array("DUMP".utf8)
+    static let pttl = Array("PTTL".utf8)
+    static let restore = Array("RESTORE".utf8)
+    static let replace = Array("REPLACE".utf8)
 }

@@ -46,10 +46,11 @@ public final class WarmLedger: Sendable {
         self.started = TokenBucket.now()
     }
 
-    /// Counts a key written, with the value bytes sent.
-    public func warmed(bytes: Int) {
+    /// Counts `count` keys written (one by default), with the value bytes sent.
+    public func warmed(count: Int = 1, bytes: Int) {
+        guard count > 0 else { return }
         state.withLock {
-            $0.warmed += 1
+            $0.warmed += count
             $0.bytesWritten += Int64(bytes)
         }
     }
