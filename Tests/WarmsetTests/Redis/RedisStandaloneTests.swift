@@ -327,3 +327,74 @@ struct AnalyzeAndWarmTests {
         #expect(refused.status == 1 && refused.stderr.contains("127.0.0.1:1/0: connecting failed"), "\(refused.stderr)")
     }
 }
+
+/// Origin limits: timeouts, the rate limit, headers; and the unix socket URL.
+@Suite("Warm origin limits", .serialized)
+struct WarmOriginLimitTests {
+    func manifest(_ lines: [String], in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("warm.keys").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func aSlowOriginTimesOutPerKey() throws {
+        let redis = try WarmRedisServer()
+        let origin = try WarmOrigin(slowSeconds: 3)
+        let dir = try WarmTestKit.temporaryDirectory()
+        let report = dir.appendingPathComponent("report.json")
+        let started = Date()
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(["s1", "s2"], in: dir), "--redis", redis.urlString(), "--origin", origin.base + "/slow/{key}",
+            "--ttl", "60", "--timeout", "0.5", "--report", report.path,
+        ])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 2.5, "the timeout, not the origin, ended the requests")
+        let json = try warmReport(report)
+        #expect((json["failed_by_reason"] as? [String: Int]) == ["origin_timeout": 2])
+        #expect(try redis.command(["DBSIZE"]) == [.integer(0)])
+    }
+
+    @Test func theRateLimitHolds() throws {
+        let redis = try WarmRedisServer()
+        let origin = try WarmOrigin()
+        let dir = try WarmTestKit.temporaryDirectory()
+        let keys = (0..<60).map { "r\($0)" }
+        let started = Date()
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(keys, in: dir), "--redis", redis.urlString(), "--origin", origin.base + "/fast/{key}",
+            "--ttl", "60", "--rate", "40/s", "--batch", "10",
+        ])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.status == 0, "\(result.stderr)")
+        // 60 requests at 40/s with a burst of 4: at least (60 - 4) / 40 = 1.4 s.
+        #expect(elapsed >= 1.35 && elapsed < 4, "elapsed \(elapsed) s")
+        #expect(try origin.requests().count == 60)
+    }
+
+    @Test func headersAndUserAgent() throws {
+        let redis = try WarmRedisServer()
+        let origin = try WarmOrigin()
+        let dir = try WarmTestKit.temporaryDirectory()
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(["h1"], in: dir), "--redis", redis.urlString(), "--origin", origin.base + "/fast/{key}",
+            "--ttl", "60", "--header", "X-Warm: yes", "--header", "User-Agent: cache-primer/2",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let headers = try origin.lastHeaders()
+        #expect(headers["X-Warm"] == "yes")
+        #expect(headers["User-Agent"] == "cache-primer/2")
+    }
+
+    @Test func unixSocketURL() throws {
+        let redis = try WarmRedisServer()
+        let origin = try WarmOrigin()
+        let dir = try WarmTestKit.temporaryDirectory()
+        let result = try WarmTestKit.warmset(
+            [
+                "warm", try manifest(["u1", "u2"], in: dir), "--redis", "unix://warmer@\(redis.socketPath)?db=4",
+                "--origin", origin.base + "/fast/{key}", "--ttl", "60",
+            ], environment: ["REDISCLI_AUTH": "warmer-pw"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try redis.command(["GET", "u2"], db: 4) == [.string(Array("value-of:u2".utf8))])
+    }
+}

@@ -172,6 +172,7 @@ final class WarmRedisServer: @unchecked Sendable {
         process.arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory.path,
             "--daemonize", "no", "--logfile", directory.appendingPathComponent("redis-\(port).log").path,
+            "--unixsocket", socketPath, "--unixsocketperm", "700",
         ] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -190,6 +191,9 @@ final class WarmRedisServer: @unchecked Sendable {
         Issue.record("redis-server on port \(port) did not answer PING within 10 s; its log ends: \(log.suffix(600))")
         throw CancellationError()
     }
+
+    /// The unix socket the server also listens on (short: sun_path holds 108 bytes).
+    var socketPath: String { "/tmp/warmset-redis-\(port).sock" }
 
     /// `redis://[user:password@]127.0.0.1:port/db`.
     func url(user: String? = nil, password: String? = nil, db: Int = 0) -> RedisURL {
@@ -223,6 +227,7 @@ final class WarmRedisServer: @unchecked Sendable {
             process.waitUntilExit()
         }
         process = nil
+        unlink(socketPath)
     }
 
     /// Stops the server. SIGKILL, not SIGTERM: the test runner's threads block SIGTERM and its
@@ -317,6 +322,11 @@ final class WarmOrigin: @unchecked Sendable {
     /// Requests per path so far.
     func requests() throws -> [String: Int] {
         try stats()["requests"] as? [String: Int] ?? [:]
+    }
+
+    /// The headers of the last request.
+    func lastHeaders() throws -> [String: String] {
+        try stats()["headers"] as? [String: String] ?? [:]
     }
 
     /// The User-Agents seen.
