@@ -18,15 +18,15 @@ final class Job: Sendable {
         self.ledger = ledger
     }
 
-    /// Takes batches from `queue` until it is empty or the run stops.
-    func work(_ queue: WorkQueue) {
+    /// One worker thread: its own routers (connections), then batches until none are left.
+    func work(_ batches: WarmBatches) {
         let target = RedisRouter(topology: topology, settings: settings.target, ledger: ledger)
         var source: RedisRouter?
         if let sourceTopology, case .copy(let from) = settings.source {
             source = RedisRouter(topology: sourceTopology, settings: from, ledger: ledger)
         }
-        while !ledger.isStopped, let batch = queue.next(max(1, settings.batchSize)) {
-            process(Array(batch), target: target, source: source)
+        while let batch = batches.next() {
+            process(batch, target: target, source: source)
         }
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import WarmsetWarm
 
 /// Everything a Redis warm run needs besides the plan.
@@ -81,40 +80,10 @@ public enum RedisWarmer {
             let node = topology.node(forSlot: topology.isCluster ? ClusterSlot.of(entry.key) : 0)
             lanes[node, default: []].append(entry)
         }
-        let queues = lanes.values.map { WorkQueue($0) }
-        let done = Atomic<Bool>(false)
-        let ticker: Thread? = progress.map { report in
-            let thread = Thread {
-                while !done.load(ordering: .relaxed) {
-                    report(ledger.progress())
-                    Thread.sleep(forTimeInterval: 0.2)
-                }
-            }
-            thread.start()
-            return thread
-        }
         let job = Job(settings: settings, topology: topology, sourceTopology: sourceTopology, origin: origin, ledger: ledger)
-        let group = DispatchGroup()
-        for queue in queues {
-            for _ in 0..<max(1, settings.connections) {
-                group.enter()
-                let thread = Thread {
-                    job.work(queue)
-                    group.leave()
-                }
-                thread.stackSize = 1 << 20
-                thread.start()
-            }
-        }
-        group.wait()
-        // Keys left in a queue were never tried: the run stopped first.
-        let why = ledger.stopReason ?? "the run stopped"
-        for queue in queues {
-            for entry in queue.remaining() { ledger.failed(key: entry.key, .notAttempted(why)) }
-        }
-        done.store(true, ordering: .relaxed)
-        _ = ticker
-        if let progress { progress(ledger.progress()) }
+        WarmWorkers.run(
+            lanes: Array(lanes.values), threadsPerLane: settings.connections, batchSize: settings.batchSize, ledger: ledger,
+            progress: progress, work: job.work)
         return ledger.report(target: settings.target.url.description, source: sourceName, dryRun: settings.dryRun)
     }
 
@@ -126,31 +95,5 @@ public enum RedisWarmer {
             isCluster = info.text?.contains("cluster_enabled:1") ?? false
         }
         return isCluster ? try ClusterTopology(cluster: settings.url.endpoint, connection: probe) : ClusterTopology(standalone: settings.url.endpoint)
-    }
-}
-
-/// A lane's entries, handed out in batches to its worker threads.
-final class WorkQueue: Sendable {
-    private let entries: [WarmEntry]
-    private let cursor = Mutex(0)
-
-    init(_ entries: [WarmEntry]) { self.entries = entries }
-
-    /// The next batch of at most `size` entries, or nil when the lane is done.
-    func next(_ size: Int) -> ArraySlice<WarmEntry>? {
-        cursor.withLock { c in
-            guard c < entries.count else { return nil }
-            let end = min(entries.count, c + size)
-            defer { c = end }
-            return entries[c..<end]
-        }
-    }
-
-    /// Entries never handed out; afterwards the queue is empty.
-    func remaining() -> ArraySlice<WarmEntry> {
-        cursor.withLock { c in
-            defer { c = entries.count }
-            return entries[c...]
-        }
     }
 }
