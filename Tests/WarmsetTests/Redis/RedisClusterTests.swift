@@ -59,7 +59,13 @@ struct RedisClusterTests {
         let report = dir.appendingPathComponent("report.json")
         // The migration ends while the run goes on: the slot then belongs to the target (MOVED).
         let finisher = Thread {
-            Thread.sleep(forTimeInterval: 1.2)
+            // Once some keys went to the target through ASK (or after 20 s), end the migration.
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline,
+                ((try? target.command(["CLUSTER", "COUNTKEYSINSLOT", String(slot)]).first?.intValue) ?? 0) < 20
+            {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
             for node in [target, source] + cluster.nodes.filter({ $0.port != source.port && $0.port != target.port }) {
                 _ = try? node.command(["CLUSTER", "SETSLOT", String(slot), "NODE", targetID])
             }

@@ -245,7 +245,11 @@ struct RedisStandaloneTests {
             "--rate", "200/s", "--batch", "10", "--connections", "2", "--report", report.path,
         ]
         let killer = Thread {
-            Thread.sleep(forTimeInterval: 0.8)
+            // Kill it once the run has written some keys (or after 20 s).
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline, ((try? redis.command(["DBSIZE"]).first?.intValue) ?? 0) < 60 {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
             redis.kill()
         }
         killer.start()
