@@ -3,8 +3,9 @@
 
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Build: C libraries behind the system-library targets. Tests: gzip to make fixtures on the fly.
-APT_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev gzip
+# Build: C libraries behind the system-library targets. Tests: gzip to make fixtures on the fly,
+# chromium (headless) to render the HTML report.
+APT_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev gzip chromium
 # Redis warmer: hiredis to build; redis-server, redis-cli and python3 (the test HTTP origin) to test.
 APT_PACKAGES += libhiredis-dev redis-server redis-tools python3
 BIN          := .build/debug/warmset
@@ -42,6 +43,21 @@ bench: deps
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	$(SWIFT) build -c release
 	scripts/bench.sh
+
+# Sketch accuracy at the issue's size (10^7 requests over 10^6 keys, s = 0.8/1.0/1.2) in a
+# release build: prints the precision-vs-memory table and records it in docs/sketch.md.
+ACCURACY_TABLE := .build/accuracy-table.md
+.PHONY: accuracy report-screenshot
+accuracy: deps
+	WARMSET_ACCURACY=full WARMSET_ACCURACY_TABLE=$(CURDIR)/$(ACCURACY_TABLE) $(SWIFT) test -c release --filter AccuracyTests
+	awk -v table="$(ACCURACY_TABLE)" '/<!-- accuracy-table:end -->/ { while ((getline line < table) > 0) print line; skip = 0 } !skip { print } /<!-- accuracy-table:begin -->/ { skip = 1 }' docs/sketch.md > docs/sketch.md.new && mv docs/sketch.md.new docs/sketch.md
+	@echo "make: table recorded in docs/sketch.md"
+
+# The HTML report of the bundled sample, and a PNG of it to look at (docs/report.png).
+report-screenshot: build
+	$(BIN) analyze fixtures/sample/access.log.gz --rules fixtures/sample/rules.yaml --top 300 --coverage 0.9 -o /dev/null --report .build/report.html -q
+	chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --window-size=1200,2000 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/.build/report.html
+	@echo "make: docs/report.png"
 
 # Warm 1,000,000 keys into a fresh local Redis via redis-cli --pipe, --copy-from and a loopback
 # origin (nginx); prints keys/s and writes docs/benchmarks-warm.md. Not run by CI.

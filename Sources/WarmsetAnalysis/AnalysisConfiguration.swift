@@ -46,6 +46,35 @@ public struct AnalysisConfiguration: Sendable {
     /// Decode each input on a second thread, overlapping inflate with parsing.
     public var decodeInBackground = true
 
+    // Scaling out and choosing the warm set (issue 6).
+
+    /// Conservative update (default) or plain update, whose merges are exact sums.
+    public var conservativeUpdate = true
+    /// True when the sketch's size was given (so sketch inputs must match it).
+    public var sketchSizeGiven = false
+    /// `--save-sketch FILE` (`-` is stdout).
+    public var saveSketch: String?
+    /// `--weight`: what a request weighs.
+    public var weight = SketchWeight.requests
+    /// `--half-life` in seconds: forward decay by log time.
+    public var halfLifeSeconds: Int64?
+    /// `--coverage`: the smallest top set covering this share of the counted weight.
+    public var coverage: Double?
+    /// `--budget`: keys in rank order until their mean body sizes fill this many bytes.
+    public var budgetBytes: Int64?
+    /// `--min-count`: only keys counted at least this much.
+    public var minCount: Double?
+    /// `--recount`: a second pass over the file inputs counts the candidates exactly.
+    public var recount = false
+    /// `--report FILE.html`.
+    public var report: String?
+
+    /// Internal: rank every candidate and skip selection (`--recount`'s first pass).
+    var candidatesOnly = false
+
+    /// True when keys are ranked by a weighted or decayed score (64-bit float counters).
+    public var isWeighted: Bool { weight != .requests || halfLifeSeconds != nil }
+
     /// The defaults.
     public init() {}
 }
@@ -132,6 +161,32 @@ public final class CompiledAnalysis {
             throw ConfigurationError(error.description)
         }
         guard configuration.top >= 1 else { throw ConfigurationError("--top must be at least 1") }
+        switch configuration.weight {
+        case .requests: break
+        case .bytes:
+            guard fields.contains(.bytes) else {
+                throw ConfigurationError("--weight bytes needs $body_bytes_sent or $bytes_sent in the log format, and this format has neither")
+            }
+        case .time:
+            guard fields.contains(.requestTime) else {
+                throw ConfigurationError("--weight time needs $request_time in the log format, and this format has none; add it to nginx's log_format and to --format")
+            }
+        }
+        if configuration.halfLifeSeconds != nil && !fields.contains(.timeLocal) && !fields.contains(.timeISO8601) {
+            throw ConfigurationError("--half-life decays by log time, but the format has no $time_local or $time_iso8601")
+        }
+        if configuration.budgetBytes != nil && !fields.contains(.bytes) {
+            throw ConfigurationError("--budget sizes keys by $body_bytes_sent, but the format has no $body_bytes_sent or $bytes_sent")
+        }
+        if configuration.recount {
+            if configuration.inputs.contains("-") {
+                throw ConfigurationError("--recount reads the logs twice, and stdin can be read only once; give the log files instead, or drop --recount")
+            }
+            if configuration.exact { throw ConfigurationError("--recount recounts a sketch's candidates; with --exact every count is already exact") }
+        }
+        if configuration.saveSketch != nil && configuration.exact {
+            throw ConfigurationError("--save-sketch writes a count-min sketch; drop --exact")
+        }
         self.notes = notes
     }
 }

@@ -17,6 +17,8 @@ public struct AnalysisSummary: Codable, Sendable {
         public var lines: Int
         /// The error that stopped it, if any.
         public var error: String?
+        /// For a sketch input: the requests it counted (its `bytes` and `lines` are 0).
+        public var sketchRequests: UInt64? = nil
     }
 
     /// The counting mode and its parameters.
@@ -35,6 +37,20 @@ public struct AnalysisSummary: Codable, Sendable {
         public var errorBound: UInt64
         /// Bytes the counter holds.
         public var memoryBytes: Int
+        /// ε·N in score units, when ranking by weight or decayed weight.
+        public var errorBoundWeight: Double? = nil
+        /// Any key that is not a candidate has a true count (or weight) of at most this.
+        public var missBound: Double? = nil
+        /// Candidate keys tracked (sketch mode).
+        public var candidates: Int? = nil
+        /// `requests`, `bytes` or `time`.
+        public var weight: String? = nil
+        /// The decay half-life in seconds, when decaying.
+        public var halfLifeSeconds: Int64? = nil
+        /// `conservative` or `plain` update (sketch mode).
+        public var update: String? = nil
+        /// True when counts were recounted exactly in a second pass (`--recount`).
+        public var recounted: Bool? = nil
     }
 
     /// Inputs, in order.
@@ -51,6 +67,10 @@ public struct AnalysisSummary: Codable, Sendable {
     public var filtered: [String: Int] = [:]
     /// Requests counted.
     public var requestsCounted: UInt64 = 0
+    /// The total weight counted, when ranking by weight or decayed weight (score units).
+    public var weightCounted: Double?
+    /// How the warm set was chosen, and the coverage curve.
+    public var selection: SelectionSummary?
     /// Distinct keys (exact, or estimated in sketch mode; nil when too many to estimate).
     public var distinctKeys: Double?
     /// Counting mode, parameters and memory.

@@ -28,6 +28,10 @@ public struct AnalysisResult: Sendable {
     public var summary: AnalysisSummary
     /// The sketch's error bound, nil in exact mode (for the manifest).
     public var errorBound: UInt64?
+    /// The counter's state, when `saveSketch` asked for it.
+    public var sketch: SketchSnapshot?
+    /// Requests per minute, when a report was asked for.
+    public var timeline: Timeline?
 
     /// True when the result may be written: every input was read (or `--allow-partial`)
     /// and malformed lines stayed under the threshold.
@@ -56,8 +60,10 @@ public enum Analyzer {
     /// - Parameter progress: called about four times a second with the bytes consumed.
     /// - Throws: `ConfigurationError` for a bad configuration, or the first `InputError`
     ///   for an input that cannot be opened (unless `allowPartial`).
+    /// - Parameter counterOverride: count into this counter instead (`--recount`'s second pass).
     public static func run(
-        _ configuration: AnalysisConfiguration, progress: ((AnalysisProgress) -> Void)? = nil
+        _ configuration: AnalysisConfiguration, progress: ((AnalysisProgress) -> Void)? = nil,
+        counterOverride: (any KeyCounter)? = nil
     ) throws -> AnalysisResult {
         let start = now()
         let compiled = try CompiledAnalysis(configuration)
@@ -66,10 +72,20 @@ public enum Analyzer {
 
         // Open everything first: a typo in the last file name should not cost a long run.
         var sources: [(path: String, source: (any ByteSource)?)] = []
+        var sketches: [(path: String, snapshot: SketchSnapshot)] = []
         for path in configuration.inputs {
             do {
-                sources.append((path, try InputOpener.open(path, inflater: configuration.inflater)))
-            } catch {
+                // Sketch files are told from logs by their magic number, as gzip is.
+                switch try SketchStore.classify(try InputOpener.open(path, inflater: configuration.inflater)) {
+                case .log(let source): sources.append((path, source))
+                case .sketch(let bytes): sketches.append((path, try SketchFile.decode(bytes, path: path)))
+                }
+            } catch let error as SketchError {
+                if !configuration.allowPartial { throw error }
+                summary.partial = true
+                summary.errors.append(error.description)
+                summary.inputs.append(.init(path: path, gzip: false, compressedBytes: 0, bytes: 0, lines: 0, error: error.description))
+            } catch let error as InputError {
                 if !configuration.allowPartial { throw error }
                 summary.partial = true
                 summary.errors.append(error.description)
@@ -82,10 +98,13 @@ public enum Analyzer {
             if let size = entry.source?.compressedSize, let sum = totalBytes { totalBytes = sum + size } else if entry.source != nil { totalBytes = nil }
         }
 
-        let counter: any KeyCounter =
-            configuration.exact
-            ? ExactCounter(seed: configuration.sketch.seed)
-            : SketchCounter(parameters: configuration.sketch, top: configuration.top)
+        let counter = try counterOverride ?? CounterFactory.make(configuration, sketches: sketches, withLogs: !sources.isEmpty)
+        let weigher = RequestWeigher.isNeeded(configuration) ? RequestWeigher(counter: counter, configuration: configuration) : nil
+        for (path, snapshot) in sketches {
+            summary.inputs.append(.init(
+                path: path, gzip: false, compressedBytes: Int64(snapshot.cells.count), bytes: 0, lines: 0, error: nil,
+                sketchRequests: snapshot.requests))
+        }
         let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
         let parser = compiled.parser
         let filter = compiled.filter
@@ -150,7 +169,11 @@ public enum Analyzer {
                     }
                     switch keys.build(target: target, hasLogEscapes: fields.hasLogEscapes) {
                     case .key:
-                        counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
+                        if let weigher {
+                            weigher.add(fields, key: keys.key, path: keys.path)
+                        } else {
+                            counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
+                        }
                     case .skipped(let reason):
                         filtered[reasonIndex[reason]!] += 1
                     }
@@ -169,9 +192,16 @@ public enum Analyzer {
                 lines: lines, error: failure))
         }
 
+        weigher?.flush()
         let stats = counter.stats
-        var ranked = counter.ranked(limit: configuration.top)
-        if !compiled.keys.rules.isEmpty {
+        let selection = Selection.choose(from: counter, stats: stats, configuration: configuration)
+        var ranked = selection.keys
+        summary.selection = selection.summary
+        if let weigher {
+            if weigher.unweighted > 0 { summary.notes.append("\(weigher.unweighted) requests had no readable $request_time and weighed 0") }
+            if weigher.untimed > 0 { summary.notes.append("\(weigher.untimed) requests had no readable time and were decayed as if logged last") }
+        }
+        if !compiled.keys.rules.isEmpty && !configuration.candidatesOnly {
             // Captures are not stored per key: the representative path gives them back.
             for i in ranked.indices {
                 let path = Array(ranked[i].path.utf8)
@@ -188,17 +218,21 @@ public enum Analyzer {
             summary.filtered[reason.rawValue] = filtered[i]
         }
         summary.requestsCounted = stats.total
+        summary.weightCounted = stats.weighted ? stats.weightTotal : nil
         summary.distinctKeys = stats.distinctKeys
         summary.counting = AnalysisSummary.Counting(
             mode: stats.exact ? "exact" : "sketch",
-            depth: stats.exact ? nil : configuration.sketch.depth,
-            width: stats.exact ? nil : configuration.sketch.width,
-            epsilon: stats.exact ? nil : configuration.sketch.epsilon,
-            delta: stats.exact ? nil : configuration.sketch.delta,
-            errorBound: stats.errorBound, memoryBytes: stats.memoryBytes)
+            depth: stats.parameters?.depth,
+            width: stats.parameters?.width,
+            epsilon: stats.parameters?.epsilon,
+            delta: stats.parameters?.delta,
+            errorBound: stats.errorBound, memoryBytes: stats.memoryBytes,
+            errorBoundWeight: stats.weighted ? stats.errorBoundWeight : nil, missBound: stats.exact ? nil : stats.missBound,
+            candidates: stats.exact ? nil : stats.tracked, weight: configuration.weight.description,
+            halfLifeSeconds: configuration.halfLifeSeconds, update: stats.exact ? nil : (configuration.conservativeUpdate ? "conservative" : "plain"))
         summary.keysEmitted = ranked.count
-        let emittedSum = ranked.reduce(UInt64(0)) { $0 + $1.count }
-        summary.coverageOfEmitted = stats.total > 0 ? min(1, Double(emittedSum) / Double(stats.total)) : 0
+        let emittedSum = ranked.reduce(0.0) { $0 + $1.rankValue }
+        summary.coverageOfEmitted = stats.weightTotal > 0 ? min(1, emittedSum / stats.weightTotal) : 0
         summary.elapsedSeconds = elapsed
         summary.megabytesPerSecond = elapsed > 0 ? Double(decodedTotal) / 1e6 / elapsed : 0
         summary.linesPerSecond = elapsed > 0 ? Double(linesRead) / elapsed : 0
@@ -206,7 +240,10 @@ public enum Analyzer {
         if linesRead > 0 && Double(malformed) / Double(linesRead) > configuration.maxMalformedFraction {
             summary.tooManyMalformed = true
         }
-        return AnalysisResult(ranked: ranked, summary: summary, errorBound: stats.exact ? nil : stats.errorBound)
+        var result = AnalysisResult(ranked: ranked, summary: summary, errorBound: stats.exact ? nil : stats.errorBound)
+        if configuration.saveSketch != nil, let mergeable = counter as? any MergeableCounter { result.sketch = mergeable.snapshot() }
+        result.timeline = weigher.flatMap { configuration.report != nil ? $0.timeline : nil }
+        return result
     }
 
     /// Peak resident memory of this process, in bytes.

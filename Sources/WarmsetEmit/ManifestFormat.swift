@@ -15,7 +15,9 @@ public enum ManifestFormat: String, CaseIterable, Sendable {
 public enum ManifestRenderer {
     /// The manifest bytes for `entries`, in rank order.
     /// - Parameter errorBound: the sketch's ε·N, written into each jsonl line; nil when exact.
-    public static func render(_ entries: [RankedKey], format: ManifestFormat, errorBound: UInt64?) -> [UInt8] {
+    /// - Parameter scoreBound: in weighted or decayed mode, ε·N in score units; written instead
+    ///   of `errorBound`.
+    public static func render(_ entries: [RankedKey], format: ManifestFormat, errorBound: UInt64?, scoreBound: Double? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(entries.count * 64)
         for (index, entry) in entries.enumerated() {
@@ -25,7 +27,7 @@ public enum ManifestRenderer {
             case .tsv:
                 out.append(contentsOf: entry.key.utf8)
                 out.append(0x09)
-                out.append(contentsOf: String(entry.count).utf8)
+                out.append(contentsOf: (entry.score.map(scoreText) ?? String(entry.count)).utf8)
             case .jsonl:
                 out.append(contentsOf: #"{"rank":"#.utf8)
                 out.append(contentsOf: String(index + 1).utf8)
@@ -43,7 +45,14 @@ public enum ManifestRenderer {
                     }
                     out.append(0x5D)
                 }
-                if let errorBound {
+                if let score = entry.score {
+                    out.append(contentsOf: #","score":"#.utf8)
+                    out.append(contentsOf: scoreText(score).utf8)
+                }
+                if let scoreBound, errorBound != nil {
+                    out.append(contentsOf: #","error_bound":"#.utf8)
+                    out.append(contentsOf: scoreText(scoreBound).utf8)
+                } else if let errorBound {
                     out.append(contentsOf: #","error_bound":"#.utf8)
                     out.append(contentsOf: String(errorBound).utf8)
                 }
@@ -52,6 +61,34 @@ public enum ManifestRenderer {
             out.append(0x0A)
         }
         return out
+    }
+
+    /// A weighted or decayed score: integers as integers, otherwise six significant digits.
+    static func scoreText(_ score: Double) -> String {
+        guard score.isFinite else { return "0" }
+        if score == score.rounded() && abs(score) < 1e15 { return String(Int64(score)) }
+        var text = String(score)
+        if text.contains("e") { return text }
+        // Trim to 6 significant digits without Foundation.
+        let magnitude = abs(score) >= 1 ? Int(log10Floor(abs(score))) + 1 : 0
+        let decimals = max(0, 6 - magnitude)
+        let factor = pow10(decimals)
+        let rounded = (score * factor).rounded() / factor
+        text = String(rounded)
+        return text
+    }
+
+    static func log10Floor(_ x: Double) -> Double {
+        var n = 0.0
+        var v = x
+        while v >= 10 { v /= 10; n += 1 }
+        return n
+    }
+
+    static func pow10(_ n: Int) -> Double {
+        var v = 1.0
+        for _ in 0..<n { v *= 10 }
+        return v
     }
 }
 

@@ -26,8 +26,11 @@ public struct SketchParameters: Equatable, Sendable, Codable {
 
     /// The row width.
     public var width: Int { 1 << widthLog2 }
-    /// Bytes of counters.
+    /// Bytes of 32-bit counters.
     public var memoryBytes: Int { depth * width * MemoryLayout<UInt32>.size }
+
+    /// Bytes of counters of `kind`.
+    public func memoryBytes(_ kind: SketchCellKind) -> Int { depth * width * kind.byteWidth }
     /// ε = e/w: each estimate exceeds the true count by at most ε·N with probability 1 - δ.
     public var epsilon: Double { 2.718281828459045 / Double(width) }
     /// δ = e^-d.
@@ -43,32 +46,49 @@ public struct SketchParameters: Equatable, Sendable, Codable {
     }
 
     /// Parameters that fit `bytes` of counters with 4 rows (fewer for tiny budgets).
-    public static func forMemory(bytes: Int) -> SketchParameters {
+    /// - Parameter cellBytes: 4 for request counts, 8 for weighted or decayed counts.
+    public static func forMemory(bytes: Int, cellBytes: Int = 4) -> SketchParameters {
         let depth = 4
-        let perRow = max(bytes / depth / MemoryLayout<UInt32>.size, 16)
+        let perRow = max(bytes / depth / cellBytes, 16)
         let widthLog2 = min(Int(floor(log2(Double(perRow)))), 30)
         return SketchParameters(depth: depth, widthLog2: widthLog2)
     }
+
+    /// The same memory for 8-byte cells: half the width (weighted and decayed counting).
+    public var halvedForWideCells: SketchParameters {
+        SketchParameters(depth: depth, widthLog2: max(widthLog2 - 1, 4), seed: seed)
+    }
 }
 
-/// A count-min sketch with conservative update (Estan and Varghese): an increment raises
-/// only the counters that are below the new estimate, which keeps overestimates far lower
-/// than plain update at the same memory.
-public final class CountMinSketch {
+/// A count-min sketch (Cormode and Muthukrishnan) over cells of type `Cell`.
+///
+/// With conservative update (Estan and Varghese, the default) an increment raises only the
+/// counters that are below the new estimate, which keeps overestimates far lower than plain
+/// update at the same memory. Plain update is linear: the element-wise sum of two plain
+/// sketches is exactly the sketch of the concatenated streams. Conservative update is not
+/// linear (it depends on order), but the sum of two conservative sketches still never
+/// underestimates and never exceeds the plain sketch of the concatenation, so the ε·N bound
+/// holds for merged sketches too (see docs/sketch-format.md).
+public final class CountMinSketch<Cell: SketchCell> {
     /// The sketch's shape.
     public let parameters: SketchParameters
+    /// True for conservative update.
+    public let conservative: Bool
     /// The sum of all weights added (N).
-    public private(set) var total: UInt64 = 0
+    public private(set) var totalWeight: Double = 0
+    /// N rounded: the number of requests for request counts.
+    public var total: UInt64 { UInt64(totalWeight.rounded()) }
     private let depth: Int
     private let mask: UInt64
     private let width: Int
-    private let counters: UnsafeMutablePointer<UInt32>
+    private let counters: UnsafeMutablePointer<Cell>
 
     /// Creates an empty sketch.
     /// - Complexity: O(d·w) to zero the counters.
-    public init(parameters: SketchParameters) {
+    public init(parameters: SketchParameters, conservative: Bool = true) {
         precondition(parameters.depth >= 1 && parameters.depth <= 8 && parameters.widthLog2 >= 4 && parameters.widthLog2 <= 30)
         self.parameters = parameters
+        self.conservative = conservative
         depth = parameters.depth
         width = parameters.width
         mask = UInt64(parameters.width - 1)
@@ -76,6 +96,9 @@ public final class CountMinSketch {
     }
 
     deinit { CounterMemory.free(counters) }
+
+    /// The number of cells, d·w.
+    public var cellCount: Int { depth * width }
 
     /// The counter index of `hash` in `row`.
     @inline(__always)
@@ -95,44 +118,117 @@ public final class CountMinSketch {
     /// - Complexity: O(d); no allocation.
     @inline(__always)
     @discardableResult
-    public func add(_ hash: Hash128, weight: UInt32 = 1) -> UInt32 {
-        var current = UInt32.max
-        for row in 0..<depth {
-            current = min(current, counters[index(hash, row: row)])
+    public func add(_ hash: Hash128, weight: Cell) -> Cell {
+        totalWeight += weight.doubleValue
+        if !conservative {
+            let first = index(hash, row: 0)
+            counters[first] = counters[first].saturatingAdd(weight)
+            var current = counters[first]
+            for row in 1..<depth {
+                let i = index(hash, row: row)
+                counters[i] = counters[i].saturatingAdd(weight)
+                current = Swift.min(current, counters[i])
+            }
+            return current
         }
-        let (sum, overflow) = current.addingReportingOverflow(weight)
-        let target = overflow ? UInt32.max : sum
+        var current = counters[index(hash, row: 0)]
+        for row in 1..<depth {
+            current = Swift.min(current, counters[index(hash, row: row)])
+        }
+        let target = current.saturatingAdd(weight)
         for row in 0..<depth {
             let i = index(hash, row: row)
             if counters[i] < target { counters[i] = target }
         }
-        total &+= UInt64(weight)
         return target
     }
 
     /// The estimated count of a key: never below the true count.
     /// - Complexity: O(d).
     @inline(__always)
-    public func estimate(_ hash: Hash128) -> UInt32 {
-        var current = UInt32.max
-        for row in 0..<depth {
-            current = min(current, counters[index(hash, row: row)])
+    public func estimate(_ hash: Hash128) -> Cell {
+        var current = counters[index(hash, row: 0)]
+        for row in 1..<depth {
+            current = Swift.min(current, counters[index(hash, row: row)])
         }
         return current
     }
 
-    /// The additive error bound ε·N.
-    public var errorBound: UInt64 {
-        UInt64((parameters.epsilon * Double(total)).rounded(.up))
+    /// The additive error bound ε·N, rounded up.
+    public var errorBound: UInt64 { UInt64((parameters.epsilon * totalWeight).rounded(.up)) }
+    /// The additive error bound ε·N, in weight units.
+    public var errorBoundWeight: Double { parameters.epsilon * totalWeight }
+
+    /// Adds every counter of `other` to this one (same parameters and update rule).
+    /// - Complexity: O(d·w).
+    func add(contentsOf other: CountMinSketch<Cell>) {
+        precondition(other.parameters == parameters)
+        for i in 0..<cellCount { counters[i] = counters[i].saturatingAdd(other.counters[i]) }
+        totalWeight += other.totalWeight
     }
+
+    /// Adds little-endian cells (as a sketch file holds them) to the counters.
+    /// - Complexity: O(d·w).
+    func add(littleEndianCells bytes: UnsafeRawBufferPointer, total: Double) {
+        precondition(bytes.count == cellCount * Cell.kind.byteWidth)
+        guard let base = bytes.baseAddress else { return }
+        let step = Cell.kind.byteWidth
+        for i in 0..<cellCount {
+            counters[i] = counters[i].saturatingAdd(Cell.loadLittleEndian(from: base, at: i &* step))
+        }
+        totalWeight += total
+    }
+
+    /// Appends the counters little-endian, row by row.
+    /// - Complexity: O(d·w).
+    func appendLittleEndianCells(to out: inout [UInt8]) {
+        let step = Cell.kind.byteWidth
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: cellCount * step))
+        out.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for i in 0..<cellCount { counters[i].storeLittleEndian(to: base, at: start + i &* step) }
+        }
+    }
+
+    /// A copy of one counter, for tests and diagnostics.
+    public func cell(row: Int, column: Int) -> Cell { counters[row * width + column] }
 
     /// Estimated number of distinct keys, by linear counting over the first row; nil when
     /// the row is full (more distinct keys than it can tell).
     /// - Complexity: O(w).
     public func distinctEstimate() -> Double? {
         var zeros = 0
-        for i in 0..<width where counters[i] == 0 { zeros += 1 }
+        for i in 0..<width where counters[i] == .zero { zeros += 1 }
         if zeros == 0 { return nil }
         return -Double(width) * log(Double(zeros) / Double(width))
+    }
+}
+
+extension CountMinSketch where Cell == Double {
+    /// Multiplies every counter and the total by `factor` (forward decay's renormalization;
+    /// the factors used are powers of two, so this is exact until values become subnormal).
+    /// - Complexity: O(d·w).
+    func scale(by factor: Double) {
+        for i in 0..<cellCount { counters[i] *= factor }
+        totalWeight *= factor
+    }
+}
+
+extension CountMinSketch where Cell == Double {
+    /// Adds little-endian cells multiplied by `factor` (a decayed sketch with an older
+    /// landmark being brought to this one's).
+    /// - Complexity: O(d·w).
+    func add(littleEndianCells bytes: UnsafeRawBufferPointer, total: Double, scaledBy factor: Double) {
+        if factor == 1 {
+            add(littleEndianCells: bytes, total: total)
+            return
+        }
+        precondition(bytes.count == cellCount * 8)
+        guard let base = bytes.baseAddress else { return }
+        for i in 0..<cellCount {
+            counters[i] += Double.loadLittleEndian(from: base, at: i &* 8) * factor
+        }
+        totalWeight += total * factor
     }
 }

@@ -12,9 +12,10 @@ import Darwin
 enum CounterMemory {
     static let hugePage = 2 << 20
 
-    /// Allocates `count` zeroed `UInt32`s. Free with `free(_:)`.
-    static func allocate(count: Int) -> UnsafeMutablePointer<UInt32> {
-        let bytes = count * MemoryLayout<UInt32>.stride
+    /// Allocates `count` zeroed cells (all-zero bits are `.zero` for both cell types). Free
+    /// with `free(_:)`.
+    static func allocate<Cell: SketchCell>(count: Int) -> UnsafeMutablePointer<Cell> {
+        let bytes = count * MemoryLayout<Cell>.stride
         if bytes >= hugePage {
             var raw: UnsafeMutableRawPointer?
             let rounded = (bytes + hugePage - 1) / hugePage * hugePage
@@ -23,16 +24,16 @@ enum CounterMemory {
                     _ = madvise(raw, rounded, MADV_HUGEPAGE)  // advice only: ignored where unsupported
                 #endif
                 memset(raw, 0, rounded)
-                return raw.bindMemory(to: UInt32.self, capacity: count)
+                return raw.bindMemory(to: Cell.self, capacity: count)
             }
         }
-        let pointer = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
-        pointer.initialize(repeating: 0, count: count)
+        let pointer = UnsafeMutablePointer<Cell>.allocate(capacity: count)
+        pointer.initialize(repeating: .zero, count: count)
         return pointer
     }
 
     /// Frees memory from `allocate(count:)`.
-    static func free(_ pointer: UnsafeMutablePointer<UInt32>) {
+    static func free<Cell: SketchCell>(_ pointer: UnsafeMutablePointer<Cell>) {
         Glibc.free(pointer)
     }
 }

@@ -1,17 +1,29 @@
-import HeapModule
-
 /// What a counter reports about itself for the summary.
 public struct CounterStats: Sendable, Equatable {
-    /// Total weight counted (N).
+    /// Requests counted.
     public var total: UInt64
+    /// Total weight counted (N), in the units of the scores: requests, bytes, seconds, or
+    /// decayed requests as of the newest log time. Equal to `total` for request counts.
+    public var weightTotal: Double
     /// Estimated distinct keys (exact in exact mode); nil when the sketch is saturated.
     public var distinctKeys: Double?
     /// Bytes of memory the counter holds.
     public var memoryBytes: Int
-    /// The additive error bound ε·N (0 when exact).
+    /// The additive error bound ε·N, rounded up (0 when exact).
     public var errorBound: UInt64
+    /// The additive error bound ε·N in score units (0 when exact).
+    public var errorBoundWeight: Double = 0
+    /// Any key that is not a candidate has a true weight of at most this (0 when exact, or
+    /// when no key was ever turned away).
+    public var missBound: Double = 0
     /// True for exact counting.
     public var exact: Bool
+    /// True when keys are ranked by a weighted or decayed score.
+    public var weighted: Bool = false
+    /// Keys tracked: candidates in sketch mode, every key in exact mode.
+    public var tracked: Int = 0
+    /// The sketch's shape (sketch mode): from the sketch inputs when there were any.
+    public var parameters: SketchParameters? = nil
 }
 
 /// Counts keys: a count-min sketch with a candidate set, or exact counts.
@@ -24,115 +36,117 @@ public protocol KeyCounter: AnyObject {
     var stats: CounterStats { get }
 }
 
+/// A counter that ranks by weight (`--weight bytes|time`) and/or by decayed weight
+/// (`--half-life`).
+public protocol WeightedKeyCounter: KeyCounter {
+    /// Counts one request for `key` with `weight`, logged at `time` (epoch seconds; nil when
+    /// the line has no readable time).
+    func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64, weight: Double, time: Int64?)
+}
+
+/// What a request weighs.
+public enum SketchWeight: UInt8, Sendable, Equatable, CaseIterable, CustomStringConvertible {
+    /// One per request.
+    case requests = 0
+    /// `$body_bytes_sent`: warm what moves the most bytes.
+    case bytes = 1
+    /// `$request_time`: warm what costs the origin the most time.
+    case time = 2
+
+    public var description: String {
+        switch self {
+        case .requests: return "requests"
+        case .bytes: return "bytes"
+        case .time: return "time"
+        }
+    }
+}
+
 /// Exact counting in a hash table: memory grows with the number of distinct keys.
-public final class ExactCounter: KeyCounter {
+public final class ExactCounter: WeightedKeyCounter {
     private let table = KeyTable(expectedCount: 1 << 14)
     private var total: UInt64 = 0
+    private var weightTotal: Double = 0
     private let seed: UInt64
+    private let weighted: Bool
+    private var decay: ForwardDecay?
+    private var admitsNewKeys = true
+
+    /// Creates a counter that counts only `keys` exactly and ignores every other key
+    /// (`--recount`: a second pass over the logs for a sketch's candidates).
+    public convenience init(
+        only keys: [(key: [UInt8], path: [UInt8])], seed: UInt64, weighted: Bool = false, halfLifeSeconds: Int64? = nil
+    ) {
+        self.init(seed: seed, weighted: weighted, halfLifeSeconds: halfLifeSeconds)
+        for (key, path) in keys {
+            key.withUnsafeBytes { k in
+                path.withUnsafeBytes { p in
+                    let hash = KeyHash.hash(k, seed: seed)
+                    if table.find(hash, key: k) == nil { table.insert(hash, key: k, path: p) }
+                }
+            }
+        }
+        admitsNewKeys = false
+    }
 
     /// Creates an empty counter.
-    public init(seed: UInt64 = SketchParameters.default.seed) { self.seed = seed }
+    /// - Parameters:
+    ///   - weighted: rank by the weights given to `add(…weight:time:)` rather than by count.
+    ///   - halfLifeSeconds: decay weights with this half-life of log time.
+    public init(seed: UInt64 = SketchParameters.default.seed, weighted: Bool = false, halfLifeSeconds: Int64? = nil) {
+        self.seed = seed
+        self.weighted = weighted || halfLifeSeconds != nil
+        decay = halfLifeSeconds.map { ForwardDecay(halfLifeSeconds: $0) }
+    }
 
     /// - Complexity: O(key length) expected; allocates only for a new key.
     public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64) {
         let hash = KeyHash.hash(key, seed: seed)
-        let index = table.find(hash, key: key) ?? table.insert(hash, key: key, path: path)
-        table.record(index, count: 1, bytes: UInt64(max(bytes, 0)))
         total &+= 1
+        weightTotal += 1
+        guard let index = table.find(hash, key: key) ?? (admitsNewKeys ? table.insert(hash, key: key, path: path) : nil) else {
+            return
+        }
+        table.record(index, count: 1, bytes: UInt64(max(bytes, 0)), weight: 1)
+    }
+
+    /// - Complexity: O(key length) expected; O(k) when the decay landmark moves.
+    public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64, weight: Double, time: Int64?) {
+        var w = weight
+        if decay != nil {
+            if let time, let observed = decay?.observe(time) {
+                if let rescale = observed.rescale {
+                    table.scaleWeights(by: rescale)
+                    weightTotal *= rescale
+                }
+                w *= observed.factor
+            } else {
+                w *= decay?.untimedFactor ?? 1
+            }
+        }
+        let hash = KeyHash.hash(key, seed: seed)
+        total &+= 1
+        weightTotal += w
+        guard let index = table.find(hash, key: key) ?? (admitsNewKeys ? table.insert(hash, key: key, path: path) : nil) else {
+            return
+        }
+        table.record(index, count: 1, bytes: UInt64(max(bytes, 0)), weight: w)
     }
 
     /// - Complexity: O(k log k) for k distinct keys.
     public func ranked(limit: Int) -> [RankedKey] {
+        let scale = decay?.displayScale ?? 1
         var all = table.entries.map { entry in
-            RankedKey(
+            var ranked = RankedKey(
                 key: String(decoding: table.key(of: entry), as: UTF8.self), count: entry.count,
                 path: String(decoding: table.path(of: entry), as: UTF8.self), observed: entry.count,
                 meanBytes: entry.count > 0 ? entry.bytesSum / entry.count : 0)
-        }
-        all.sort(by: RankedKey.ranksBefore)
-        return Array(all.prefix(limit))
-    }
-
-    public var stats: CounterStats {
-        CounterStats(total: total, distinctKeys: Double(table.count), memoryBytes: table.memoryBytes, errorBound: 0, exact: true)
-    }
-}
-
-/// A count-min sketch plus a bounded candidate set for the top N.
-///
-/// The candidate set holds about twice N keys in a min-heap ordered by their estimate at
-/// the time they were last looked at. Estimates only grow, so a heap entry is a lower
-/// bound; it is refreshed from the sketch only when it reaches the top of the heap. The
-/// heap is touched only when a key's new estimate exceeds the smallest candidate's.
-/// Before ranking every candidate is re-queried against the final sketch.
-public final class SketchCounter: KeyCounter {
-    struct HeapItem: Comparable {
-        var estimate: UInt32
-        var hash: Hash128
-        static func < (a: HeapItem, b: HeapItem) -> Bool { a.estimate < b.estimate }
-        static func == (a: HeapItem, b: HeapItem) -> Bool { a.estimate == b.estimate && a.hash == b.hash }
-    }
-
-    /// The sketch.
-    public let sketch: CountMinSketch
-    /// How many candidates are kept.
-    public let capacity: Int
-    private let table: KeyTable
-    private var heap = Heap<HeapItem>()
-    private let seed: UInt64
-
-    /// Creates a counter for the top `top` keys.
-    /// - Parameters:
-    ///   - candidates: how many candidates to keep; at least `top`, 2×`top` by default.
-    public init(parameters: SketchParameters, top: Int, candidates: Int? = nil) {
-        sketch = CountMinSketch(parameters: parameters)
-        capacity = max(candidates ?? 2 * top, top, 1)
-        table = KeyTable(expectedCount: capacity)
-        seed = parameters.seed
-    }
-
-    /// - Complexity: O(d + key length), plus O(log N) when the candidate set changes.
-    @inline(__always)
-    public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64) {
-        let hash = KeyHash.hash(key, seed: seed)
-        let estimate = sketch.add(hash)
-        if table.count >= capacity, let smallest = heap.min, estimate <= smallest.estimate { return }
-        if let index = table.find(hash, key: key) {
-            table.record(index, count: 1, bytes: UInt64(max(bytes, 0)))
-            return
-        }
-        if table.count < capacity {
-            admit(hash, key: key, path: path, estimate: estimate, bytes: bytes)
-            return
-        }
-        // Find the true smallest candidate, refreshing stale heap entries on the way.
-        while let smallest = heap.min {
-            let current = sketch.estimate(smallest.hash)
-            if current > smallest.estimate {
-                _ = heap.replaceMin(with: HeapItem(estimate: current, hash: smallest.hash))
-                continue
+            if weighted {
+                let score = entry.weight * scale
+                ranked.score = score
+                ranked.count = UInt64(score.rounded())
             }
-            guard estimate > current else { return }
-            _ = heap.popMin()
-            if let index = table.find(smallest.hash) { table.remove(at: index) }
-            admit(hash, key: key, path: path, estimate: estimate, bytes: bytes)
-            return
-        }
-    }
-
-    private func admit(_ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, estimate: UInt32, bytes: Int64) {
-        let index = table.insert(hash, key: key, path: path)
-        table.record(index, count: 1, bytes: UInt64(max(bytes, 0)))
-        heap.insert(HeapItem(estimate: estimate, hash: hash))
-    }
-
-    /// - Complexity: O(c log c) for c candidates.
-    public func ranked(limit: Int) -> [RankedKey] {
-        var all = table.entries.map { entry in
-            RankedKey(
-                key: String(decoding: table.key(of: entry), as: UTF8.self), count: UInt64(sketch.estimate(entry.hash)),
-                path: String(decoding: table.path(of: entry), as: UTF8.self), observed: entry.count,
-                meanBytes: entry.count > 0 ? entry.bytesSum / entry.count : 0)
+            return ranked
         }
         all.sort(by: RankedKey.ranksBefore)
         return Array(all.prefix(limit))
@@ -140,8 +154,15 @@ public final class SketchCounter: KeyCounter {
 
     public var stats: CounterStats {
         CounterStats(
-            total: sketch.total, distinctKeys: sketch.distinctEstimate(),
-            memoryBytes: sketch.parameters.memoryBytes + table.memoryBytes + heap.count * MemoryLayout<HeapItem>.stride,
-            errorBound: sketch.errorBound, exact: false)
+            total: total, weightTotal: weighted ? weightTotal * (decay?.displayScale ?? 1) : Double(total),
+            distinctKeys: Double(table.count), memoryBytes: table.memoryBytes, errorBound: 0, exact: true,
+            weighted: weighted, tracked: table.count)
     }
+
+    /// True when every key seen is tracked (false for a recount of chosen keys).
+    public var tracksEveryKey: Bool { admitsNewKeys
+    }
+
+    /// The decay's times, when decaying.
+    public var decayState: ForwardDecay? { decay }
 }

@@ -7,7 +7,7 @@ import Darwin
 /// An open-addressing table of keys (linear probing, backward-shift deletion) whose key and
 /// path bytes live in one arena, so a lookup with bytes from a line allocates nothing.
 ///
-/// Each entry carries its 128-bit hash, an observed count and a byte sum.
+/// Each entry carries its 128-bit hash, an observed count, a byte sum and a weight sum.
 final class KeyTable {
     struct Entry {
         var hash: Hash128
@@ -16,6 +16,7 @@ final class KeyTable {
         var pathLength: Int32
         var count: UInt64
         var bytesSum: UInt64
+        var weight: Double = 0
     }
 
     private(set) var entries: [Entry] = []
@@ -110,6 +111,19 @@ final class KeyTable {
     func record(_ index: Int, count: UInt64, bytes: UInt64) {
         entries[index].count &+= count
         entries[index].bytesSum &+= bytes
+    }
+
+    @inline(__always)
+    func record(_ index: Int, count: UInt64, bytes: UInt64, weight: Double) {
+        entries[index].count &+= count
+        entries[index].bytesSum &+= bytes
+        entries[index].weight += weight
+    }
+
+    /// Multiplies every entry's weight (forward decay's renormalization).
+    /// - Complexity: O(n).
+    func scaleWeights(by factor: Double) {
+        for i in entries.indices { entries[i].weight *= factor }
     }
 
     /// Removes the entry at `index`; the last entry takes its index.

@@ -29,18 +29,23 @@ struct Analyze: ParsableCommand {
     @OptionGroup(title: "Keys") var keys: KeyOptions
     @OptionGroup(title: "Counting") var counting: CountingOptions
     @OptionGroup(title: "Output") var output: OutputOptions
+    @OptionGroup(title: "Choosing the warm set") var selection: SelectionOptions
+    @OptionGroup(title: "Weights") var weights: WeightOptions
+    @OptionGroup(title: "Sketch files and report") var sketchFile: SketchFileOptions
 
     @Option(help: ArgumentHelp(
         "After the analysis, warm this Redis with the warm set (no manifest needed; -o still writes one). Takes the options of warmset warm.",
         valueName: "url"))
     var warmRedis: String?
     @OptionGroup(title: "Warming (with --warm-redis)") var warm: WarmOptions
+    @Option(help: ArgumentHelp("With --warm-redis: write the warm run's JSON report (every key not warmed, with why).", valueName: "file.json"))
+    var warmReport: String?
 
     func validate() throws {
         if let warmRedis {
             try warm.check()
             _ = try warm.settings(redis: warmRedis)
-        } else if warm.anyGiven {
+        } else if warm.anyGiven || warmReport != nil {
             throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL")
         }
         // Compile everything now, so a bad format, rule or filter is a usage error (exit 64).
@@ -73,6 +78,7 @@ struct Analyze: ParsableCommand {
         c.top = output.top
         c.allowPartial = output.allowPartial
         c.maxMalformedFraction = Share.parse(output.maxMalformed) ?? 0.05
+        c.apply(sketchFile: sketchFile, weight: weights, selection: selection, counting: counting)
         if let path = keys.rulesFile {
             let text: String
             do {
@@ -101,7 +107,7 @@ struct Analyze: ParsableCommand {
         let bar = terminal ? ProgressBar() : nil
         let result: AnalysisResult
         do {
-            result = try Analyzer.run(configuration, progress: bar.map { bar in { bar.update($0) } })
+            result = try Analyzer.analyze(configuration, progress: bar.map { bar in { bar.update($0) } })
         } catch {
             bar?.finish()
             Terminal.error("\(error); no manifest was written")
@@ -113,8 +119,29 @@ struct Analyze: ParsableCommand {
         var written = false
         // With --warm-redis the manifest is written only where -o points, not to stdout.
         let skipManifest = warmRedis != nil && output.output == "-"
-        if trusted && !skipManifest {
-            let bytes = ManifestRenderer.render(result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound)
+        let sketchToStdout = configuration.saveSketch == "-"
+        if trusted, let path = configuration.saveSketch, let sketch = result.sketch {
+            do {
+                try SketchStore.write(sketch, to: path)
+            } catch {
+                Terminal.error("--save-sketch \(error.description)")
+                throw ExitCode.failure
+            }
+        }
+        if trusted, let path = configuration.report {
+            do {
+                try ReportFile.write(result, configuration: configuration, to: path)
+            } catch {
+                Terminal.error("--report \(error.description)")
+                throw ExitCode.failure
+            }
+        }
+        if trusted && sketchToStdout && output.output == "-" {
+            written = true  // stdout carries the sketch; the manifest goes only to --output FILE
+        } else if trusted && !skipManifest {
+            let bytes = ManifestRenderer.render(
+                result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound,
+                scoreBound: result.summary.counting.errorBoundWeight)
             switch Result(catching: { () throws(EmitError) in try OutputFile.write(bytes, to: output.output) }) {
             case .success:
                 written = true
@@ -156,7 +183,7 @@ struct Analyze: ParsableCommand {
         if !written && !skipManifest { throw ExitCode.failure }
         if let warmRedis {
             let plan = WarmPlan(result.ranked.map(WarmEntry.init))
-            let status = try RedisWarmRun.run(plan: plan, redisURL: warmRedis, options: warm, quiet: output.quiet)
+            let status = try RedisWarmRun.run(plan: plan, redisURL: warmRedis, options: warm, reportPath: warmReport, quiet: output.quiet)
             if status != 0 { throw ExitCode(status) }
         }
     }

@@ -29,9 +29,12 @@ enum SummaryPrinter {
         lines.append("  counted     \(Format.count(s.requestsCounted)) requests, \(distinct) distinct keys")
         if s.counting.mode == "exact" {
             lines.append("  counting    exact (\(Format.bytes(Int64(s.counting.memoryBytes))))")
+        } else if s.counting.recounted == true {
+            lines.append(
+                "  counting    sketch \(s.counting.depth ?? 0)×\(Format.count(s.counting.width ?? 0)) with candidates (\(Format.bytes(Int64(s.counting.memoryBytes)))), then the candidates recounted exactly: the counts shown are exact")
         } else {
             lines.append(
-                "  counting    sketch \(s.counting.depth ?? 0)×\(Format.count(s.counting.width ?? 0)) with candidates (\(Format.bytes(Int64(s.counting.memoryBytes)))); counts are at most \(Format.count(s.counting.errorBound)) too high (ε·N)")
+                "  counting    sketch \(s.counting.depth ?? 0)×\(Format.count(s.counting.width ?? 0)) with candidates (\(Format.bytes(Int64(s.counting.memoryBytes)))); \(s.weightCounted == nil ? "counts are at most \(Format.count(s.counting.errorBound)) too high (ε·N)" : "scores are at most ε·N too high (below)")")
         }
         let destination = output == "-" ? "stdout" : output
         if written {
@@ -40,6 +43,7 @@ enum SummaryPrinter {
         } else {
             lines.append("  emitted     nothing (see below)")
         }
+        lines.append(contentsOf: selectionLines(s))
         lines.append("  memory      peak RSS \(Format.bytes(Int64(s.peakRSSBytes)))")
         for note in s.notes { lines.append("  note: \(note)") }
         if s.partial { lines.append("  PARTIAL: some input could not be read; the counts miss part of the logs") }

@@ -46,6 +46,9 @@ struct Warm: ParsableCommand {
 
     @OptionGroup(title: "Warming") var warm: WarmOptions
 
+    @Option(help: ArgumentHelp("Write a JSON report listing every key that was not warmed, with why.", valueName: "file.json"))
+    var report: String?
+
     @Flag(name: .shortAndLong, help: "Print no progress and no summary; errors still go to stderr.")
     var quiet = false
 
@@ -66,7 +69,7 @@ struct Warm: ParsableCommand {
         if plan.duplicatesDropped > 0 && !quiet {
             Terminal.error("note: \(plan.duplicatesDropped) repeated keys in the manifest are warmed once")
         }
-        let status = try RedisWarmRun.run(plan: plan, redisURL: redis, options: warm, quiet: quiet)
+        let status = try RedisWarmRun.run(plan: plan, redisURL: redis, options: warm, reportPath: report, quiet: quiet)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -48,9 +48,6 @@ struct WarmOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Stop the run (exit 1) when more than this many keys failed: a count, a share such as 5%, or none.", valueName: "n|p%"))
     var maxFailures: String = "none"
 
-    @Option(help: ArgumentHelp("Write a JSON report listing every key that was not warmed, with why.", valueName: "file.json"))
-    var report: String?
-
     @Flag(help: "Treat the target as a Redis Cluster (detected from INFO otherwise).")
     var cluster = false
 
@@ -62,7 +59,7 @@ struct WarmOptions: ParsableArguments {
 
     /// Whether any warm option was given (they need --warm-redis on analyze).
     var anyGiven: Bool {
-        origin != nil || copyFrom != nil || !headers.isEmpty || ttl != nil || noTtl || overwrite || dryRun || rate != nil || report != nil || cluster
+        origin != nil || copyFrom != nil || !headers.isEmpty || ttl != nil || noTtl || overwrite || dryRun || rate != nil || cluster
     }
 
     /// Cross-option checks; errors are usage errors (exit 64).
@@ -152,7 +149,9 @@ struct WarmOptions: ParsableArguments {
 enum RedisWarmRun {
     /// Warms `redisURL` with `plan`; prints progress (on a terminal) and the summary, writes the
     /// report, and returns the exit status (0, 1 or 2).
-    static func run(plan: WarmPlan, redisURL: String, options: WarmOptions, quiet: Bool) throws -> Int32 {
+    /// - Parameter reportPath: where to write the JSON report (`--report` on warm,
+    ///   `--warm-report` on analyze, whose `--report` is the HTML analysis report).
+    static func run(plan: WarmPlan, redisURL: String, options: WarmOptions, reportPath: String?, quiet: Bool) throws -> Int32 {
         let settings = try options.settings(redis: redisURL)
         let line = Terminal.standardErrorIsTerminal && !quiet ? WarmProgressLine() : nil
         let report: WarmReport
@@ -167,11 +166,11 @@ enum RedisWarmRun {
         }
         line?.finish()
         if !quiet { WarmSummaryPrinter.print(report) }
-        if let path = options.report {
+        if let path = reportPath {
             do {
                 try OutputFile.write(try report.json(), to: path)
             } catch {
-                Terminal.error("--report \(path): \(error)")
+                Terminal.error("report \(path): \(error)")
                 return 1
             }
         }

@@ -299,7 +299,7 @@ struct AnalyzeAndWarmTests {
         let result = try WarmTestKit.warmset([
             "analyze", sample.appendingPathComponent("access.log.gz").path, "--rules", sample.appendingPathComponent("rules.yaml").path,
             "--top", "10", "--output-format", "jsonl", "-o", manifest.path,
-            "--warm-redis", redis.urlString(), "--origin", origin.base + "/fast/{key}?path={path}", "--ttl", "120", "--report", report.path,
+            "--warm-redis", redis.urlString(), "--origin", origin.base + "/fast/{key}?path={path}", "--ttl", "120", "--warm-report", report.path,
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.isEmpty)

@@ -1,0 +1,371 @@
+import HeapModule
+
+/// The candidate set shared by both sketch counters: a count-min sketch plus a bounded set
+/// of about twice N keys in a min-heap ordered by their estimate when last looked at.
+///
+/// Estimates only grow, so a heap entry is a lower bound; it is refreshed from the sketch
+/// only when it reaches the top of the heap. The heap is touched only when a key's new
+/// estimate exceeds the smallest candidate's. Before ranking every candidate is re-queried
+/// against the final sketch.
+///
+/// The miss bound: a key turned away had, when it last arrived, an estimate (≥ its true
+/// weight) no larger than the smallest candidate's; the smallest candidate's estimate never
+/// falls. So any key that is not a candidate has a true weight of at most the final
+/// smallest candidate estimate — plus, after merges, the sum of the inputs' miss bounds.
+final class CandidateSet<Cell: SketchCell> {
+    struct HeapItem: Comparable {
+        var estimate: Cell
+        var hash: Hash128
+        static func < (a: HeapItem, b: HeapItem) -> Bool { a.estimate < b.estimate }
+        static func == (a: HeapItem, b: HeapItem) -> Bool { a.estimate == b.estimate && a.hash == b.hash }
+    }
+
+    let sketch: CountMinSketch<Cell>
+    let capacity: Int
+    let table: KeyTable
+    var heap = Heap<HeapItem>()
+    let seed: UInt64
+    var requests: UInt64 = 0
+    /// The miss bound carried in from merged sketches (cell units).
+    var inheritedMiss: Double = 0
+    /// True once a key was turned away or evicted.
+    var turnedAway = false
+
+    init(parameters: SketchParameters, capacity: Int, conservative: Bool) {
+        sketch = CountMinSketch(parameters: parameters, conservative: conservative)
+        self.capacity = max(capacity, 1)
+        table = KeyTable(expectedCount: self.capacity)
+        seed = parameters.seed
+    }
+
+    /// - Complexity: O(d), plus O(log c) when the candidate set changes.
+    @inline(__always)
+    func add(_ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64, weight: Cell) {
+        requests &+= 1
+        let estimate = sketch.add(hash, weight: weight)
+        if table.count >= capacity, let smallest = heap.min, estimate <= smallest.estimate {
+            turnedAway = true
+            return
+        }
+        if let index = table.find(hash, key: key) {
+            table.record(index, count: 1, bytes: UInt64(max(bytes, 0)))
+            return
+        }
+        if table.count < capacity {
+            admit(hash, key: key, path: path, estimate: estimate, bytes: bytes)
+            return
+        }
+        turnedAway = true
+        // Find the true smallest candidate, refreshing stale heap entries on the way.
+        while let smallest = heap.min {
+            let current = sketch.estimate(smallest.hash)
+            if current > smallest.estimate {
+                _ = heap.replaceMin(with: HeapItem(estimate: current, hash: smallest.hash))
+                continue
+            }
+            guard estimate > current else { return }
+            _ = heap.popMin()
+            if let index = table.find(smallest.hash) { table.remove(at: index) }
+            admit(hash, key: key, path: path, estimate: estimate, bytes: bytes)
+            return
+        }
+    }
+
+    private func admit(_ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, estimate: Cell, bytes: Int64) {
+        let index = table.insert(hash, key: key, path: path)
+        table.record(index, count: 1, bytes: UInt64(max(bytes, 0)))
+        heap.insert(HeapItem(estimate: estimate, hash: hash))
+    }
+
+    /// Any key that is not a candidate has a true weight of at most this (cell units).
+    /// - Complexity: O(c·d).
+    func missBound() -> Double {
+        guard turnedAway else { return inheritedMiss }
+        var smallest = Double.infinity
+        for entry in table.entries { smallest = Swift.min(smallest, sketch.estimate(entry.hash).doubleValue) }
+        return Swift.max(inheritedMiss, smallest.isFinite ? smallest : 0)
+    }
+
+    /// Candidates re-queried against the sketch, in rank order; scores multiplied by `scale`.
+    /// - Complexity: O(c log c).
+    func ranked(limit: Int, weighted: Bool, scale: Double) -> [RankedKey] {
+        var all = table.entries.map { entry in
+            let estimate = sketch.estimate(entry.hash).doubleValue * scale
+            var ranked = RankedKey(
+                key: String(decoding: table.key(of: entry), as: UTF8.self), count: UInt64(estimate.rounded()),
+                path: String(decoding: table.path(of: entry), as: UTF8.self), observed: entry.count,
+                meanBytes: entry.count > 0 ? entry.bytesSum / entry.count : 0)
+            if weighted { ranked.score = estimate }
+            return ranked
+        }
+        all.sort(by: RankedKey.ranksBefore)
+        return Array(all.prefix(limit))
+    }
+
+    var memoryBytes: Int {
+        sketch.parameters.memoryBytes(Cell.kind) + table.memoryBytes + heap.count * MemoryLayout<HeapItem>.stride
+    }
+
+    /// The candidates as a snapshot holds them.
+    func snapshotCandidates() -> [SketchSnapshot.Candidate] {
+        table.entries.map { entry in
+            SketchSnapshot.Candidate(
+                key: Array(table.key(of: entry)), path: Array(table.path(of: entry)), observed: entry.count,
+                bytesSum: entry.bytesSum)
+        }
+    }
+
+    /// Unions `candidates` into the set after the table has absorbed their sketch: keys
+    /// already present add their observed counts; then the set is cut back to capacity by
+    /// the merged estimates (ties by hash, so the result does not depend on merge order).
+    /// - Parameters:
+    ///   - selfMiss: this set's miss bound before the merge.
+    ///   - otherMiss: the other side's miss bound, in this set's units.
+    /// - Complexity: O((c + c') log(c + c')).
+    func union(_ candidates: [SketchSnapshot.Candidate], selfMiss: Double, otherMiss: Double) {
+        for candidate in candidates {
+            candidate.key.withUnsafeBytes { key in
+                candidate.path.withUnsafeBytes { path in
+                    let hash = KeyHash.hash(key, seed: seed)
+                    let index = table.find(hash, key: key) ?? table.insert(hash, key: key, path: path)
+                    table.record(index, count: candidate.observed, bytes: candidate.bytesSum)
+                }
+            }
+        }
+        inheritedMiss = selfMiss + otherMiss
+        turnedAway = false
+        var items = table.entries.map { HeapItem(estimate: sketch.estimate($0.hash), hash: $0.hash) }
+        if items.count > capacity {
+            items.sort { a, b in
+                if a.estimate != b.estimate { return a.estimate > b.estimate }
+                return (a.hash.high, a.hash.low) < (b.hash.high, b.hash.low)
+            }
+            for item in items[capacity...] {
+                if let index = table.find(item.hash) { table.remove(at: index) }
+            }
+            items.removeLast(items.count - capacity)
+            // Pruned keys: true weight ≤ their estimate ≤ the smallest kept one.
+            turnedAway = true
+        }
+        heap = Heap(items)
+    }
+}
+
+extension CandidateSet where Cell == Double {
+    /// Multiplies every weight by `factor` (forward decay's renormalization).
+    /// - Complexity: O(d·w + c).
+    func scale(by factor: Double) {
+        sketch.scale(by: factor)
+        heap = Heap(heap.unordered.map { HeapItem(estimate: $0.estimate * factor, hash: $0.hash) })
+        inheritedMiss *= factor
+    }
+}
+
+/// A sketch counter that can be saved, and merged with saved sketches.
+public protocol MergeableCounter: KeyCounter {
+    /// The counter's state as a snapshot (for a sketch file).
+    /// - Complexity: O(d·w + c).
+    func snapshot() -> SketchSnapshot
+    /// Adds a saved sketch: the tables are summed, the candidate sets united and re-ranked.
+    /// - Parameter name: the snapshot's file name, for errors.
+    /// - Throws: `SketchError.Kind.incompatible` unless made with the same settings.
+    func merge(_ snapshot: SketchSnapshot, name: String) throws(SketchError)
+}
+
+/// Request counting: a count-min sketch of 32-bit counters plus a bounded candidate set for
+/// the top N. This is the default and the fast path.
+public final class SketchCounter: MergeableCounter {
+    let core: CandidateSet<UInt32>
+    private let seed: UInt64
+
+    /// The sketch.
+    public var sketch: CountMinSketch<UInt32> { core.sketch }
+    /// How many candidates are kept.
+    public var capacity: Int { core.capacity }
+
+    /// Creates a counter for the top `top` keys.
+    /// - Parameters:
+    ///   - candidates: how many candidates to keep; at least `top`, 2×`top` by default.
+    ///   - conservative: conservative update (the default) or plain update.
+    public init(parameters: SketchParameters, top: Int, candidates: Int? = nil, conservative: Bool = true) {
+        core = CandidateSet(parameters: parameters, capacity: max(candidates ?? 2 * top, top, 1), conservative: conservative)
+        seed = parameters.seed
+    }
+
+    /// - Complexity: O(d + key length), plus O(log N) when the candidate set changes.
+    @inline(__always)
+    public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64) {
+        core.add(KeyHash.hash(key, seed: seed), key: key, path: path, bytes: bytes, weight: 1)
+    }
+
+    /// - Complexity: O(c log c) for c candidates.
+    public func ranked(limit: Int) -> [RankedKey] { core.ranked(limit: limit, weighted: false, scale: 1) }
+
+    public var stats: CounterStats {
+        CounterStats(
+            total: core.requests, weightTotal: sketch.totalWeight, distinctKeys: sketch.distinctEstimate(),
+            memoryBytes: core.memoryBytes, errorBound: sketch.errorBound,
+            errorBoundWeight: sketch.errorBoundWeight, missBound: core.missBound(), exact: false, tracked: core.table.count,
+            parameters: sketch.parameters)
+    }
+
+    public func snapshot() -> SketchSnapshot {
+        var cells: [UInt8] = []
+        cells.reserveCapacity(sketch.cellCount * 4)
+        sketch.appendLittleEndianCells(to: &cells)
+        return SketchSnapshot(
+            parameters: sketch.parameters, cellKind: .uint32, conservative: sketch.conservative, weight: .requests,
+            halfLifeSeconds: 0, landmark: nil, oldest: nil, newest: nil, total: sketch.totalWeight, requests: core.requests,
+            missBound: core.missBound(), capacity: core.capacity, cells: cells, candidates: core.snapshotCandidates())
+    }
+
+    public func merge(_ other: SketchSnapshot, name: String) throws(SketchError) {
+        try snapshotShape.checkMergeable(with: other, name: "this run", otherName: name)
+        let selfMiss = core.missBound()
+        other.cells.withUnsafeBytes { sketch.add(littleEndianCells: $0, total: other.total) }
+        core.requests &+= other.requests
+        core.union(other.candidates, selfMiss: selfMiss, otherMiss: other.missBound)
+    }
+
+    /// A cell-less snapshot describing the settings, for compatibility checks.
+    var snapshotShape: SketchSnapshot {
+        SketchSnapshot(
+            parameters: sketch.parameters, cellKind: .uint32, conservative: sketch.conservative, weight: .requests,
+            halfLifeSeconds: 0, landmark: nil, oldest: nil, newest: nil, total: 0, requests: 0, missBound: 0,
+            capacity: core.capacity, cells: [], candidates: [])
+    }
+}
+
+/// Weighted and/or decayed counting: a count-min sketch of 64-bit float counters plus a
+/// bounded candidate set, ranking by total weight (`--weight bytes|time`) and/or by
+/// forward-decayed weight (`--half-life`).
+public final class WeightedSketchCounter: MergeableCounter, WeightedKeyCounter {
+    let core: CandidateSet<Double>
+    private let seed: UInt64
+    /// What a request weighs (recorded in the sketch file).
+    public let weight: SketchWeight
+    /// The decay, when decaying.
+    public private(set) var decay: ForwardDecay?
+
+    /// The sketch.
+    public var sketch: CountMinSketch<Double> { core.sketch }
+
+    /// Creates a counter for the top `top` keys.
+    /// - Parameters:
+    ///   - weight: what a request weighs (the caller passes the weight to `add`).
+    ///   - halfLifeSeconds: decay by log time with this half-life.
+    public init(
+        parameters: SketchParameters, top: Int, candidates: Int? = nil, conservative: Bool = true,
+        weight: SketchWeight, halfLifeSeconds: Int64?
+    ) {
+        core = CandidateSet(parameters: parameters, capacity: max(candidates ?? 2 * top, top, 1), conservative: conservative)
+        seed = parameters.seed
+        self.weight = weight
+        decay = halfLifeSeconds.map { ForwardDecay(halfLifeSeconds: $0) }
+    }
+
+    /// Counts a request of weight 1 at no particular time.
+    public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64) {
+        add(key: key, path: path, bytes: bytes, weight: 1, time: nil)
+    }
+
+    /// - Complexity: O(d + key length), plus O(log N) when the candidate set changes, plus
+    ///   O(d·w) once per 64 half-lives of log time (renormalization).
+    @inline(__always)
+    public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64, weight: Double, time: Int64?) {
+        var w = weight
+        if decay != nil {
+            if let time, let observed = decay?.observe(time) {
+                if let rescale = observed.rescale { core.scale(by: rescale) }
+                w *= observed.factor
+            } else {
+                w *= decay?.untimedFactor ?? 1
+            }
+        }
+        guard w > 0 else {
+            core.requests &+= 1
+            return
+        }
+        core.add(KeyHash.hash(key, seed: seed), key: key, path: path, bytes: bytes, weight: w)
+    }
+
+    /// Scores are total weights, or decayed weights as of the newest log time.
+    /// - Complexity: O(c log c) for c candidates.
+    public func ranked(limit: Int) -> [RankedKey] {
+        core.ranked(limit: limit, weighted: true, scale: decay?.displayScale ?? 1)
+    }
+
+    public var stats: CounterStats {
+        let scale = decay?.displayScale ?? 1
+        return CounterStats(
+            total: core.requests, weightTotal: sketch.totalWeight * scale, distinctKeys: sketch.distinctEstimate(),
+            memoryBytes: core.memoryBytes, errorBound: UInt64((sketch.errorBoundWeight * scale).rounded(.up)),
+            errorBoundWeight: sketch.errorBoundWeight * scale, missBound: core.missBound() * scale, exact: false, weighted: true,
+            tracked: core.table.count, parameters: sketch.parameters)
+    }
+
+    public func snapshot() -> SketchSnapshot {
+        var cells: [UInt8] = []
+        cells.reserveCapacity(sketch.cellCount * 8)
+        sketch.appendLittleEndianCells(to: &cells)
+        var s = snapshotShape
+        s.landmark = decay?.landmark
+        s.oldest = decay?.oldest
+        s.newest = decay?.newest
+        s.total = sketch.totalWeight
+        s.requests = core.requests
+        s.missBound = core.missBound()
+        s.cells = cells
+        s.candidates = core.snapshotCandidates()
+        return s
+    }
+
+    public func merge(_ other: SketchSnapshot, name: String) throws(SketchError) {
+        try snapshotShape.checkMergeable(with: other, name: "this run", otherName: name)
+        var otherFactor = 1.0
+        if var d = decay, let otherDecay = other.decay {
+            let factors = d.merge(otherDecay)
+            if factors.selfFactor != 1 { core.scale(by: factors.selfFactor) }
+            otherFactor = factors.otherFactor
+            decay = d
+        }
+        let selfMiss = core.missBound()
+        other.cells.withUnsafeBytes { sketch.add(littleEndianCells: $0, total: other.total, scaledBy: otherFactor) }
+        core.requests &+= other.requests
+        core.union(other.candidates, selfMiss: selfMiss, otherMiss: other.missBound * otherFactor)
+    }
+
+    var snapshotShape: SketchSnapshot {
+        SketchSnapshot(
+            parameters: sketch.parameters, cellKind: .float64, conservative: sketch.conservative, weight: weight,
+            halfLifeSeconds: decay?.halfLifeSeconds ?? 0, landmark: nil, oldest: nil, newest: nil, total: 0, requests: 0,
+            missBound: 0, capacity: core.capacity, cells: [], candidates: [])
+    }
+}
+
+/// Builds the counter a snapshot describes, for `warmset merge` and sketch inputs.
+public enum SketchCounters {
+    /// A counter holding exactly the snapshot's table and candidates, ready to count on
+    /// (a checkpoint restored: counting the rest of a stream into it gives the same table as
+    /// counting the whole stream in one process).
+    /// - Throws: never for a snapshot made by this build; `SketchError` for an inconsistent one.
+    public static func restore(_ snapshot: SketchSnapshot, name: String) throws(SketchError) -> any MergeableCounter {
+        let counter = empty(like: snapshot, capacity: snapshot.capacity)
+        try counter.merge(snapshot, name: name)
+        return counter
+    }
+
+    /// An empty counter with the snapshot's settings and at least `capacity` candidates.
+    public static func empty(like snapshot: SketchSnapshot, capacity: Int) -> any MergeableCounter {
+        let candidates = max(capacity, snapshot.capacity)
+        switch snapshot.cellKind {
+        case .uint32:
+            return SketchCounter(
+                parameters: snapshot.parameters, top: 1, candidates: candidates, conservative: snapshot.conservative)
+        case .float64:
+            return WeightedSketchCounter(
+                parameters: snapshot.parameters, top: 1, candidates: candidates, conservative: snapshot.conservative,
+                weight: snapshot.weight, halfLifeSeconds: snapshot.halfLifeSeconds > 0 ? snapshot.halfLifeSeconds : nil)
+        }
+    }
+}
