@@ -66,7 +66,7 @@ public enum RedisWarmer {
             var s = originSettings
             s.userAgent = "warmset/\(userAgentVersion)"
             origin = OriginSource(s, bucket: bucket, ledger: ledger)
-            sourceName = s.template.text
+            sourceName = Redaction.url(s.template.text)
         case .copy(let from):
             let sourceProbe = try RedisConnection(from)
             sourceTopology = try detectTopology(sourceProbe, settings: from, force: nil)

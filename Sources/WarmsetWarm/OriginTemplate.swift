@@ -21,7 +21,7 @@ public struct OriginTemplate: Sendable, Equatable {
     ///   http or https.
     public init(_ text: String) throws(WarmError) {
         guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
-            throw WarmError("--origin '\(text)'", "expected an http:// or https:// URL template, e.g. 'http://api.internal/products/{1}'")
+            throw WarmError("--origin '\(Redaction.url(text))'", "expected an http:// or https:// URL template, e.g. 'http://api.internal/products/{1}'")
         }
         var parts: [Part] = []
         var literal = ""
@@ -29,7 +29,7 @@ public struct OriginTemplate: Sendable, Equatable {
         while let open = rest.firstIndex(of: "{") {
             literal += rest[..<open]
             guard let close = rest[open...].firstIndex(of: "}") else {
-                throw WarmError("--origin '\(text)'", "'{' is not closed")
+                throw WarmError("--origin '\(Redaction.url(text))'", "'{' is not closed")
             }
             let name = rest[rest.index(after: open)..<close]
             let part: Part
@@ -40,7 +40,7 @@ public struct OriginTemplate: Sendable, Equatable {
             } else if let n = Int(name), n >= 1 {
                 part = .capture(n)
             } else {
-                throw WarmError("--origin '\(text)'", "unknown placeholder {\(name)}; use {key}, {path} or {1}, {2}… (the rule's captures)")
+                throw WarmError("--origin '\(Redaction.url(text))'", "unknown placeholder {\(name)}; use {key}, {path} or {1}, {2}… (the rule's captures)")
             }
             if !literal.isEmpty { parts.append(.literal(literal)) }
             literal = ""

@@ -59,6 +59,15 @@ struct RedisURLTests {
         #expect(throws: RedisError.self) { _ = try RedisURL.parse(text, environment: [:]) }
     }
 
+    @Test func originTemplateErrorsAreRedacted() {
+        #expect {
+            _ = try OriginTemplate("http://user:hunter2@api/{nope}")
+        } throws: { error in
+            let text = String(describing: error)
+            return !text.contains("hunter2") && text.contains("user:***@api")
+        }
+    }
+
     @Test func redactionOfAnyURL() {
         #expect(Redaction.url("redis://user:secret@host:1/0") == "redis://user:***@host:1/0")
         #expect(Redaction.url("http://a:b@origin/x?y=1") == "http://a:***@origin/x?y=1")
