@@ -123,7 +123,7 @@ public final class OriginSource: Sendable {
             do {
                 request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
             } catch {
-                collector.attempts.withLock { $0[index] = .done(.failure(KeyFailure("template", "not a valid URL: \(url)"))) }
+                collector.attempts.withLock { $0[index] = .done(.failure(KeyFailure("template", "not a valid URL: \(Redaction.url(url))"))) }
                 continue
             }
             bucket.acquire()
