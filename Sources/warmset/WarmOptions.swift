@@ -74,7 +74,10 @@ struct WarmOptions: ParsableArguments {
             throw ValidationError("--ttl SECONDS is required with --origin (or --no-ttl for keys that never expire)")
         }
         if let ttl, ttl < 1 { throw ValidationError("--ttl must be at least 1 second") }
-        _ = try usage { () throws(WarmError) in try TTLPolicy.parseJitter(ttlJitter) }
+        let jitter = try usage { () throws(WarmError) in try TTLPolicy.parseJitter(ttlJitter) }
+        if jitter > 0 && ttl == nil {
+            throw ValidationError("--ttl-jitter spreads --ttl SECONDS; give --ttl too (with --copy-from, without --ttl the source's remaining TTLs are kept as they are)")
+        }
         _ = try usage { () throws(WarmError) in try FailureLimit.parse(maxFailures) }
         _ = try parsedRate()
         _ = try parsedHeaders()
