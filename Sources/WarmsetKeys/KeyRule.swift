@@ -55,8 +55,8 @@ public final class KeyRule {
                     throw KeyError("--rule '\(rule)': '${' in the template is not closed with '}'")
                 }
                 let name = String(decoding: bytes[(i + 2)..<close], as: UTF8.self)
-                if let number = Int(name) {
-                    group = number
+                if !name.isEmpty, name.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(name) {
+                    group = number  // digits only: `${-1}` or `${+1}` is not a group number
                 } else if let number = pattern.groupNumber(named: name) {
                     group = number
                 } else {

@@ -118,6 +118,7 @@ struct KeyBuilderTests {
         ("^/(x)$ => k:${nope}", "no group (?<nope>"),
         ("^/(x)$ => k $1", "space or control character"),
         ("^/(x)$ => k:$", "group number or {name}"),
+        ("^/(x)$ => k:${-1}", "no group (?<-1>"),  // found by the rule fuzzer: a negative group index crashed
     ])
     func ruleErrors(rule: String, expected: String) {
         do {
