@@ -111,8 +111,6 @@ public enum Analyzer {
         let keys = compiled.keys
         var fields = RequestFields()
         var filtered = [Int](repeating: 0, count: RequestFilter.Reason.allCases.count)
-        var reasonIndex: [RequestFilter.Reason: Int] = [:]
-        for (i, reason) in RequestFilter.Reason.allCases.enumerated() { reasonIndex[reason] = i }
         var linesRead = 0
         var malformed = 0
         var samples: [String] = []
@@ -160,11 +158,11 @@ public enum Analyzer {
                         return
                     }
                     if let reason = filter.check(fields) {
-                        filtered[reasonIndex[reason]!] += 1
+                        filtered[reason.index] += 1
                         return
                     }
                     guard let target = fields.target, !fields.badRequestLine else {
-                        filtered[reasonIndex[.badRequest]!] += 1
+                        filtered[RequestFilter.Reason.badRequest.index] += 1
                         return
                     }
                     switch keys.build(target: target, hasLogEscapes: fields.hasLogEscapes) {
@@ -175,7 +173,7 @@ public enum Analyzer {
                             counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
                         }
                     case .skipped(let reason):
-                        filtered[reasonIndex[reason]!] += 1
+                        filtered[reason.index] += 1
                     }
                 }
             } catch let error as InputError {

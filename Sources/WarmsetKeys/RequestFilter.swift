@@ -12,6 +12,23 @@ public struct RequestFilter: Sendable {
         case forbiddenByte = "forbidden_byte"
         case keyTooLong = "key_too_long"
 
+        /// The position in `allCases`, for counting per reason in a plain array.
+        @inline(__always)
+        public var index: Int {
+            switch self {
+            case .method: return 0
+            case .status: return 1
+            case .time: return 2
+            case .host: return 3
+            case .badRequest: return 4
+            case .absoluteForm: return 5
+            case .excluded: return 6
+            case .noRule: return 7
+            case .forbiddenByte: return 8
+            case .keyTooLong: return 9
+            }
+        }
+
         /// Words for the summary.
         public var explanation: String {
             switch self {
@@ -32,9 +49,17 @@ public struct RequestFilter: Sendable {
     /// Methods that count, upper case (`GET`). Empty means any.
     public var methods: [[UInt8]]
     /// Status classes that count: `classes[2]` for 2xx.
-    public var statusClasses: [Bool]
+    public var statusClasses: [Bool] { didSet { rebuildStatusTable() } }
     /// Single status codes that count.
-    public var statusCodes: Set<Int>
+    public var statusCodes: Set<Int> { didSet { rebuildStatusTable() } }
+    /// Statuses that count, indexed by code (0…999), so the check per line is one load.
+    private var statusAllowed: [Bool] = []
+
+    private mutating func rebuildStatusTable() {
+        statusAllowed = (0..<1000).map { code in
+            (code / 100 < statusClasses.count && statusClasses[code / 100]) || statusCodes.contains(code)
+        }
+    }
     /// Earliest logged time counted, in seconds since the epoch.
     public var since: Int64?
     /// Logged times at or after this are not counted.
@@ -47,6 +72,7 @@ public struct RequestFilter: Sendable {
         methods = [Array("GET".utf8)]
         statusClasses = [false, false, true, false, false, false]
         statusCodes = [304]
+        rebuildStatusTable()
     }
 
     /// Sets methods from `GET,HEAD`.
@@ -89,11 +115,8 @@ public struct RequestFilter: Sendable {
             }
             if !found { return .method }
         }
-        if fields.status >= 0 {
-            let statusClass = fields.status / 100
-            if !(statusClass < statusClasses.count && statusClasses[statusClass]) && !statusCodes.contains(fields.status) {
-                return .status
-            }
+        if fields.status >= 0 && !(fields.status < statusAllowed.count && statusAllowed[fields.status]) {
+            return .status
         }
         if let host {
             guard let value = fields.host, value.count == host.count else { return .host }
