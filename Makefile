@@ -42,7 +42,7 @@ clean:
 # Speed against the peers (igzip, pigz, gzip, awk|sort|uniq) on a generated 5M-line log.
 # Writes docs/benchmarks.md. Not run by CI; nothing fails on speed.
 bench: deps
-	@missing=""; for p in isal pigz time gawk; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in isal pigz time gawk gcc; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	$(SWIFT) build -c release
 	scripts/bench.sh

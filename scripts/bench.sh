@@ -40,6 +40,19 @@ add "warmset analyze plain (sketch, top 10000, 1 rule)" \
 add "warmset analyze plain --exact" \
     "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null --exact"
 
+# Allocations: count malloc calls (an LD_PRELOAD shim) for a short and a long prefix of the log.
+# Equal counts mean nothing is allocated per line in steady state.
+gcc -O2 -shared -fPIC -o "$DATA/malloc-count.so" scripts/malloc-count.c -ldl
+mallocs() {
+  head -n "$1" "$LOG" > "$DATA/prefix.log"
+  LD_PRELOAD="$PWD/$DATA/malloc-count.so" "$BIN" analyze "$DATA/prefix.log" --top 10000 --rule "$RULE" -q -o /dev/null 2>&1 |
+    sed -n 's/^mallocs: //p'
+}
+M_SHORT=$(mallocs 20000)
+M_LONG=$(mallocs 2000000)
+rm -f "$DATA/prefix.log"
+echo "bench: malloc calls: $M_SHORT for 20,000 lines, $M_LONG for 2,000,000 lines"
+
 declare -A TIMES MEM
 for run in $(seq "$RUNS"); do
   for name in "${ORDER[@]}"; do
@@ -72,6 +85,9 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
     lps=$(awk -v t="$t" -v n="$LINES" 'BEGIN {printf "%.2f M", n/t/1e6}')
     echo "| \`${name//|/\\|}\` | $t s | $ratio | $((MEM[$name] / 1024)) MiB | $lps |"
   done
+  echo
+  echo "Allocations (scripts/malloc-count.c, an LD_PRELOAD counter of malloc/calloc/realloc/posix_memalign):"
+  echo "$M_SHORT calls for the first 20,000 lines, $M_LONG for the first 2,000,000: $(awk -v a="$M_SHORT" -v b="$M_LONG" 'BEGIN {printf "%.6f", (b-a)/1980000}') per line."
   echo
   echo "Plain input rate of warmset (parse + key + count on one core, file read on the other):"
   t=$(echo "${TIMES["warmset analyze plain (sketch, top 10000, 1 rule)"]}" | median)
