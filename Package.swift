@@ -4,6 +4,11 @@ import PackageDescription
 // The targets follow the data flow: input → format (parse) → keys (filter, rule)
 // → sketch (count, rank) → emit. WarmsetAnalysis wires the stages together;
 // the `warmset` executable is a thin command line over it.
+// The per-line modules skip run-time exclusivity checks in release builds: each access to a
+// stored `var` of a class (a scratch buffer, the key table) otherwise costs a runtime call,
+// several per line. Debug builds and the tests keep the checks.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "warmset",
     platforms: [.macOS(.v13)],
@@ -35,15 +40,15 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]),
 
         // input: files, stdin, gzip → lines
-        .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL"]),
+        .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL"], swiftSettings: hotPath),
         // parse: nginx log_format compiled to a byte-level parser; JSON lines
-        .target(name: "WarmsetFormat"),
+        .target(name: "WarmsetFormat", swiftSettings: hotPath),
         // filter and key: request filters, URL normalization, key rules
-        .target(name: "WarmsetKeys", dependencies: ["CPCRE2", "WarmsetFormat"]),
+        .target(name: "WarmsetKeys", dependencies: ["CPCRE2", "WarmsetFormat"], swiftSettings: hotPath),
         // count and rank: hash, count-min sketch, candidates, exact counts (pure Swift)
         .target(
             name: "WarmsetSketch",
-            dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
+            dependencies: [.product(name: "HeapModule", package: "swift-collections")], swiftSettings: hotPath),
         // emit: manifest writers
         .target(name: "WarmsetEmit", dependencies: ["WarmsetSketch"]),
         // the pipeline: configuration, the analyzer, the summary
@@ -52,7 +57,7 @@ let package = Package(
             dependencies: [
                 "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetEmit",
                 .product(name: "Yams", package: "Yams"),
-            ]),
+            ], swiftSettings: hotPath),
         // warm: the warm plan, value sources (HTTP origin), rate limiting, outcome accounting
         // and the report, shared by every cache warmer
         .target(
