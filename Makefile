@@ -78,3 +78,12 @@ bench-warm: deps
 	fi
 	$(SWIFT) build -c release
 	scripts/bench-warm.sh
+
+# Load (issue 8): 1,000,000 keys from a rate-limited loopback origin into Redis and a 3-master
+# Cluster; keys/s, the rate the origin saw, memory. Writes docs/load.md. Not run by CI.
+.PHONY: load-warm
+load-warm: deps
+	@missing=""; for p in nginx-light bc time; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	$(SWIFT) build -c release
+	scripts/load-warm.sh
