@@ -4,9 +4,10 @@
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: C libraries behind the system-library targets.
-BUILD_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev gzip
-# Tests: chromium (headless) to render the HTML report.
-APT_PACKAGES := $(BUILD_PACKAGES) chromium
+BUILD_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev libhiredis-dev gzip
+# Tests: chromium (headless) to render the HTML report; redis-server, redis-cli and python3
+# (the test HTTP origin) for the Redis warmer.
+APT_PACKAGES := $(BUILD_PACKAGES) chromium redis-server redis-tools python3
 BIN          := .build/debug/warmset
 
 .PHONY: deps build-deps build run test release clean bench fuzz
@@ -65,3 +66,15 @@ report-screenshot: build
 # FUZZ_SECONDS per target (default 60). Writes docs/fuzzing.md.
 fuzz: deps
 	scripts/fuzz.sh
+
+# Warm 1,000,000 keys into a fresh local Redis via redis-cli --pipe, --copy-from and a loopback
+# origin (nginx); prints keys/s and writes docs/benchmarks-warm.md. Not run by CI.
+BENCH_WARM_APT := nginx-light bc
+.PHONY: bench-warm
+bench-warm: deps
+	@missing=""; for p in $(BENCH_WARM_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && $(SUDO) env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	$(SWIFT) build -c release
+	scripts/bench-warm.sh

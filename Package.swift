@@ -10,11 +10,14 @@ let package = Package(
     products: [
         .executable(name: "warmset", targets: ["warmset"]),
         .library(name: "WarmsetAnalysis", targets: ["WarmsetAnalysis"]),
+        .library(name: "WarmsetRedis", targets: ["WarmsetRedis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries, each behind one system-library target and imported by one Swift module.
@@ -27,6 +30,9 @@ let package = Package(
         .systemLibrary(
             name: "CPCRE2", pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"]), .brew(["pcre2"])]),
+        .systemLibrary(
+            name: "CHiredis", pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]),
 
         // input: files, stdin, gzip → lines
         .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL"]),
@@ -47,12 +53,24 @@ let package = Package(
                 "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetEmit",
                 .product(name: "Yams", package: "Yams"),
             ]),
+        // warm: the warm plan, value sources (HTTP origin), rate limiting, outcome accounting
+        // and the report, shared by every cache warmer
+        .target(
+            name: "WarmsetWarm",
+            dependencies: [
+                "WarmsetEmit", "WarmsetSketch",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        // warm Redis (standalone and Cluster) through hiredis
+        .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetWarm"]),
         // deterministic traffic for demos, tests and benchmarks
         .target(name: "WarmsetGenerator"),
         .executableTarget(
             name: "warmset",
             dependencies: [
-                "WarmsetAnalysis", "WarmsetGenerator",
+                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // libFuzzer targets (`make fuzz`); built normally it replays inputs.
@@ -64,6 +82,8 @@ let package = Package(
             dependencies: [
                 "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetEmit",
                 "WarmsetAnalysis", "WarmsetGenerator",
+                // Tests/WarmsetTests/Redis: the warmers against real servers
+                "WarmsetWarm", "WarmsetRedis",
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Why the manifest could not be written.
+/// Why a manifest could not be written, or read back (`ManifestReader`).
 public struct EmitError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The file being written (`-` for stdout).
     public var path: String
@@ -12,9 +12,17 @@ public struct EmitError: Error, CustomStringConvertible, Sendable, Equatable {
     public var operation: String
     /// The C `errno`.
     public var code: Int32
+    /// Reading a manifest: the 1-based line that is wrong (nil for I/O errors).
+    public var line: Int? = nil
+    /// Reading a manifest: what is wrong with the line (nil for I/O errors, which use `code`).
+    public var detail: String? = nil
 
     /// One sentence naming the file, the step and the cause.
     public var description: String {
+        if let detail {
+            let name = path == "-" ? "stdin" : path
+            return line.map { "\(name):\($0): \(detail)" } ?? "\(name): \(detail)"
+        }
         let reason = String(cString: strerror(code))
         if path == "-" { return "stdout: \(operation) failed: \(reason)" }
         return "\(path): \(operation) failed: \(reason); the previous file, if any, is left as it was"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WarmsetAnalysis
 import WarmsetEmit
+import WarmsetWarm
 
 /// `warmset analyze`: logs in, ranked warm set out.
 struct Analyze: ParsableCommand {
@@ -13,6 +14,7 @@ struct Analyze: ParsableCommand {
               zcat access.log.*.gz | warmset analyze - --rule '^/products/(\\d+)$ => product:$1' -o warm.keys
               warmset analyze access.log --format '$remote_addr [$time_local] "$request" $status $body_bytes_sent' --output-format jsonl
               warmset analyze app.json.log --format json --json-field status=code --exact --output-format tsv
+              warmset analyze access.log --rules rules.yaml --top 5000 --warm-redis redis://cache:6379 --origin 'http://api/p/{1}' --ttl 3600
 
             Keys: with no rule the key is the normalized path (percent-encoding normalized, dot segments \
             resolved, repeated slashes merged, query dropped unless --keep-query). Counting uses a count-min \
@@ -31,7 +33,21 @@ struct Analyze: ParsableCommand {
     @OptionGroup(title: "Weights") var weights: WeightOptions
     @OptionGroup(title: "Sketch files and report") var sketchFile: SketchFileOptions
 
+    @Option(help: ArgumentHelp(
+        "After the analysis, warm this Redis with the warm set (no manifest needed; -o still writes one). Takes the options of warmset warm.",
+        valueName: "url"))
+    var warmRedis: String?
+    @OptionGroup(title: "Warming (with --warm-redis)") var warm: WarmOptions
+    @Option(help: ArgumentHelp("With --warm-redis: write the warm run's JSON report (every key not warmed, with why).", valueName: "file.json"))
+    var warmReport: String?
+
     func validate() throws {
+        if let warmRedis {
+            try warm.check()
+            _ = try warm.settings(redis: warmRedis)
+        } else if warm.anyGiven || warmReport != nil {
+            throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL")
+        }
         // Compile everything now, so a bad format, rule or filter is a usage error (exit 64).
         do {
             _ = try CompiledAnalysis(try makeConfiguration())
@@ -101,6 +117,8 @@ struct Analyze: ParsableCommand {
         var summary = result.summary
         let trusted = result.isTrustworthy(allowPartial: configuration.allowPartial)
         var written = false
+        // With --warm-redis the manifest is written only where -o points, not to stdout.
+        let skipManifest = warmRedis != nil && output.output == "-"
         let sketchToStdout = configuration.saveSketch == "-"
         if trusted, let path = configuration.saveSketch, let sketch = result.sketch {
             do {
@@ -120,7 +138,7 @@ struct Analyze: ParsableCommand {
         }
         if trusted && sketchToStdout && output.output == "-" {
             written = true  // stdout carries the sketch; the manifest goes only to --output FILE
-        } else if trusted {
+        } else if trusted && !skipManifest {
             let bytes = ManifestRenderer.render(
                 result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound,
                 scoreBound: result.summary.counting.errorBoundWeight)
@@ -162,7 +180,12 @@ struct Analyze: ParsableCommand {
                 throw ExitCode.failure
             }
         }
-        if !written { throw ExitCode.failure }
+        if !written && !skipManifest { throw ExitCode.failure }
+        if let warmRedis {
+            let plan = WarmPlan(result.ranked.map(WarmEntry.init))
+            let status = try RedisWarmRun.run(plan: plan, redisURL: warmRedis, options: warm, reportPath: warmReport, quiet: output.quiet)
+            if status != 0 { throw ExitCode(status) }
+        }
     }
 }
 

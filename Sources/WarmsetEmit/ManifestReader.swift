@@ -1,0 +1,119 @@
+import Foundation
+
+/// One line of a manifest read back: the key, and from jsonl the path and the rule's captures.
+public struct ManifestEntry: Sendable, Equatable {
+    /// The cache key.
+    public var key: String
+    /// The representative request path (jsonl only).
+    public var path: String?
+    /// The key rule's captures (jsonl only; empty when the key came from no rule).
+    public var captures: [String]
+
+    /// Creates an entry.
+    public init(key: String, path: String? = nil, captures: [String] = []) {
+        self.key = key
+        self.path = path
+        self.captures = captures
+    }
+}
+
+/// Reads the manifests `ManifestRenderer` writes (`keys`, `tsv`, `jsonl`), so that a warmer can
+/// take `warmset analyze`'s output, or a hand-written list of keys.
+public enum ManifestReader {
+    /// The format of `bytes`, from its first non-empty line: a JSON object is jsonl (a key such
+    /// as `{user7}.cart` starts with `{` too, so the line must parse), a tab makes tsv, anything
+    /// else is keys.
+    public static func detectFormat(_ bytes: [UInt8]) -> ManifestFormat {
+        var index = 0
+        while index < bytes.count, bytes[index] == 0x0A || bytes[index] == 0x0D { index += 1 }
+        guard index < bytes.count else { return .keys }
+        let start = index
+        var tab = false
+        while index < bytes.count, bytes[index] != 0x0A {
+            if bytes[index] == 0x09 { tab = true }
+            index += 1
+        }
+        if bytes[start] == 0x7B,
+            (try? JSONSerialization.jsonObject(with: Data(bytes[start..<index]))) is [String: Any]
+        {
+            return .jsonl
+        }
+        return tab ? .tsv : .keys
+    }
+
+    /// Reads the manifest at `path` (`-` for stdin).
+    /// - Parameter format: the format, or nil to detect it from the first line.
+    /// - Throws: `EmitError` naming the file (and line) that cannot be read.
+    public static func read(path: String, format: ManifestFormat? = nil) throws(EmitError) -> [ManifestEntry] {
+        let data: Data
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                let code = access(path, R_OK) == 0 ? EIO : errno
+                throw EmitError(path: path, operation: "reading the manifest", code: code)
+            }
+            data = contents
+        }
+        return try parse([UInt8](data), name: path, format: format)
+    }
+
+    /// Parses manifest bytes. Empty lines are skipped; a line that is not valid in the format is
+    /// an error naming its line number.
+    /// - Parameter name: the file name used in errors.
+    /// - Complexity: O(n) in the bytes.
+    public static func parse(_ bytes: [UInt8], name: String, format: ManifestFormat? = nil) throws(EmitError) -> [ManifestEntry] {
+        let format = format ?? detectFormat(bytes)
+        var entries: [ManifestEntry] = []
+        var lineNumber = 0
+        var start = 0
+        let decoder = JSONDecoder()
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+            lineNumber += 1
+            var lineEnd = end
+            if lineEnd > start, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            let line = bytes[start..<lineEnd]
+            start = end + 1
+            if line.isEmpty { continue }
+            func failure(_ detail: String) -> EmitError {
+                EmitError(path: name, operation: "reading the manifest", code: 0, line: lineNumber, detail: detail)
+            }
+            switch format {
+            case .keys:
+                entries.append(ManifestEntry(key: String(decoding: line, as: UTF8.self)))
+            case .tsv:
+                guard let tab = line.firstIndex(of: 0x09), tab > line.startIndex else {
+                    throw failure("expected KEY<TAB>COUNT (tsv manifest)")
+                }
+                entries.append(ManifestEntry(key: String(decoding: line[..<tab], as: UTF8.self)))
+            case .jsonl:
+                let object: JSONLine
+                do {
+                    object = try decoder.decode(JSONLine.self, from: Data(line))
+                } catch {
+                    throw failure("not a jsonl manifest line with a string \"key\" (\(Self.reason(error)))")
+                }
+                guard !object.key.isEmpty else { throw failure("\"key\" is empty") }
+                entries.append(ManifestEntry(key: object.key, path: object.path, captures: object.captures ?? []))
+            }
+        }
+        return entries
+    }
+
+    private struct JSONLine: Decodable {
+        var key: String
+        var path: String?
+        var captures: [String]?
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "no \"\(key.stringValue)\""
+        case DecodingError.typeMismatch(_, let context): return "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.dataCorrupted: return "invalid JSON"
+        default: return "invalid"
+        }
+    }
+}

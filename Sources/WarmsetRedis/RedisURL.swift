@@ -1,0 +1,155 @@
+import Foundation
+import WarmsetWarm
+
+/// Where a Redis server listens.
+public enum RedisEndpoint: Hashable, Sendable, CustomStringConvertible {
+    /// TCP host and port.
+    case tcp(host: String, port: Int)
+    /// A unix domain socket.
+    case unix(path: String)
+
+    /// `host:port` or the socket path.
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .unix(let path): return path
+        }
+    }
+}
+
+/// A parsed `redis://[user[:password]@]host[:port][/db]` or `unix:///path/to/redis.sock[?db=N]`
+/// URL. The password may instead come from the `REDISCLI_AUTH` environment variable, as with
+/// redis-cli. `description` never shows the password.
+public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
+    /// Where the server listens.
+    public var endpoint: RedisEndpoint
+    /// The ACL user (nil: the default user).
+    public var user: String?
+    /// The password (nil: no AUTH).
+    public var password: String?
+    /// The logical database to SELECT (0 by default; Redis Cluster has only 0).
+    public var database: Int
+
+    /// Creates a URL from parts.
+    public init(endpoint: RedisEndpoint, user: String? = nil, password: String? = nil, database: Int = 0) {
+        self.endpoint = endpoint
+        self.user = user
+        self.password = password
+        self.database = database
+    }
+
+    /// The URL with the password replaced by `***`.
+    public var description: String {
+        let auth: String
+        switch (user, password) {
+        case (let user?, _?): auth = "\(user):***@"
+        case (nil, _?): auth = ":***@"
+        case (let user?, nil): auth = "\(user)@"
+        case (nil, nil): auth = ""
+        }
+        switch endpoint {
+        case .tcp: return "redis://\(auth)\(endpoint)/\(database)"
+        case .unix(let path): return "unix://\(auth)\(path)" + (database == 0 ? "" : "?db=\(database)")
+        }
+    }
+
+    /// Parses `text`; a URL without a password takes `environment["REDISCLI_AUTH"]`.
+    /// - Throws: `RedisError` of kind `.url`, with the URL redacted.
+    public static func parse(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(RedisError) -> RedisURL {
+        let shown = Redaction.url(text)
+        func bad(_ message: String, hint: String? = nil) -> RedisError {
+            RedisError(.url, server: shown, operation: "reading the URL", message: message, hint: hint)
+        }
+        if text.hasPrefix("rediss://") {
+            throw bad(
+                "TLS (rediss://) is not supported: Debian 12's hiredis 0.14 has no TLS",
+                hint: "reach the server through a TLS tunnel (stunnel, spiped, an SSH tunnel) on a local port and give a redis:// URL to it")
+        }
+        var url: RedisURL
+        if text.hasPrefix("unix://") {
+            var rest = text.dropFirst("unix://".count)
+            var user: String?
+            var password: String?
+            if let at = rest.firstIndex(of: "@"), !rest[..<at].contains("/") {
+                (user, password) = try userinfo(rest[..<at], bad: bad)
+                rest = rest[rest.index(after: at)...]
+            }
+            var database = 0
+            if let question = rest.firstIndex(of: "?") {
+                let query = rest[rest.index(after: question)...]
+                rest = rest[..<question]
+                for item in query.split(separator: "&") {
+                    let pair = item.split(separator: "=", maxSplits: 1)
+                    guard pair.count == 2, pair[0] == "db", let n = Int(pair[1]), n >= 0 else {
+                        throw bad("unknown query '\(item)'; only ?db=N is understood")
+                    }
+                    database = n
+                }
+            }
+            guard rest.hasPrefix("/"), rest.count > 1 else {
+                throw bad("expected unix:///path/to/redis.sock")
+            }
+            url = RedisURL(endpoint: .unix(path: String(rest)), user: user, password: password, database: database)
+        } else if text.hasPrefix("redis://") {
+            var rest = text.dropFirst("redis://".count)
+            var user: String?
+            var password: String?
+            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+                (user, password) = try userinfo(rest[..<at], bad: bad)
+                rest = rest[rest.index(after: at)...]
+            }
+            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+            let hostPort = rest[..<slash]
+            var database = 0
+            if slash < rest.endIndex {
+                let db = rest[rest.index(after: slash)...]
+                if !db.isEmpty {
+                    guard let n = Int(db), n >= 0 else { throw bad("the database '\(db)' is not a number, e.g. redis://host:6379/0") }
+                    database = n
+                }
+            }
+            var host: Substring
+            var port = 6379
+            if hostPort.hasPrefix("[") {
+                guard let close = hostPort.firstIndex(of: "]") else { throw bad("an IPv6 host needs a closing ']'") }
+                host = hostPort[hostPort.index(after: hostPort.startIndex)..<close]
+                let after = hostPort[hostPort.index(after: close)...]
+                if after.hasPrefix(":") {
+                    guard let n = Int(after.dropFirst()), (1...65535).contains(n) else { throw bad("the port '\(after.dropFirst())' is not 1–65535") }
+                    port = n
+                } else if !after.isEmpty {
+                    throw bad("unexpected '\(after)' after the host")
+                }
+            } else if let colon = hostPort.lastIndex(of: ":") {
+                host = hostPort[..<colon]
+                guard let n = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(n) else {
+                    throw bad("the port '\(hostPort[hostPort.index(after: colon)...])' is not 1–65535")
+                }
+                port = n
+            } else {
+                host = hostPort
+            }
+            if host.isEmpty { host = "127.0.0.1" }
+            url = RedisURL(endpoint: .tcp(host: String(host), port: port), user: user, password: password, database: database)
+        } else {
+            throw bad("expected redis://[user[:password]@]host[:port][/db] or unix:///path/to/redis.sock[?db=N]")
+        }
+        if url.password == nil, let fromEnvironment = environment["REDISCLI_AUTH"], !fromEnvironment.isEmpty {
+            url.password = fromEnvironment
+        }
+        return url
+    }
+
+    private static func userinfo(_ text: Substring, bad: (String, String?) -> RedisError) throws(RedisError) -> (String?, String?) {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        func decode(_ part: Substring) throws(RedisError) -> String? {
+            guard !part.isEmpty else { return nil }
+            guard let value = String(part).removingPercentEncoding else { throw bad("the user or password has a bad %-escape", nil) }
+            return value
+        }
+        let user = try decode(parts[0])
+        let password = parts.count > 1 ? try decode(parts[1]) : nil
+        return (user, password)
+    }
+}

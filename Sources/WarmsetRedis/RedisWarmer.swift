@@ -1,0 +1,99 @@
+import Foundation
+import WarmsetWarm
+
+/// Everything a Redis warm run needs besides the plan.
+public struct RedisWarmSettings: Sendable {
+    /// Where values come from.
+    public enum Source: Sendable {
+        /// An HTTP origin (`--origin TEMPLATE`).
+        case origin(OriginSource.Settings)
+        /// Another Redis (`--copy-from URL`): DUMP + PTTL there, RESTORE here.
+        case copy(RedisConnectionSettings)
+    }
+
+    /// The Redis to warm.
+    public var target: RedisConnectionSettings
+    /// Where values come from.
+    public var source: Source
+    /// The TTL of written keys. nil keeps the source's remaining TTL (copy-from only).
+    public var ttl: TTLPolicy?
+    /// Write even if the key is present (`--overwrite`), instead of EXISTS then SET NX.
+    public var overwrite = false
+    /// Check existence only; fetch and write nothing.
+    public var dryRun = false
+    /// Connections per master (`--connections`).
+    public var connections = 4
+    /// Keys per pipeline (`--batch`).
+    public var batchSize = 256
+    /// Origin requests per second, nil for no limit (`--rate`).
+    public var rate: Double?
+    /// When to stop early (`--max-failures`).
+    public var failureLimit: FailureLimit = .unlimited
+    /// Treat the target as a Redis Cluster whatever it says (`--cluster`); nil detects it.
+    public var cluster: Bool?
+
+    /// Settings for warming `target` from `source`.
+    public init(target: RedisConnectionSettings, source: Source, ttl: TTLPolicy?) {
+        self.target = target
+        self.source = source
+        self.ttl = ttl
+    }
+}
+
+/// Warms Redis (standalone or Cluster) with a plan: for each batch, pipelined EXISTS (unless
+/// overwriting), values for the missing keys from the origin or the copy-from Redis, then
+/// pipelined `SET key value [EX ttl] [NX]` or `RESTORE key ttl payload [REPLACE]`. Masters are
+/// warmed in parallel, each by `connections` threads with a connection each.
+public enum RedisWarmer {
+    /// Runs the warm-up and accounts for every key.
+    /// - Parameter progress: called about every 200 ms from a background thread.
+    /// - Throws: `RedisError` when the target (or copy-from source) cannot be reached or logged in
+    ///   to at the start; after that, problems are per key and land in the report.
+    public static func run(
+        _ plan: WarmPlan, _ settings: RedisWarmSettings, userAgentVersion: String = "0",
+        progress: (@Sendable (WarmProgress) -> Void)? = nil
+    ) throws(RedisError) -> WarmReport {
+        let ledger = WarmLedger(total: plan.entries.count, limit: settings.failureLimit)
+        // Connect first, so that a wrong address or password is one clear error.
+        let probe = try RedisConnection(settings.target)
+        let topology = try detectTopology(probe, settings: settings.target, force: settings.cluster)
+        var sourceTopology: ClusterTopology?
+        let sourceName: String
+        let bucket = TokenBucket(rate: settings.rate)
+        var origin: OriginSource?
+        switch settings.source {
+        case .origin(let originSettings):
+            var s = originSettings
+            s.userAgent = "warmset/\(userAgentVersion)"
+            origin = OriginSource(s, bucket: bucket, ledger: ledger)
+            sourceName = Redaction.url(s.template.text)
+        case .copy(let from):
+            let sourceProbe = try RedisConnection(from)
+            sourceTopology = try detectTopology(sourceProbe, settings: from, force: nil)
+            sourceName = from.url.description
+        }
+        defer { origin?.shutdown() }
+
+        // One queue per master; keys of a slot no master covers go to the seed.
+        var lanes: [RedisEndpoint: [WarmEntry]] = [:]
+        for entry in plan.entries {
+            let node = topology.node(forSlot: topology.isCluster ? ClusterSlot.of(entry.key) : 0)
+            lanes[node, default: []].append(entry)
+        }
+        let job = Job(settings: settings, topology: topology, sourceTopology: sourceTopology, origin: origin, ledger: ledger)
+        WarmWorkers.run(
+            lanes: Array(lanes.values), threadsPerLane: settings.connections, batchSize: settings.batchSize, ledger: ledger,
+            progress: progress, work: job.work)
+        return ledger.report(target: settings.target.url.description, source: sourceName, dryRun: settings.dryRun)
+    }
+
+    /// Cluster or standalone: `--cluster`, else `INFO cluster`'s `cluster_enabled:1`.
+    static func detectTopology(_ probe: RedisConnection, settings: RedisConnectionSettings, force: Bool?) throws(RedisError) -> ClusterTopology {
+        var isCluster = force ?? false
+        if force == nil {
+            let info = try probe.pipelineOrThrow([.command("INFO", Array("cluster".utf8))], operation: "INFO cluster")[0]
+            isCluster = info.text?.contains("cluster_enabled:1") ?? false
+        }
+        return isCluster ? try ClusterTopology(cluster: settings.url.endpoint, connection: probe) : ClusterTopology(standalone: settings.url.endpoint)
+    }
+}

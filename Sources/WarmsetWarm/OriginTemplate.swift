@@ -1,0 +1,98 @@
+/// `--origin TEMPLATE`: the URL a key's value is fetched from, such as
+/// `http://api.internal/products/{1}` or `http://app:8080{path}?warm=1`.
+///
+/// Placeholders: `{key}` (the cache key), `{path}` (the key's representative request path,
+/// inserted as is: it is already a normalized path), `{1}`, `{2}`… (the key rule's captures).
+/// `{key}` and captures are percent-encoded as a path segment would need.
+public struct OriginTemplate: Sendable, Equatable {
+    enum Part: Sendable, Equatable {
+        case literal(String)
+        case key
+        case path
+        case capture(Int)
+    }
+
+    let parts: [Part]
+    /// The template as given.
+    public let text: String
+
+    /// Parses `text`.
+    /// - Throws: `WarmError` for an unknown placeholder, an unclosed `{`, or a URL that is not
+    ///   http or https.
+    public init(_ text: String) throws(WarmError) {
+        guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
+            throw WarmError("--origin '\(Redaction.url(text))'", "expected an http:// or https:// URL template, e.g. 'http://api.internal/products/{1}'")
+        }
+        var parts: [Part] = []
+        var literal = ""
+        var rest = text[...]
+        while let open = rest.firstIndex(of: "{") {
+            literal += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else {
+                throw WarmError("--origin '\(Redaction.url(text))'", "'{' is not closed")
+            }
+            let name = rest[rest.index(after: open)..<close]
+            let part: Part
+            if name == "key" {
+                part = .key
+            } else if name == "path" {
+                part = .path
+            } else if let n = Int(name), n >= 1 {
+                part = .capture(n)
+            } else {
+                throw WarmError("--origin '\(Redaction.url(text))'", "unknown placeholder {\(name)}; use {key}, {path} or {1}, {2}… (the rule's captures)")
+            }
+            if !literal.isEmpty { parts.append(.literal(literal)) }
+            literal = ""
+            parts.append(part)
+            rest = rest[rest.index(after: close)...]
+        }
+        literal += rest
+        if !literal.isEmpty { parts.append(.literal(literal)) }
+        self.parts = parts
+        self.text = text
+    }
+
+    /// Whether the template uses `{path}` or captures, which only a jsonl manifest (or a fresh
+    /// analysis) carries.
+    public var needsPathOrCaptures: Bool {
+        parts.contains { if case .literal = $0 { return false } else if case .key = $0 { return false } else { return true } }
+    }
+
+    /// The URL for `entry`, or nil when the template names a capture or a path the entry lacks.
+    public func url(for entry: WarmEntry) -> String? {
+        var out = ""
+        for part in parts {
+            switch part {
+            case .literal(let text): out += text
+            case .key: out += Self.percentEncoded(entry.key)
+            case .path:
+                guard !entry.path.isEmpty else { return nil }
+                out += entry.path
+            case .capture(let n):
+                guard n <= entry.captures.count else { return nil }
+                out += Self.percentEncoded(entry.captures[n - 1])
+            }
+        }
+        return out
+    }
+
+    /// `text` with every byte outside RFC 3986's unreserved set and `:@!$&'()*+,;=` encoded.
+    static func percentEncoded(_ text: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        let hex = Array("0123456789ABCDEF".utf8)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
+                out.append(byte)
+            case _ where Array("-._~:@!$&'()*+,;=".utf8).contains(byte):
+                out.append(byte)
+            default:
+                out.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

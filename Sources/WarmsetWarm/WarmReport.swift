@@ -1,0 +1,65 @@
+import Foundation
+
+/// The result of a warm run: the numbers for the summary, every key that was not warmed with
+/// why, and the exit status. `--report FILE.json` writes it as JSON (snake_case keys).
+public struct WarmReport: Codable, Sendable {
+    /// One key that was not warmed.
+    public struct Failure: Codable, Sendable, Equatable {
+        /// The key.
+        public var key: String
+        /// The reason code, e.g. `origin_http_404`.
+        public var reason: String
+        /// What happened.
+        public var detail: String
+    }
+
+    /// The cache written to, with secrets redacted (`redis://user:***@host:6379/0`).
+    public var target: String
+    /// Where values came from: the origin template, or the copy-from URL (redacted).
+    public var source: String
+    /// Whether this was `--dry-run` (nothing fetched, nothing written).
+    public var dryRun: Bool
+    /// Keys in the warm set.
+    public var total: Int
+    /// Keys written.
+    public var warmed: Int
+    /// Keys already present and left alone.
+    public var present: Int
+    /// Dry run: keys that would have been fetched and written.
+    public var wouldWarm: Int
+    /// Keys that failed (including those not attempted because the run stopped).
+    public var failed: Int
+    /// Keys with no outcome: always 0 unless warmset has a bug.
+    public var unaccounted: Int
+    /// Failed keys by reason code.
+    public var failedByReason: [String: Int]
+    /// Value bytes written.
+    public var bytesWritten: Int64
+    /// Seconds from start to end.
+    public var elapsedSeconds: Double
+    /// Keys with an outcome per second.
+    public var keysPerSecond: Double
+    /// Whether the run stopped before trying every key.
+    public var stoppedEarly: Bool
+    /// Why it stopped.
+    public var stopReason: String?
+    /// Events: `moved`, `ask` redirects, `origin_retries`, `reconnects`.
+    public var counters: [String: Int]
+    /// Every key that was not warmed or present.
+    public var failures: [Failure]
+
+    /// The process exit status: 0 every key warmed or present, 2 some failed but the run went
+    /// to the end, 1 the run stopped early.
+    public var exitStatus: Int32 {
+        if stoppedEarly || unaccounted != 0 { return 1 }
+        return failed > 0 ? 2 : 0
+    }
+
+    /// The report as pretty-printed JSON with snake_case keys, sorted.
+    public func json() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return Array(try encoder.encode(self)) + [0x0A]
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import WarmsetEmit
+import WarmsetRedis
+import WarmsetWarm
+
+/// `warmset warm`: a manifest in, a warm cache out.
+struct Warm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load a warm set into Redis (standalone or Cluster) before the application takes traffic.",
+        discussion: """
+            Examples:
+              # values from the application's API; skip keys already present; expire in 1 h ± 10%
+              warmset warm warm.jsonl --redis redis://cache:6379/0 --origin 'http://api.internal/products/{1}' --ttl 3600 --ttl-jitter 10%
+
+              # straight from the old cache (keeps each key's remaining TTL)
+              warmset warm warm.keys --redis redis://new-cache:6379 --copy-from redis://old-cache:6379
+
+              # an ACL user; the password from the environment, never on the command line
+              REDISCLI_AUTH=secret warmset warm warm.jsonl --redis redis://warmer@cache:6379/2 --origin 'http://app{path}' --ttl 600
+
+              # a Redis Cluster (detected; any node will do), gently: 200 requests/s, stop after 5% failures
+              warmset warm warm.jsonl --redis redis://node1:7000 --origin 'http://api/p/{key}' --ttl 900 --rate 200/s --max-failures 5% --report warm-report.json
+
+              # what would happen: checks existence, fetches and writes nothing
+              warmset warm warm.jsonl --redis redis://cache:6379 --origin 'http://api/p/{key}' --ttl 60 --dry-run
+
+            The manifest is the output of warmset analyze (keys, tsv or jsonl, detected; {path} and {1}… need jsonl). \
+            By default keys already present are left alone: a batch is checked with pipelined EXISTS, only the missing \
+            keys are fetched, then written with SET key value EX ttl NX. --overwrite writes every key.
+
+            Exit status: 0 every key warmed or already present; 2 some keys failed (the summary and --report say \
+            which and why); 1 the run stopped early (--max-failures, NOPERM, a read-only replica) or could not \
+            start (connection refused, wrong password); 64 usage error.
+            """)
+
+    @Argument(help: ArgumentHelp("The manifest: a file of keys, tsv or jsonl as warmset analyze writes it; '-' reads stdin.", valueName: "manifest"))
+    var manifest: String
+
+    @Option(help: ArgumentHelp(
+        "The Redis to warm: redis://[user[:password]@]host[:port][/db] or unix:///path/redis.sock[?db=N]. The password may come from REDISCLI_AUTH.",
+        valueName: "url"))
+    var redis: String
+
+    @Option(help: ArgumentHelp("The manifest's format: keys, tsv or jsonl. (default: detected from the first line)", valueName: "format"))
+    var manifestFormat: ManifestFormatArgument?
+
+    @OptionGroup(title: "Warming") var warm: WarmOptions
+
+    @Option(help: ArgumentHelp("Write a JSON report listing every key that was not warmed, with why.", valueName: "file.json"))
+    var report: String?
+
+    @Flag(name: .shortAndLong, help: "Print no progress and no summary; errors still go to stderr.")
+    var quiet = false
+
+    func validate() throws {
+        try warm.check()
+        _ = try warm.settings(redis: redis)
+    }
+
+    func run() throws {
+        let entries: [ManifestEntry]
+        do {
+            entries = try ManifestReader.read(path: manifest, format: manifestFormat?.manifestFormat)
+        } catch {
+            Terminal.error("\(error.description); nothing was warmed")
+            throw ExitCode.failure
+        }
+        let plan = WarmPlan(entries.map(WarmEntry.init))
+        if plan.duplicatesDropped > 0 && !quiet {
+            Terminal.error("note: \(plan.duplicatesDropped) repeated keys in the manifest are warmed once")
+        }
+        let status = try RedisWarmRun.run(plan: plan, redisURL: redis, options: warm, reportPath: report, quiet: quiet)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import WarmsetEmit
+import WarmsetRedis
+import WarmsetWarm
+
+/// The warm options shared by `warmset warm` and `warmset analyze --warm-redis`: where values
+/// come from, how they are written, how fast, and when to give up.
+struct WarmOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Fetch each value from this HTTP URL template: {key}, {path} (the key's request path) or {1}, {2}… (the rule's captures). The 2xx body is the value.",
+        valueName: "template"))
+    var origin: String?
+
+    @Option(help: ArgumentHelp("Copy each value from another Redis (DUMP + PTTL there, RESTORE here), keeping its remaining TTL unless --ttl is given.", valueName: "url"))
+    var copyFrom: String?
+
+    @Option(name: .customLong("header"), help: ArgumentHelp("An origin request header 'Name: value'. Repeatable.", valueName: "header"))
+    var headers: [String] = []
+
+    @Option(help: ArgumentHelp("TTL of written keys in seconds (required with --origin unless --no-ttl).", valueName: "seconds"))
+    var ttl: Int?
+
+    @Flag(help: "Written keys never expire (with --copy-from: drop the source's TTL).")
+    var noTtl = false
+
+    @Option(help: ArgumentHelp("Spread TTLs by up to ± this share, chosen per key from a stable hash so reruns agree, e.g. 10%.", valueName: "share"))
+    var ttlJitter: String = "0%"
+
+    @Flag(help: "Write keys even if present (SET without NX, RESTORE REPLACE) instead of skipping them.")
+    var overwrite = false
+
+    @Flag(help: "Check which keys are missing and report what would be fetched and written; fetch and write nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Connections (worker threads) per Redis master.", valueName: "n"))
+    var connections: Int = 4
+
+    @Option(help: ArgumentHelp("Origin requests in flight at most.", valueName: "n"))
+    var concurrency: Int = 16
+
+    @Option(help: ArgumentHelp("Origin requests per second at most, e.g. 500/s (one limit for the whole run).", valueName: "n/s"))
+    var rate: String?
+
+    @Option(help: ArgumentHelp("Keys per pipeline.", valueName: "n"))
+    var batch: Int = 256
+
+    @Option(help: ArgumentHelp("Stop the run (exit 1) when more than this many keys failed: a count, a share such as 5%, or none.", valueName: "n|p%"))
+    var maxFailures: String = "none"
+
+    @Flag(help: "Treat the target as a Redis Cluster (detected from INFO otherwise).")
+    var cluster = false
+
+    @Option(help: ArgumentHelp("Seconds to connect (Redis and origin).", valueName: "seconds"))
+    var connectTimeout: Double = 5
+
+    @Option(help: ArgumentHelp("Seconds to wait for a Redis reply or a whole origin response.", valueName: "seconds"))
+    var timeout: Double = 30
+
+    /// Whether any warm option was given (they need --warm-redis on analyze).
+    var anyGiven: Bool {
+        origin != nil || copyFrom != nil || !headers.isEmpty || ttl != nil || noTtl || overwrite || dryRun || rate != nil || cluster
+    }
+
+    /// Cross-option checks; errors are usage errors (exit 64).
+    func check() throws {
+        guard (origin != nil) != (copyFrom != nil) else {
+            throw ValidationError("give a value source: --origin TEMPLATE or --copy-from URL (one of them)")
+        }
+        if let origin { _ = try usage { () throws(WarmError) in try OriginTemplate(origin) } }
+        if let copyFrom { _ = try usage { () throws(RedisError) in try RedisURL.parse(copyFrom) } }
+        if ttl != nil && noTtl { throw ValidationError("give --ttl or --no-ttl, not both") }
+        if origin != nil && ttl == nil && !noTtl {
+            throw ValidationError("--ttl SECONDS is required with --origin (or --no-ttl for keys that never expire)")
+        }
+        if let ttl, ttl < 1 { throw ValidationError("--ttl must be at least 1 second") }
+        let jitter = try usage { () throws(WarmError) in try TTLPolicy.parseJitter(ttlJitter) }
+        if jitter > 0 && ttl == nil {
+            throw ValidationError("--ttl-jitter spreads --ttl SECONDS; give --ttl too (with --copy-from, without --ttl the source's remaining TTLs are kept as they are)")
+        }
+        _ = try usage { () throws(WarmError) in try FailureLimit.parse(maxFailures) }
+        _ = try parsedRate()
+        _ = try parsedHeaders()
+        guard connections >= 1 && connections <= 256 else { throw ValidationError("--connections must be between 1 and 256") }
+        guard concurrency >= 1 && concurrency <= 4096 else { throw ValidationError("--concurrency must be between 1 and 4096") }
+        guard batch >= 1 && batch <= 100_000 else { throw ValidationError("--batch must be between 1 and 100000") }
+        guard connectTimeout > 0 && timeout > 0 else { throw ValidationError("--connect-timeout and --timeout must be positive") }
+    }
+
+    func parsedRate() throws -> Double? {
+        guard let rate else { return nil }
+        let number = rate.hasSuffix("/s") ? String(rate.dropLast(2)) : rate
+        guard let value = Double(number), value > 0, value.isFinite else {
+            throw ValidationError("--rate '\(rate)': expected requests per second, e.g. 500/s")
+        }
+        return value
+    }
+
+    func parsedHeaders() throws -> [(String, String)] {
+        try headers.map { header in
+            guard let colon = header.firstIndex(of: ":"), colon > header.startIndex else {
+                throw ValidationError("--header '\(header)': expected 'Name: value'")
+            }
+            let name = header[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            return (name, value)
+        }
+    }
+
+    /// The library settings for warming `redisURL`.
+    func settings(redis redisURL: String) throws -> RedisWarmSettings {
+        var target = RedisConnectionSettings(url: try usage { () throws(RedisError) in try RedisURL.parse(redisURL) })
+        target.connectTimeout = connectTimeout
+        target.readTimeout = timeout
+        let source: RedisWarmSettings.Source
+        if let origin {
+            var o = OriginSource.Settings(template: try usage { () throws(WarmError) in try OriginTemplate(origin) })
+            o.headers = try parsedHeaders()
+            o.concurrency = concurrency
+            o.connectTimeout = connectTimeout
+            o.requestTimeout = timeout
+            source = .origin(o)
+        } else {
+            var from = RedisConnectionSettings(url: try usage { () throws(RedisError) in try RedisURL.parse(copyFrom ?? "") })
+            from.connectTimeout = connectTimeout
+            from.readTimeout = timeout
+            source = .copy(from)
+        }
+        let jitter = try usage { () throws(WarmError) in try TTLPolicy.parseJitter(ttlJitter) }
+        let ttlPolicy: TTLPolicy? = noTtl ? TTLPolicy.none : ttl.map { TTLPolicy(seconds: $0, jitter: jitter) }
+        var settings = RedisWarmSettings(target: target, source: source, ttl: ttlPolicy)
+        settings.overwrite = overwrite
+        settings.dryRun = dryRun
+        settings.connections = connections
+        settings.batchSize = batch
+        settings.rate = try parsedRate()
+        settings.failureLimit = try usage { () throws(WarmError) in try FailureLimit.parse(maxFailures) }
+        settings.cluster = cluster ? true : nil
+        return settings
+    }
+
+    private func usage<T, E: Error & CustomStringConvertible>(_ body: () throws(E) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// Runs a Redis warm-up for a command and turns its report into output and an exit status.
+enum RedisWarmRun {
+    /// Warms `redisURL` with `plan`; prints progress (on a terminal) and the summary, writes the
+    /// report, and returns the exit status (0, 1 or 2).
+    /// - Parameter reportPath: where to write the JSON report (`--report` on warm,
+    ///   `--warm-report` on analyze, whose `--report` is the HTML analysis report).
+    static func run(plan: WarmPlan, redisURL: String, options: WarmOptions, reportPath: String?, quiet: Bool) throws -> Int32 {
+        let settings = try options.settings(redis: redisURL)
+        let line = Terminal.standardErrorIsTerminal && !quiet ? WarmProgressLine() : nil
+        let report: WarmReport
+        do {
+            var progress: (@Sendable (WarmProgress) -> Void)?
+            if let line { progress = { line.update($0) } }
+            report = try RedisWarmer.run(plan, settings, userAgentVersion: Warmset.version, progress: progress)
+        } catch {
+            line?.finish()
+            Terminal.error("\(error); nothing was warmed")
+            return 1
+        }
+        line?.finish()
+        if !quiet { WarmSummaryPrinter.print(report) }
+        if let path = reportPath {
+            do {
+                try OutputFile.write(try report.json(), to: path)
+            } catch {
+                Terminal.error("report \(path): \(error)")
+                return 1
+            }
+        }
+        if let reason = report.stopReason { Terminal.error("stopped early: \(reason)") }
+        return report.exitStatus
+    }
+}

@@ -1,0 +1,44 @@
+import WarmsetWarm
+
+/// The warm summary on stderr.
+enum WarmSummaryPrinter {
+    static func print(_ r: WarmReport) {
+        var lines: [String] = []
+        let verb = r.dryRun ? "checked" : "warmed"
+        lines.append(
+            "warmset: \(verb) \(Format.count(r.total)) keys in \(r.target) from \(r.source) in \(Format.seconds(r.elapsedSeconds)), \(Format.count(Int(r.keysPerSecond))) keys/s")
+        if r.dryRun {
+            lines.append("  would warm  \(Format.count(r.wouldWarm)) (dry run: nothing fetched, nothing written)")
+        } else {
+            lines.append("  warmed      \(Format.count(r.warmed)) (\(Format.bytes(r.bytesWritten)) written)")
+        }
+        lines.append("  present     \(Format.count(r.present)) (left as they were)")
+        lines.append("  failed      \(Format.count(r.failed))")
+        for (reason, n) in r.failedByReason.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+            let example = r.failures.first { $0.reason == reason }.map { "  e.g. \($0.key): \($0.detail)" } ?? ""
+            lines.append("              \(Format.count(n).padding(toLength: 10, withPad: " ", startingAt: 0)) \(reason)\(example)")
+        }
+        let events = r.counters.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }
+        if !events.isEmpty { lines.append("  events      \(events.joined(separator: ", "))") }
+        if r.unaccounted != 0 { lines.append("  BUG: \(r.unaccounted) keys have no outcome") }
+        Terminal.write(lines.joined(separator: "\n") + "\n")
+    }
+}
+
+/// A one-line warm progress on stderr.
+final class WarmProgressLine: @unchecked Sendable {
+    // Only the warmer's progress thread calls update; finish runs after that thread stopped.
+    private var drawn = false
+
+    func update(_ p: WarmProgress) {
+        let fraction = p.total > 0 ? Double(p.done) / Double(p.total) : 1
+        let rate = p.elapsed > 0 ? Double(p.done) / p.elapsed : 0
+        Terminal.write(
+            "\r\(Format.percent(fraction * 100))  \(Format.count(p.done))/\(Format.count(p.total)) keys  warmed \(Format.count(p.warmed))  present \(Format.count(p.present))  failed \(Format.count(p.failed))  \(Format.count(Int(rate))) keys/s\u{1B}[K")
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { Terminal.write("\r\u{1B}[K") }
+    }
+}
