@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "warmset", targets: ["warmset"]),
         .library(name: "WarmsetAnalysis", targets: ["WarmsetAnalysis"]),
         .library(name: "WarmsetRedis", targets: ["WarmsetRedis"]),
+        .library(name: "WarmsetMemcached", targets: ["WarmsetMemcached"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +34,9 @@ let package = Package(
         .systemLibrary(
             name: "CHiredis", pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]),
+        .systemLibrary(
+            name: "CMemcached", pkgConfig: "libmemcached",
+            providers: [.apt(["libmemcached-dev"]), .brew(["libmemcached"])]),
 
         // input: files, stdin, gzip → lines
         .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL"]),
@@ -65,12 +69,15 @@ let package = Package(
             ]),
         // warm Redis (standalone and Cluster) through hiredis
         .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetWarm"]),
+        // warm memcached pools through libmemcached (ketama or modula, as the application's client)
+        .target(name: "WarmsetMemcached", dependencies: ["CMemcached", "WarmsetWarm"]),
         // deterministic traffic for demos, tests and benchmarks
         .target(name: "WarmsetGenerator"),
         .executableTarget(
             name: "warmset",
             dependencies: [
                 "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis",
+                "WarmsetMemcached",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // libFuzzer targets (`make fuzz`); built normally it replays inputs.
@@ -84,6 +91,8 @@ let package = Package(
                 "WarmsetAnalysis", "WarmsetGenerator",
                 // Tests/WarmsetTests/Redis: the warmers against real servers
                 "WarmsetWarm", "WarmsetRedis",
+                // Tests/WarmsetTests/Memcached
+                "WarmsetMemcached",
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -37,16 +37,37 @@ struct Analyze: ParsableCommand {
         "After the analysis, warm this Redis with the warm set (no manifest needed; -o still writes one). Takes the options of warmset warm.",
         valueName: "url"))
     var warmRedis: String?
-    @OptionGroup(title: "Warming (with --warm-redis)") var warm: WarmOptions
-    @Option(help: ArgumentHelp("With --warm-redis: write the warm run's JSON report (every key not warmed, with why).", valueName: "file.json"))
+    @Option(help: ArgumentHelp(
+        "After the analysis, warm this memcached pool (host:port[,host:port…]) with the warm set. Takes the options of warmset warm --memcached.",
+        valueName: "servers"))
+    var warmMemcached: String?
+    @OptionGroup(title: "Warming (with --warm-redis or --warm-memcached)") var warm: WarmOptions
+    @OptionGroup(title: "memcached (with --warm-memcached)") var memcachedOptions: MemcachedOptions
+    @Option(help: ArgumentHelp("With --warm-redis or --warm-memcached: write the warm run's JSON report (every key not warmed, with why).", valueName: "file.json"))
     var warmReport: String?
 
+    /// The cache to warm after the analysis, if any.
+    var warmTarget: WarmTarget? {
+        if let warmRedis { return .redis(warmRedis) }
+        if let warmMemcached { return .memcached(warmMemcached) }
+        return nil
+    }
+
     func validate() throws {
-        if let warmRedis {
-            try warm.check()
-            _ = try warm.settings(redis: warmRedis)
-        } else if warm.anyGiven || warmReport != nil {
-            throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL")
+        if warmRedis != nil && warmMemcached != nil { throw ValidationError("give one of --warm-redis and --warm-memcached") }
+        switch warmTarget {
+        case .redis(let url):
+            try warm.check(for: .redis(url))
+            if memcachedOptions.anyGiven { throw ValidationError("--distribution, --long-keys and --max-value-bytes need --warm-memcached") }
+            _ = try warm.settings(redis: url)
+        case .memcached(let servers):
+            try warm.check(for: .memcached(servers))
+            try memcachedOptions.check(servers: servers)
+            _ = try memcachedOptions.settings(servers: servers, options: warm)
+        case nil:
+            if warm.anyGiven || warmReport != nil || memcachedOptions.anyGiven {
+                throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL or --warm-memcached SERVERS")
+            }
         }
         // Compile everything now, so a bad format, rule or filter is a usage error (exit 64).
         do {
@@ -117,8 +138,8 @@ struct Analyze: ParsableCommand {
         var summary = result.summary
         let trusted = result.isTrustworthy(allowPartial: configuration.allowPartial)
         var written = false
-        // With --warm-redis the manifest is written only where -o points, not to stdout.
-        let skipManifest = warmRedis != nil && output.output == "-"
+        // With --warm-redis (or --warm-memcached) the manifest is written only where -o points, not to stdout.
+        let skipManifest = warmTarget != nil && output.output == "-"
         let sketchToStdout = configuration.saveSketch == "-"
         if trusted, let path = configuration.saveSketch, let sketch = result.sketch {
             do {
@@ -181,9 +202,10 @@ struct Analyze: ParsableCommand {
             }
         }
         if !written && !skipManifest { throw ExitCode.failure }
-        if let warmRedis {
+        if let warmTarget {
             let plan = WarmPlan(result.ranked.map(WarmEntry.init))
-            let status = try RedisWarmRun.run(plan: plan, redisURL: warmRedis, options: warm, reportPath: warmReport, quiet: output.quiet)
+            let status = try WarmRun.run(
+                plan: plan, target: warmTarget, options: warm, memcached: memcachedOptions, reportPath: warmReport, quiet: output.quiet)
             if status != 0 { throw ExitCode(status) }
         }
     }
