@@ -41,32 +41,48 @@ struct Analyze: ParsableCommand {
         "After the analysis, warm this memcached pool (host:port[,host:port…]) with the warm set. Takes the options of warmset warm --memcached.",
         valueName: "servers"))
     var warmMemcached: String?
-    @OptionGroup(title: "Warming (with --warm-redis or --warm-memcached)") var warm: WarmOptions
+    @Option(help: ArgumentHelp(
+        "After the analysis, request each ranked key's path under this URL so that the caches behind it fill. Takes the options of warmset warm --http.",
+        valueName: "base-url"))
+    var warmHttp: String?
+    @OptionGroup(title: "Warming (with --warm-redis, --warm-memcached or --warm-http)") var warm: WarmOptions
     @OptionGroup(title: "memcached (with --warm-memcached)") var memcachedOptions: MemcachedOptions
-    @Option(help: ArgumentHelp("With --warm-redis or --warm-memcached: write the warm run's JSON report (every key not warmed, with why).", valueName: "file.json"))
+    @OptionGroup(title: "HTTP (with --warm-http)") var httpOptions: HTTPWarmOptions
+    @Option(help: ArgumentHelp("With --warm-redis, --warm-memcached or --warm-http: write the warm run's JSON report (every key not warmed, with why).", valueName: "file.json"))
     var warmReport: String?
 
     /// The cache to warm after the analysis, if any.
     var warmTarget: WarmTarget? {
         if let warmRedis { return .redis(warmRedis) }
         if let warmMemcached { return .memcached(warmMemcached) }
+        if let warmHttp { return .http(warmHttp) }
         return nil
     }
 
     func validate() throws {
-        if warmRedis != nil && warmMemcached != nil { throw ValidationError("give one of --warm-redis and --warm-memcached") }
+        if [warmRedis, warmMemcached, warmHttp].compactMap({ $0 }).count > 1 {
+            throw ValidationError("give one of --warm-redis, --warm-memcached and --warm-http")
+        }
+        if case .memcached = warmTarget {} else if warmTarget != nil, memcachedOptions.anyGiven {
+            throw ValidationError("--distribution, --long-keys and --max-value-bytes need --warm-memcached")
+        }
+        if case .http = warmTarget {} else if warmTarget != nil, httpOptions.anyGiven {
+            throw ValidationError("--method and --follow-redirects need --warm-http")
+        }
         switch warmTarget {
         case .redis(let url):
             try warm.check(for: .redis(url))
-            if memcachedOptions.anyGiven { throw ValidationError("--distribution, --long-keys and --max-value-bytes need --warm-memcached") }
             _ = try warm.settings(redis: url)
         case .memcached(let servers):
             try warm.check(for: .memcached(servers))
             try memcachedOptions.check(servers: servers)
             _ = try memcachedOptions.settings(servers: servers, options: warm)
+        case .http(let baseURL):
+            try warm.check(for: .http(baseURL))
+            _ = try httpOptions.settings(baseURL: baseURL, options: warm)
         case nil:
-            if warm.anyGiven || warmReport != nil || memcachedOptions.anyGiven {
-                throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL or --warm-memcached SERVERS")
+            if warm.anyGiven || warmReport != nil || memcachedOptions.anyGiven || httpOptions.anyGiven {
+                throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL, --warm-memcached SERVERS or --warm-http URL")
             }
         }
         // Compile everything now, so a bad format, rule or filter is a usage error (exit 64).
@@ -205,7 +221,8 @@ struct Analyze: ParsableCommand {
         if let warmTarget {
             let plan = WarmPlan(result.ranked.map(WarmEntry.init))
             let status = try WarmRun.run(
-                plan: plan, target: warmTarget, options: warm, memcached: memcachedOptions, reportPath: warmReport, quiet: output.quiet)
+                plan: plan, target: warmTarget, options: warm, memcached: memcachedOptions, http: httpOptions, reportPath: warmReport,
+                quiet: output.quiet)
             if status != 0 { throw ExitCode(status) }
         }
     }

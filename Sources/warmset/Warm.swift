@@ -6,7 +6,7 @@ import WarmsetWarm
 /// `warmset warm`: a manifest in, a warm cache out.
 struct Warm: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load a warm set into Redis (standalone or Cluster) or a memcached pool before the application takes traffic.",
+        abstract: "Load a warm set into Redis (standalone or Cluster) or a memcached pool, or fill HTTP caches, before the application takes traffic.",
         discussion: """
             Examples:
               # values from the application's API; skip keys already present; expire in 1 h ± 10%
@@ -23,6 +23,9 @@ struct Warm: ParsableCommand {
 
               # a memcached pool, keys on the node the application's ketama client picks; add skips present keys
               warmset warm warm.jsonl --memcached cache1:11211,cache2:11211 --origin 'http://api/p/{1}' --ttl 3600
+
+              # fill the caches behind a URL (nginx proxy_cache, Varnish, a CDN, the application): GET URL + each key's path
+              warmset warm warm.jsonl --http https://shop.example.com --rate 50/s --concurrency 8 --header 'Accept-Encoding: gzip'
 
               # what would happen: checks existence, fetches and writes nothing
               warmset warm warm.jsonl --redis redis://cache:6379 --origin 'http://api/p/{key}' --ttl 60 --dry-run
@@ -50,11 +53,17 @@ struct Warm: ParsableCommand {
         valueName: "servers"))
     var memcached: String?
 
+    @Option(help: ArgumentHelp(
+        "Warm the HTTP caches behind this URL (an application, nginx proxy_cache, Varnish, a CDN): request URL + each key's path. Requests never leave its host.",
+        valueName: "base-url"))
+    var http: String?
+
     @Option(help: ArgumentHelp("The manifest's format: keys, tsv or jsonl. (default: detected from the first line)", valueName: "format"))
     var manifestFormat: ManifestFormatArgument?
 
     @OptionGroup(title: "Warming") var warm: WarmOptions
     @OptionGroup(title: "memcached (with --memcached)") var memcachedOptions: MemcachedOptions
+    @OptionGroup(title: "HTTP (with --http)") var httpOptions: HTTPWarmOptions
 
     @Option(help: ArgumentHelp("Write a JSON report listing every key that was not warmed, with why.", valueName: "file.json"))
     var report: String?
@@ -65,9 +74,9 @@ struct Warm: ParsableCommand {
     /// The one cache to warm.
     var target: WarmTarget {
         get throws {
-            let given = [redis.map(WarmTarget.redis), memcached.map(WarmTarget.memcached)].compactMap { $0 }
+            let given = [redis.map(WarmTarget.redis), memcached.map(WarmTarget.memcached), http.map(WarmTarget.http)].compactMap { $0 }
             guard given.count == 1, let target = given.first else {
-                throw ValidationError("give one cache to warm: --redis URL or --memcached HOST:PORT[,…]")
+                throw ValidationError("give one cache to warm: --redis URL, --memcached HOST:PORT[,…] or --http BASE_URL")
             }
             return target
         }
@@ -76,13 +85,18 @@ struct Warm: ParsableCommand {
     func validate() throws {
         let target = try target
         try warm.check(for: target)
+        if case .memcached = target {} else if memcachedOptions.anyGiven {
+            throw ValidationError("--distribution, --long-keys and --max-value-bytes need --memcached")
+        }
+        if case .http = target {} else if httpOptions.anyGiven { throw ValidationError("--method and --follow-redirects need --http") }
         switch target {
         case .redis(let url):
-            if memcachedOptions.anyGiven { throw ValidationError("--distribution, --long-keys and --max-value-bytes need --memcached") }
             _ = try warm.settings(redis: url)
         case .memcached(let servers):
             try memcachedOptions.check(servers: servers)
             _ = try memcachedOptions.settings(servers: servers, options: warm)
+        case .http(let baseURL):
+            _ = try httpOptions.settings(baseURL: baseURL, options: warm)
         }
     }
 
@@ -98,7 +112,8 @@ struct Warm: ParsableCommand {
         if plan.duplicatesDropped > 0 && !quiet {
             Terminal.error("note: \(plan.duplicatesDropped) repeated keys in the manifest are warmed once")
         }
-        let status = try WarmRun.run(plan: plan, target: try target, options: warm, memcached: memcachedOptions, reportPath: report, quiet: quiet)
+        let status = try WarmRun.run(plan: plan, target: try target, options: warm, memcached: memcachedOptions, http: httpOptions, reportPath: report,
+            quiet: quiet)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WarmsetEmit
+import WarmsetHTTP
 import WarmsetMemcached
 import WarmsetRedis
 import WarmsetWarm
@@ -9,12 +10,14 @@ import WarmsetWarm
 enum WarmTarget {
     case redis(String)
     case memcached(String)
+    case http(String)
 
     /// The option that named it, for messages.
     var option: String {
         switch self {
         case .redis: return "--redis"
         case .memcached: return "--memcached"
+        case .http: return "--http"
         }
     }
 }
@@ -82,7 +85,17 @@ struct WarmOptions: ParsableArguments {
 
     /// Cross-option checks for warming `target`; errors are usage errors (exit 64).
     func check(for target: WarmTarget) throws {
-        try checkCacheOptions(for: target)
+        if case .http = target {
+            let given = [
+                ("--origin", origin != nil), ("--copy-from", copyFrom != nil), ("--ttl", ttl != nil), ("--no-ttl", noTtl),
+                ("--ttl-jitter", ttlJitter != "0%"), ("--overwrite", overwrite), ("--cluster", cluster), ("--dry-run", dryRun),
+            ].filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("\(given.joined(separator: ", ")) do not apply to --http, which requests each key's path and stores nothing itself")
+            }
+        } else {
+            try checkCacheOptions(for: target)
+        }
         _ = try usage { () throws(WarmError) in try FailureLimit.parse(maxFailures) }
         _ = try parsedRate()
         _ = try parsedHeaders()
@@ -202,7 +215,8 @@ enum WarmRun {
     /// - Parameter reportPath: where to write the JSON report (`--report` on warm,
     ///   `--warm-report` on analyze, whose `--report` is the HTML analysis report).
     static func run(
-        plan: WarmPlan, target: WarmTarget, options: WarmOptions, memcached: MemcachedOptions, reportPath: String?, quiet: Bool
+        plan: WarmPlan, target: WarmTarget, options: WarmOptions, memcached: MemcachedOptions, http: HTTPWarmOptions,
+        reportPath: String?, quiet: Bool
     ) throws -> Int32 {
         let line = Terminal.standardErrorIsTerminal && !quiet ? WarmProgressLine() : nil
         var progress: (@Sendable (WarmProgress) -> Void)?
@@ -215,6 +229,9 @@ enum WarmRun {
             case .memcached(let servers):
                 let settings = try memcached.settings(servers: servers, options: options)
                 report = try MemcachedWarmer.run(plan, settings, userAgentVersion: Warmset.version, progress: progress)
+            case .http(let baseURL):
+                let settings = try http.settings(baseURL: baseURL, options: options)
+                report = try HTTPWarmer.run(plan, settings, userAgentVersion: Warmset.version, progress: progress)
             }
         } catch {
             line?.finish()
