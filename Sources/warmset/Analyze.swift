@@ -13,6 +13,7 @@ struct Analyze: ParsableCommand {
               warmset analyze access.log access.log.1 access.log.2.gz --top 500
               zcat access.log.*.gz | warmset analyze - --rule '^/products/(\\d+)$ => product:$1' -o warm.keys
               warmset analyze access.log --format '$remote_addr [$time_local] "$request" $status $body_bytes_sent' --output-format jsonl
+              warmset analyze access.log --top 500 --output-format urls --base-url https://shop.example.com -o prefetch.txt
               warmset analyze app.json.log --format json --json-field status=code --exact --output-format tsv
               warmset analyze access.log --rules rules.yaml --top 5000 --warm-redis redis://cache:6379 --origin 'http://api/p/{1}' --ttl 3600
 
@@ -176,9 +177,13 @@ struct Analyze: ParsableCommand {
         if trusted && sketchToStdout && output.output == "-" {
             written = true  // stdout carries the sketch; the manifest goes only to --output FILE
         } else if trusted && !skipManifest {
-            let bytes = ManifestRenderer.render(
-                result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound,
-                scoreBound: result.summary.counting.errorBoundWeight)
+            let bytes: [UInt8]
+            if let format = output.outputFormat.manifestFormat {
+                bytes = ManifestRenderer.render(
+                    result.ranked, format: format, errorBound: result.errorBound, scoreBound: result.summary.counting.errorBoundWeight)
+            } else {
+                bytes = ManifestRenderer.renderURLs(result.ranked, baseURL: output.baseURL ?? "")
+            }
             switch Result(catching: { () throws(EmitError) in try OutputFile.write(bytes, to: output.output) }) {
             case .success:
                 written = true
