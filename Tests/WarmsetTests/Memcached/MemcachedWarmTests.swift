@@ -92,6 +92,22 @@ struct MemcachedWarmTests {
         #expect(again.stderr.contains("warmed      4"))
     }
 
+    @Test func dryRunChecksAndWritesNothing() throws {
+        let node = try WarmMemcachedServer()
+        let origin = try WarmOrigin()
+        try node.set("x1", "v")
+        let report = try WarmTestKit.temporaryDirectory().appendingPathComponent("report.json")
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(["x1", "x2", "x3"]), "--memcached", node.address, "--origin", origin.base + "/fast/{key}", "--ttl", "60",
+            "--dry-run", "--report", report.path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try warmReport(report)
+        #expect(json["would_warm"] as? Int == 2 && json["present"] as? Int == 1 && json["warmed"] as? Int == 0)
+        #expect(try origin.requests().isEmpty)
+        #expect(try node.itemCount() == 1)
+    }
+
     @Test func ttlsUpToThirtyDaysAreRelativeAndLongerOnesBecomeUnixTimes() throws {
         let node = try WarmMemcachedServer()
         let origin = try WarmOrigin()
