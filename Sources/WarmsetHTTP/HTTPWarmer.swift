@@ -11,7 +11,9 @@ import WarmsetWarm
 public struct HTTPWarmSettings: Sendable {
     /// `GET` fills most caches; `HEAD` only those that fill on it.
     public enum Method: String, Sendable, CaseIterable {
+        /// `GET`: the body is fetched, so the caches store it.
         case get = "GET"
+        /// `HEAD`: no body; fills only caches that fill on HEAD.
         case head = "HEAD"
     }
 

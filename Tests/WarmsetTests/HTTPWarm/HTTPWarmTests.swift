@@ -141,6 +141,20 @@ struct HTTPWarmTests {
         #expect(elapsed >= 1.0)
     }
 
+    @Test func maxFailuresStopsTheRunAndEveryKeyIsCounted() throws {
+        let server = try WarmCacheServer()
+        let paths = (0..<40).map { "/missing/\($0)" }
+        let report = try WarmTestKit.temporaryDirectory().appendingPathComponent("report.json")
+        let result = try WarmTestKit.warmset([
+            "warm", try jsonl(paths), "--http", server.base, "--max-failures", "3", "--concurrency", "1", "--report", report.path,
+        ])
+        #expect(result.status == 1, "stopped early: exit 1; \(result.stderr)")
+        let json = try warmReport(report)
+        #expect(json["stopped_early"] as? Bool == true && json["failed"] as? Int == 40 && json["unaccounted"] as? Int == 0)
+        #expect(((json["failed_by_reason"] as? [String: Int])?["not_attempted"] ?? 0) > 0)
+        #expect(try server.requests().count < 40)
+    }
+
     @Test func requestsNeverLeaveTheConfiguredHost() throws {
         let evil = try WarmCacheServer()
         let server = try WarmCacheServer(other: evil.base)
