@@ -4,10 +4,10 @@
 SWIFT        ?= swift
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: C libraries behind the system-library targets.
-BUILD_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev libhiredis-dev gzip
+BUILD_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev libhiredis-dev libmemcached-dev gzip
 # Tests: chromium (headless) to render the HTML report; redis-server, redis-cli and python3
-# (the test HTTP origin) for the Redis warmer.
-APT_PACKAGES := $(BUILD_PACKAGES) chromium redis-server redis-tools python3
+# (the test HTTP origin) for the Redis warmer; memcached for the memcached warmer.
+APT_PACKAGES := $(BUILD_PACKAGES) chromium redis-server redis-tools python3 memcached
 BIN          := .build/debug/warmset
 
 .PHONY: deps build-deps build run test release clean bench fuzz

@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "warmset", targets: ["warmset"]),
         .library(name: "WarmsetAnalysis", targets: ["WarmsetAnalysis"]),
         .library(name: "WarmsetRedis", targets: ["WarmsetRedis"]),
+        .library(name: "WarmsetMemcached", targets: ["WarmsetMemcached"]),
+        .library(name: "WarmsetHTTP", targets: ["WarmsetHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C libraries, each behind one system-library target and imported by one Swift module.
@@ -38,6 +41,9 @@ let package = Package(
         .systemLibrary(
             name: "CHiredis", pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]),
+        .systemLibrary(
+            name: "CMemcached", pkgConfig: "libmemcached",
+            providers: [.apt(["libmemcached-dev"]), .brew(["libmemcached"])]),
 
         // input: files, stdin, gzip → lines
         .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL"], swiftSettings: hotPath),
@@ -70,12 +76,25 @@ let package = Package(
             ]),
         // warm Redis (standalone and Cluster) through hiredis
         .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetWarm"]),
+        // warm memcached pools through libmemcached (ketama or modula, as the application's client)
+        .target(name: "WarmsetMemcached", dependencies: ["CMemcached", "WarmsetWarm"]),
+        // warm HTTP caches: request each key's path so that whatever caches behind the URL fills
+        .target(
+            name: "WarmsetHTTP",
+            dependencies: [
+                "WarmsetWarm",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]),
         // deterministic traffic for demos, tests and benchmarks
         .target(name: "WarmsetGenerator"),
         .executableTarget(
             name: "warmset",
             dependencies: [
                 "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis",
+                "WarmsetMemcached", "WarmsetHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // libFuzzer targets (`make fuzz`); built normally it replays inputs.
@@ -89,6 +108,8 @@ let package = Package(
                 "WarmsetAnalysis", "WarmsetGenerator",
                 // Tests/WarmsetTests/Redis: the warmers against real servers
                 "WarmsetWarm", "WarmsetRedis",
+                // Tests/WarmsetTests/Memcached and HTTPWarm
+                "WarmsetMemcached", "WarmsetHTTP",
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -63,6 +63,27 @@ public enum ManifestRenderer {
         return out
     }
 
+    /// One absolute URL per line, `baseURL` + each key's representative path, in rank order:
+    /// the list a CDN's prefetch feature or a crawler reads (`--output-format urls --base-url`).
+    /// A trailing `/` of `baseURL` is dropped so that the URL has one slash; an entry whose path
+    /// does not start with exactly one `/` (never one from the analysis, which normalizes paths)
+    /// is left out rather than allowed to change the URL's host.
+    /// - Complexity: O(total length of the paths).
+    public static func renderURLs(_ entries: [RankedKey], baseURL: String) -> [UInt8] {
+        var base = Substring(baseURL)
+        while base.hasSuffix("/") { base = base.dropLast() }
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.count * (base.utf8.count + 32))
+        for entry in entries {
+            let path = entry.path.isEmpty ? entry.key : entry.path
+            guard path.hasPrefix("/"), !path.hasPrefix("//"), !path.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { continue }
+            out.append(contentsOf: base.utf8)
+            out.append(contentsOf: path.utf8)
+            out.append(0x0A)
+        }
+        return out
+    }
+
     /// A weighted or decayed score: integers as integers, otherwise six significant digits.
     static func scoreText(_ score: Double) -> String {
         guard score.isFinite else { return "0" }

@@ -12,7 +12,9 @@ import Synchronization
 /// One `HTTPClient` (swift-server/async-http-client) for the whole run, so connections are
 /// reused; at most `concurrency` requests in flight across all worker threads; every request
 /// takes a token from the run's `TokenBucket`; 429 and 503 pause everyone for `Retry-After` (or
-/// an exponential back-off) and the key is tried again, up to `maxRetries` times.
+/// an exponential back-off) and the key is tried again, up to `maxRetries` times. Requests stay
+/// on the template's host (`RequestGuard`): a `{path}` that would leave it is refused, and
+/// redirects are followed (up to 5) only on that host.
 public final class OriginSource: Sendable {
     /// The origin's settings.
     public struct Settings: Sendable {
@@ -53,7 +55,8 @@ public final class OriginSource: Sendable {
         var configuration = HTTPClient.Configuration(
             timeout: .init(connect: .milliseconds(Int64(settings.connectTimeout * 1000)), read: .milliseconds(Int64(settings.requestTimeout * 1000))))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, settings.concurrency))
-        configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
+        // Redirects are followed by GuardedRequest, on the template's host only.
+        configuration.redirectConfiguration = .disallow
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         var headers = HTTPHeaders()
         for (name, value) in settings.headers { headers.add(name: name, value: value) }
@@ -119,11 +122,14 @@ public final class OriginSource: Sendable {
                 collector.attempts.withLock { $0[index] = .done(.failure(KeyFailure("template", "the manifest line lacks \(what)"))) }
                 continue
             }
-            let request: HTTPClient.Request
-            do {
-                request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
-            } catch {
-                collector.attempts.withLock { $0[index] = .done(.failure(KeyFailure("template", "not a valid URL: \(Redaction.url(url))"))) }
+            if settings.template.usesPath, let why = RequestGuard.unsafePath(entry.path) {
+                collector.attempts.withLock { $0[index] = .done(.failure(KeyFailure("path_unsafe", "\(why): \(entry.path)"))) }
+                continue
+            }
+            guard settings.template.requestGuard.allows(url) else {
+                collector.attempts.withLock {
+                    $0[index] = .done(.failure(KeyFailure("off_host", "\(Redaction.url(url)) is not on the origin's host; not requested")))
+                }
                 continue
             }
             bucket.acquire()
@@ -131,8 +137,11 @@ public final class OriginSource: Sendable {
             group.enter()
             let deadline = NIODeadline.now() + .milliseconds(Int64(settings.requestTimeout * 1000))
             let slots = self.slots
-            client.execute(request: request, deadline: deadline).whenComplete { result in
-                let attempt = Self.attempt(result, url: url)
+            GuardedRequest.execute(
+                client: client, url: url, method: .GET, headers: headers, deadline: deadline, guard: settings.template.requestGuard,
+                followRedirects: true
+            ) { outcome in
+                let attempt = Self.attempt(outcome, url: url)
                 collector.attempts.withLock { $0[index] = attempt }
                 slots.signal()
                 group.leave()
@@ -142,9 +151,11 @@ public final class OriginSource: Sendable {
         return collector.attempts.withLock { $0.map { $0 ?? .done(.failure(KeyFailure("origin_error", "no response"))) } }
     }
 
-    private static func attempt(_ result: Result<HTTPClient.Response, any Error>, url: String) -> Attempt {
-        switch result {
-        case .success(let response):
+    private static func attempt(_ outcome: GuardedRequest.Outcome, url: String) -> Attempt {
+        switch outcome {
+        case .refusedRedirect(let location, let status):
+            return .done(.failure(KeyFailure("origin_redirect_off_host", "GET \(Redaction.url(url)) returned \(status) to \(Redaction.url(location)), another host (or too many redirects); not followed")))
+        case .response(let response, _):
             let code = Int(response.status.code)
             if (200..<300).contains(code) {
                 let body = response.body.map { Array($0.readableBytesView) } ?? []
@@ -166,7 +177,7 @@ public final class OriginSource: Sendable {
     }
 
     /// `Retry-After` as seconds: delta-seconds or an HTTP date; at most 60.
-    static func retryAfterSeconds(_ value: String) -> Double? {
+    public static func retryAfterSeconds(_ value: String) -> Double? {
         if let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return min(seconds, 60) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -15,6 +15,8 @@ public struct OriginTemplate: Sendable, Equatable {
     let parts: [Part]
     /// The template as given.
     public let text: String
+    /// The scheme, host and port every URL of the template must keep.
+    public let requestGuard: RequestGuard
 
     /// Parses `text`.
     /// - Throws: `WarmError` for an unknown placeholder, an unclosed `{`, or a URL that is not
@@ -51,6 +53,13 @@ public struct OriginTemplate: Sendable, Equatable {
         if !literal.isEmpty { parts.append(.literal(literal)) }
         self.parts = parts
         self.text = text
+        // The authority must be literal: `{path}` may follow it, no placeholder may be in it.
+        let afterScheme = text[text.index(text.range(of: "://")?.upperBound ?? text.startIndex, offsetBy: 0)...]
+        let end = afterScheme.firstIndex { "/?#{".contains($0) } ?? afterScheme.endIndex
+        if end < afterScheme.endIndex, afterScheme[end] == "{", !afterScheme[end...].hasPrefix("{path}") {
+            throw WarmError("--origin '\(Redaction.url(text))'", "a placeholder may not be part of the host: values are fetched from one configured host")
+        }
+        self.requestGuard = try RequestGuard(url: String(text[..<end]), option: "--origin")
     }
 
     /// Whether the template uses `{path}` or captures, which only a jsonl manifest (or a fresh
@@ -58,6 +67,9 @@ public struct OriginTemplate: Sendable, Equatable {
     public var needsPathOrCaptures: Bool {
         parts.contains { if case .literal = $0 { return false } else if case .key = $0 { return false } else { return true } }
     }
+
+    /// Whether the template uses `{path}`.
+    public var usesPath: Bool { parts.contains(.path) }
 
     /// The URL for `entry`, or nil when the template names a capture or a path the entry lacks.
     public func url(for entry: WarmEntry) -> String? {

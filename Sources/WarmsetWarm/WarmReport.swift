@@ -47,6 +47,40 @@ public struct WarmReport: Codable, Sendable {
     public var counters: [String: Int]
     /// Every key that was not warmed or present.
     public var failures: [Failure]
+    /// `--http` runs only: status codes, latencies and bytes received.
+    public var http: HTTPStats?
+
+    /// What the requests of an `--http` run saw.
+    public struct HTTPStats: Codable, Sendable, Equatable {
+        /// Responses by status code (`"200"`, `"404"`…), retried 429/503 included.
+        public var statusCounts: [String: Int]
+        /// Responses received.
+        public var responses: Int
+        /// Body bytes received.
+        public var bytesReceived: Int64
+        /// Latency percentiles in milliseconds (from HdrHistogram, 3 significant digits).
+        public var latencyP50Ms: Double
+        /// 90th percentile, ms.
+        public var latencyP90Ms: Double
+        /// 99th percentile, ms.
+        public var latencyP99Ms: Double
+        /// Largest, ms.
+        public var latencyMaxMs: Double
+
+        /// Creates the numbers.
+        public init(
+            statusCounts: [String: Int], responses: Int, bytesReceived: Int64, latencyP50Ms: Double, latencyP90Ms: Double,
+            latencyP99Ms: Double, latencyMaxMs: Double
+        ) {
+            self.statusCounts = statusCounts
+            self.responses = responses
+            self.bytesReceived = bytesReceived
+            self.latencyP50Ms = latencyP50Ms
+            self.latencyP90Ms = latencyP90Ms
+            self.latencyP99Ms = latencyP99Ms
+            self.latencyMaxMs = latencyMaxMs
+        }
+    }
 
     /// The process exit status: 0 every key warmed or present, 2 some failed but the run went
     /// to the end, 1 the run stopped early.

@@ -13,6 +13,7 @@ struct Analyze: ParsableCommand {
               warmset analyze access.log access.log.1 access.log.2.gz --top 500
               zcat access.log.*.gz | warmset analyze - --rule '^/products/(\\d+)$ => product:$1' -o warm.keys
               warmset analyze access.log --format '$remote_addr [$time_local] "$request" $status $body_bytes_sent' --output-format jsonl
+              warmset analyze access.log --top 500 --output-format urls --base-url https://shop.example.com -o prefetch.txt
               warmset analyze app.json.log --format json --json-field status=code --exact --output-format tsv
               warmset analyze access.log --rules rules.yaml --top 5000 --warm-redis redis://cache:6379 --origin 'http://api/p/{1}' --ttl 3600
 
@@ -37,16 +38,53 @@ struct Analyze: ParsableCommand {
         "After the analysis, warm this Redis with the warm set (no manifest needed; -o still writes one). Takes the options of warmset warm.",
         valueName: "url"))
     var warmRedis: String?
-    @OptionGroup(title: "Warming (with --warm-redis)") var warm: WarmOptions
-    @Option(help: ArgumentHelp("With --warm-redis: write the warm run's JSON report (every key not warmed, with why).", valueName: "file.json"))
+    @Option(help: ArgumentHelp(
+        "After the analysis, warm this memcached pool (host:port[,host:port…]) with the warm set. Takes the options of warmset warm --memcached.",
+        valueName: "servers"))
+    var warmMemcached: String?
+    @Option(help: ArgumentHelp(
+        "After the analysis, request each ranked key's path under this URL so that the caches behind it fill. Takes the options of warmset warm --http.",
+        valueName: "base-url"))
+    var warmHttp: String?
+    @OptionGroup(title: "Warming (with --warm-redis, --warm-memcached or --warm-http)") var warm: WarmOptions
+    @OptionGroup(title: "memcached (with --warm-memcached)") var memcachedOptions: MemcachedOptions
+    @OptionGroup(title: "HTTP (with --warm-http)") var httpOptions: HTTPWarmOptions
+    @Option(help: ArgumentHelp("With --warm-redis, --warm-memcached or --warm-http: write the warm run's JSON report (every key not warmed, with why).", valueName: "file.json"))
     var warmReport: String?
 
+    /// The cache to warm after the analysis, if any.
+    var warmTarget: WarmTarget? {
+        if let warmRedis { return .redis(warmRedis) }
+        if let warmMemcached { return .memcached(warmMemcached) }
+        if let warmHttp { return .http(warmHttp) }
+        return nil
+    }
+
     func validate() throws {
-        if let warmRedis {
-            try warm.check()
-            _ = try warm.settings(redis: warmRedis)
-        } else if warm.anyGiven || warmReport != nil {
-            throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL")
+        if [warmRedis, warmMemcached, warmHttp].compactMap({ $0 }).count > 1 {
+            throw ValidationError("give one of --warm-redis, --warm-memcached and --warm-http")
+        }
+        if case .memcached = warmTarget {} else if warmTarget != nil, memcachedOptions.anyGiven {
+            throw ValidationError("--distribution, --long-keys and --max-value-bytes need --warm-memcached")
+        }
+        if case .http = warmTarget {} else if warmTarget != nil, httpOptions.anyGiven {
+            throw ValidationError("--method and --follow-redirects need --warm-http")
+        }
+        switch warmTarget {
+        case .redis(let url):
+            try warm.check(for: .redis(url))
+            _ = try warm.settings(redis: url)
+        case .memcached(let servers):
+            try warm.check(for: .memcached(servers))
+            try memcachedOptions.check(servers: servers)
+            _ = try memcachedOptions.settings(servers: servers, options: warm)
+        case .http(let baseURL):
+            try warm.check(for: .http(baseURL))
+            _ = try httpOptions.settings(baseURL: baseURL, options: warm)
+        case nil:
+            if warm.anyGiven || warmReport != nil || memcachedOptions.anyGiven || httpOptions.anyGiven {
+                throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL, --warm-memcached SERVERS or --warm-http URL")
+            }
         }
         // Compile everything now, so a bad format, rule or filter is a usage error (exit 64).
         do {
@@ -117,8 +155,8 @@ struct Analyze: ParsableCommand {
         var summary = result.summary
         let trusted = result.isTrustworthy(allowPartial: configuration.allowPartial)
         var written = false
-        // With --warm-redis the manifest is written only where -o points, not to stdout.
-        let skipManifest = warmRedis != nil && output.output == "-"
+        // With --warm-redis (or --warm-memcached) the manifest is written only where -o points, not to stdout.
+        let skipManifest = warmTarget != nil && output.output == "-"
         let sketchToStdout = configuration.saveSketch == "-"
         if trusted, let path = configuration.saveSketch, let sketch = result.sketch {
             do {
@@ -139,9 +177,13 @@ struct Analyze: ParsableCommand {
         if trusted && sketchToStdout && output.output == "-" {
             written = true  // stdout carries the sketch; the manifest goes only to --output FILE
         } else if trusted && !skipManifest {
-            let bytes = ManifestRenderer.render(
-                result.ranked, format: output.outputFormat.manifestFormat, errorBound: result.errorBound,
-                scoreBound: result.summary.counting.errorBoundWeight)
+            let bytes: [UInt8]
+            if let format = output.outputFormat.manifestFormat {
+                bytes = ManifestRenderer.render(
+                    result.ranked, format: format, errorBound: result.errorBound, scoreBound: result.summary.counting.errorBoundWeight)
+            } else {
+                bytes = ManifestRenderer.renderURLs(result.ranked, baseURL: output.baseURL ?? "")
+            }
             switch Result(catching: { () throws(EmitError) in try OutputFile.write(bytes, to: output.output) }) {
             case .success:
                 written = true
@@ -181,9 +223,11 @@ struct Analyze: ParsableCommand {
             }
         }
         if !written && !skipManifest { throw ExitCode.failure }
-        if let warmRedis {
+        if let warmTarget {
             let plan = WarmPlan(result.ranked.map(WarmEntry.init))
-            let status = try RedisWarmRun.run(plan: plan, redisURL: warmRedis, options: warm, reportPath: warmReport, quiet: output.quiet)
+            let status = try WarmRun.run(
+                plan: plan, target: warmTarget, options: warm, memcached: memcachedOptions, http: httpOptions, reportPath: warmReport,
+                quiet: output.quiet)
             if status != 0 { throw ExitCode(status) }
         }
     }

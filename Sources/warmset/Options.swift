@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import WarmsetAnalysis
+import WarmsetEmit
 import WarmsetFormat
 import WarmsetSketch
 
@@ -140,8 +142,13 @@ struct OutputOptions: ParsableArguments {
         "Write the manifest here (through a temporary file renamed into place); '-' is stdout.", valueName: "file"))
     var output: String = "-"
 
-    @Option(help: ArgumentHelp("keys (one per line), tsv (key<TAB>count) or jsonl ({\"rank\",\"key\",\"count\",\"path\"}).", valueName: "format"))
-    var outputFormat: ManifestFormatArgument = .keys
+    @Option(help: ArgumentHelp(
+        "keys (one per line), tsv (key<TAB>count), jsonl ({\"rank\",\"key\",\"count\",\"path\"}) or urls (one absolute URL per line: --base-url + each key's path).",
+        valueName: "format"))
+    var outputFormat: OutputFormatArgument = .keys
+
+    @Option(help: ArgumentHelp("With --output-format urls: the scheme and host (and port, path prefix) the paths are appended to, e.g. https://shop.example.com.", valueName: "url"))
+    var baseURL: String?
 
     @Option(help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "file"))
     var summaryJson: String?
@@ -157,6 +164,16 @@ struct OutputOptions: ParsableArguments {
 
     func validate() throws {
         guard top >= 1 && top <= 10_000_000 else { throw ValidationError("--top must be between 1 and 10000000") }
+        if outputFormat == .urls {
+            guard let baseURL else { throw ValidationError("--output-format urls needs --base-url, e.g. --base-url https://shop.example.com") }
+            guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
+                url.query == nil, url.fragment == nil
+            else {
+                throw ValidationError("--base-url '\(baseURL)': expected an absolute http:// or https:// URL such as https://shop.example.com")
+            }
+        } else if baseURL != nil {
+            throw ValidationError("--base-url is for --output-format urls")
+        }
         guard Share.parse(maxMalformed) != nil else {
             throw ValidationError("--max-malformed '\(maxMalformed)': use a percentage like 5% or a fraction like 0.05")
         }
@@ -168,9 +185,24 @@ enum InflaterArgument: String, ExpressibleByArgument, CaseIterable {
     case isal, zlib
 }
 
-/// `--output-format` values.
+/// `--manifest-format` values (the manifests warmset reads back).
 enum ManifestFormatArgument: String, ExpressibleByArgument, CaseIterable {
     case keys, tsv, jsonl
+}
+
+/// `--output-format` values: the manifests, and `urls`, which is written but not read back.
+enum OutputFormatArgument: String, ExpressibleByArgument, CaseIterable {
+    case keys, tsv, jsonl, urls
+
+    /// The manifest format, or nil for `urls`.
+    var manifestFormat: ManifestFormat? {
+        switch self {
+        case .keys: return .keys
+        case .tsv: return .tsv
+        case .jsonl: return .jsonl
+        case .urls: return nil
+        }
+    }
 }
 
 /// Sizes like `16MiB`, `512k`, `1G`, `1048576`.

@@ -6,7 +6,7 @@ import WarmsetWarm
 /// `warmset warm`: a manifest in, a warm cache out.
 struct Warm: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load a warm set into Redis (standalone or Cluster) before the application takes traffic.",
+        abstract: "Load a warm set into Redis (standalone or Cluster) or a memcached pool, or fill HTTP caches, before the application takes traffic.",
         discussion: """
             Examples:
               # values from the application's API; skip keys already present; expire in 1 h ± 10%
@@ -21,12 +21,19 @@ struct Warm: ParsableCommand {
               # a Redis Cluster (detected; any node will do), gently: 200 requests/s, stop after 5% failures
               warmset warm warm.jsonl --redis redis://node1:7000 --origin 'http://api/p/{key}' --ttl 900 --rate 200/s --max-failures 5% --report warm-report.json
 
+              # a memcached pool, keys on the node the application's ketama client picks; add skips present keys
+              warmset warm warm.jsonl --memcached cache1:11211,cache2:11211 --origin 'http://api/p/{1}' --ttl 3600
+
+              # fill the caches behind a URL (nginx proxy_cache, Varnish, a CDN, the application): GET URL + each key's path
+              warmset warm warm.jsonl --http https://shop.example.com --rate 50/s --concurrency 8 --header 'Accept-Encoding: gzip'
+
               # what would happen: checks existence, fetches and writes nothing
               warmset warm warm.jsonl --redis redis://cache:6379 --origin 'http://api/p/{key}' --ttl 60 --dry-run
 
             The manifest is the output of warmset analyze (keys, tsv or jsonl, detected; {path} and {1}… need jsonl). \
             By default keys already present are left alone: a batch is checked with pipelined EXISTS, only the missing \
-            keys are fetched, then written with SET key value EX ttl NX. --overwrite writes every key.
+            keys are fetched, then written with SET key value EX ttl NX (memcached: add with the exptime). --overwrite \
+            writes every key (memcached: set).
 
             Exit status: 0 every key warmed or already present; 2 some keys failed (the summary and --report say \
             which and why); 1 the run stopped early (--max-failures, NOPERM, a read-only replica) or could not \
@@ -39,12 +46,24 @@ struct Warm: ParsableCommand {
     @Option(help: ArgumentHelp(
         "The Redis to warm: redis://[user[:password]@]host[:port][/db] or unix:///path/redis.sock[?db=N]. The password may come from REDISCLI_AUTH.",
         valueName: "url"))
-    var redis: String
+    var redis: String?
+
+    @Option(help: ArgumentHelp(
+        "The memcached pool to warm: host:port[,host:port…]; keys go to the node the application's client picks (--distribution).",
+        valueName: "servers"))
+    var memcached: String?
+
+    @Option(help: ArgumentHelp(
+        "Warm the HTTP caches behind this URL (an application, nginx proxy_cache, Varnish, a CDN): request URL + each key's path. Requests never leave its host.",
+        valueName: "base-url"))
+    var http: String?
 
     @Option(help: ArgumentHelp("The manifest's format: keys, tsv or jsonl. (default: detected from the first line)", valueName: "format"))
     var manifestFormat: ManifestFormatArgument?
 
     @OptionGroup(title: "Warming") var warm: WarmOptions
+    @OptionGroup(title: "memcached (with --memcached)") var memcachedOptions: MemcachedOptions
+    @OptionGroup(title: "HTTP (with --http)") var httpOptions: HTTPWarmOptions
 
     @Option(help: ArgumentHelp("Write a JSON report listing every key that was not warmed, with why.", valueName: "file.json"))
     var report: String?
@@ -52,9 +71,33 @@ struct Warm: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print no progress and no summary; errors still go to stderr.")
     var quiet = false
 
+    /// The one cache to warm.
+    var target: WarmTarget {
+        get throws {
+            let given = [redis.map(WarmTarget.redis), memcached.map(WarmTarget.memcached), http.map(WarmTarget.http)].compactMap { $0 }
+            guard given.count == 1, let target = given.first else {
+                throw ValidationError("give one cache to warm: --redis URL, --memcached HOST:PORT[,…] or --http BASE_URL")
+            }
+            return target
+        }
+    }
+
     func validate() throws {
-        try warm.check()
-        _ = try warm.settings(redis: redis)
+        let target = try target
+        try warm.check(for: target)
+        if case .memcached = target {} else if memcachedOptions.anyGiven {
+            throw ValidationError("--distribution, --long-keys and --max-value-bytes need --memcached")
+        }
+        if case .http = target {} else if httpOptions.anyGiven { throw ValidationError("--method and --follow-redirects need --http") }
+        switch target {
+        case .redis(let url):
+            _ = try warm.settings(redis: url)
+        case .memcached(let servers):
+            try memcachedOptions.check(servers: servers)
+            _ = try memcachedOptions.settings(servers: servers, options: warm)
+        case .http(let baseURL):
+            _ = try httpOptions.settings(baseURL: baseURL, options: warm)
+        }
     }
 
     func run() throws {
@@ -69,7 +112,8 @@ struct Warm: ParsableCommand {
         if plan.duplicatesDropped > 0 && !quiet {
             Terminal.error("note: \(plan.duplicatesDropped) repeated keys in the manifest are warmed once")
         }
-        let status = try RedisWarmRun.run(plan: plan, redisURL: redis, options: warm, reportPath: report, quiet: quiet)
+        let status = try WarmRun.run(plan: plan, target: try target, options: warm, memcached: memcachedOptions, http: httpOptions, reportPath: report,
+            quiet: quiet)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -1,21 +1,42 @@
 import ArgumentParser
 import Foundation
 import WarmsetEmit
+import WarmsetHTTP
+import WarmsetMemcached
 import WarmsetRedis
 import WarmsetWarm
 
-/// The warm options shared by `warmset warm` and `warmset analyze --warm-redis`: where values
-/// come from, how they are written, how fast, and when to give up.
+/// The cache a warm run fills: `--redis`, `--memcached` or `--http` (`--warm-…` on analyze).
+enum WarmTarget {
+    case redis(String)
+    case memcached(String)
+    case http(String)
+
+    /// The option that named it, for messages.
+    var option: String {
+        switch self {
+        case .redis: return "--redis"
+        case .memcached: return "--memcached"
+        case .http: return "--http"
+        }
+    }
+}
+
+/// The warm options shared by `warmset warm` and `warmset analyze --warm-redis` (and
+/// `--warm-memcached`, `--warm-http`): where values come from, how they are written, how fast,
+/// and when to give up.
 struct WarmOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Fetch each value from this HTTP URL template: {key}, {path} (the key's request path) or {1}, {2}… (the rule's captures). The 2xx body is the value.",
         valueName: "template"))
     var origin: String?
 
-    @Option(help: ArgumentHelp("Copy each value from another Redis (DUMP + PTTL there, RESTORE here), keeping its remaining TTL unless --ttl is given.", valueName: "url"))
+    @Option(help: ArgumentHelp(
+        "Copy each value from another cache of the same kind: a Redis URL (DUMP + PTTL there, RESTORE here, keeping the remaining TTL unless --ttl is given) or memcached://host:port[,host:port…] (get there, add here; needs --ttl or --no-ttl).",
+        valueName: "url"))
     var copyFrom: String?
 
-    @Option(name: .customLong("header"), help: ArgumentHelp("An origin request header 'Name: value'. Repeatable.", valueName: "header"))
+    @Option(name: .customLong("header"), help: ArgumentHelp("A request header 'Name: value' for the origin (or, with --http, for the warm requests). Repeatable.", valueName: "header"))
     var headers: [String] = []
 
     @Option(help: ArgumentHelp("TTL of written keys in seconds (required with --origin unless --no-ttl).", valueName: "seconds"))
@@ -27,19 +48,19 @@ struct WarmOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Spread TTLs by up to ± this share, chosen per key from a stable hash so reruns agree, e.g. 10%.", valueName: "share"))
     var ttlJitter: String = "0%"
 
-    @Flag(help: "Write keys even if present (SET without NX, RESTORE REPLACE) instead of skipping them.")
+    @Flag(help: "Write keys even if present (Redis: SET without NX, RESTORE REPLACE; memcached: set instead of add) instead of skipping them.")
     var overwrite = false
 
     @Flag(help: "Check which keys are missing and report what would be fetched and written; fetch and write nothing.")
     var dryRun = false
 
-    @Option(help: ArgumentHelp("Connections (worker threads) per Redis master.", valueName: "n"))
+    @Option(help: ArgumentHelp("Connections (worker threads) per Redis master or memcached node.", valueName: "n"))
     var connections: Int = 4
 
-    @Option(help: ArgumentHelp("Origin requests in flight at most.", valueName: "n"))
+    @Option(help: ArgumentHelp("Origin requests (with --http: warm requests) in flight at most.", valueName: "n"))
     var concurrency: Int = 16
 
-    @Option(help: ArgumentHelp("Origin requests per second at most, e.g. 500/s (one limit for the whole run).", valueName: "n/s"))
+    @Option(help: ArgumentHelp("Origin requests (with --http: warm requests) per second at most, e.g. 500/s (one limit for the whole run).", valueName: "n/s"))
     var rate: String?
 
     @Option(help: ArgumentHelp("Keys per pipeline.", valueName: "n"))
@@ -51,10 +72,10 @@ struct WarmOptions: ParsableArguments {
     @Flag(help: "Treat the target as a Redis Cluster (detected from INFO otherwise).")
     var cluster = false
 
-    @Option(help: ArgumentHelp("Seconds to connect (Redis and origin).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds to connect (cache and origin).", valueName: "seconds"))
     var connectTimeout: Double = 5
 
-    @Option(help: ArgumentHelp("Seconds to wait for a Redis reply or a whole origin response.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds to wait for a cache reply or a whole HTTP response.", valueName: "seconds"))
     var timeout: Double = 30
 
     /// Whether any warm option was given (they need --warm-redis on analyze).
@@ -62,13 +83,45 @@ struct WarmOptions: ParsableArguments {
         origin != nil || copyFrom != nil || !headers.isEmpty || ttl != nil || noTtl || overwrite || dryRun || rate != nil || cluster
     }
 
-    /// Cross-option checks; errors are usage errors (exit 64).
-    func check() throws {
+    /// Cross-option checks for warming `target`; errors are usage errors (exit 64).
+    func check(for target: WarmTarget) throws {
+        if case .http = target {
+            let given = [
+                ("--origin", origin != nil), ("--copy-from", copyFrom != nil), ("--ttl", ttl != nil), ("--no-ttl", noTtl),
+                ("--ttl-jitter", ttlJitter != "0%"), ("--overwrite", overwrite), ("--cluster", cluster), ("--dry-run", dryRun),
+            ].filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("\(given.joined(separator: ", ")) do not apply to --http, which requests each key's path and stores nothing itself")
+            }
+        } else {
+            try checkCacheOptions(for: target)
+        }
+        _ = try usage { () throws(WarmError) in try FailureLimit.parse(maxFailures) }
+        _ = try parsedRate()
+        _ = try parsedHeaders()
+        guard connections >= 1 && connections <= 256 else { throw ValidationError("--connections must be between 1 and 256") }
+        guard concurrency >= 1 && concurrency <= 4096 else { throw ValidationError("--concurrency must be between 1 and 4096") }
+        guard batch >= 1 && batch <= 100_000 else { throw ValidationError("--batch must be between 1 and 100000") }
+        guard connectTimeout > 0 && timeout > 0 else { throw ValidationError("--connect-timeout and --timeout must be positive") }
+    }
+
+    /// The checks for a cache that stores values (Redis, memcached).
+    private func checkCacheOptions(for target: WarmTarget) throws {
         guard (origin != nil) != (copyFrom != nil) else {
             throw ValidationError("give a value source: --origin TEMPLATE or --copy-from URL (one of them)")
         }
         if let origin { _ = try usage { () throws(WarmError) in try OriginTemplate(origin) } }
-        if let copyFrom { _ = try usage { () throws(RedisError) in try RedisURL.parse(copyFrom) } }
+        if let copyFrom {
+            if case .memcached = target {
+                _ = try usage { () throws(MemcachedError) in try MemcachedServer.parseList(copyFrom, option: "--copy-from") }
+                if ttl == nil && !noTtl {
+                    throw ValidationError("--ttl SECONDS or --no-ttl is required with --copy-from memcached://…: memcached does not tell an item's remaining TTL")
+                }
+            } else {
+                _ = try usage { () throws(RedisError) in try RedisURL.parse(copyFrom) }
+            }
+        }
+        if cluster, case .memcached = target { throw ValidationError("--cluster is for Redis; memcached pools are spread by --distribution") }
         if ttl != nil && noTtl { throw ValidationError("give --ttl or --no-ttl, not both") }
         if origin != nil && ttl == nil && !noTtl {
             throw ValidationError("--ttl SECONDS is required with --origin (or --no-ttl for keys that never expire)")
@@ -78,13 +131,6 @@ struct WarmOptions: ParsableArguments {
         if jitter > 0 && ttl == nil {
             throw ValidationError("--ttl-jitter spreads --ttl SECONDS; give --ttl too (with --copy-from, without --ttl the source's remaining TTLs are kept as they are)")
         }
-        _ = try usage { () throws(WarmError) in try FailureLimit.parse(maxFailures) }
-        _ = try parsedRate()
-        _ = try parsedHeaders()
-        guard connections >= 1 && connections <= 256 else { throw ValidationError("--connections must be between 1 and 256") }
-        guard concurrency >= 1 && concurrency <= 4096 else { throw ValidationError("--concurrency must be between 1 and 4096") }
-        guard batch >= 1 && batch <= 100_000 else { throw ValidationError("--batch must be between 1 and 100000") }
-        guard connectTimeout > 0 && timeout > 0 else { throw ValidationError("--connect-timeout and --timeout must be positive") }
     }
 
     func parsedRate() throws -> Double? {
@@ -114,21 +160,14 @@ struct WarmOptions: ParsableArguments {
         target.readTimeout = timeout
         let source: RedisWarmSettings.Source
         if let origin {
-            var o = OriginSource.Settings(template: try usage { () throws(WarmError) in try OriginTemplate(origin) })
-            o.headers = try parsedHeaders()
-            o.concurrency = concurrency
-            o.connectTimeout = connectTimeout
-            o.requestTimeout = timeout
-            source = .origin(o)
+            source = .origin(try originSettings(origin))
         } else {
             var from = RedisConnectionSettings(url: try usage { () throws(RedisError) in try RedisURL.parse(copyFrom ?? "") })
             from.connectTimeout = connectTimeout
             from.readTimeout = timeout
             source = .copy(from)
         }
-        let jitter = try usage { () throws(WarmError) in try TTLPolicy.parseJitter(ttlJitter) }
-        let ttlPolicy: TTLPolicy? = noTtl ? TTLPolicy.none : ttl.map { TTLPolicy(seconds: $0, jitter: jitter) }
-        var settings = RedisWarmSettings(target: target, source: source, ttl: ttlPolicy)
+        var settings = RedisWarmSettings(target: target, source: source, ttl: try ttlPolicy())
         settings.overwrite = overwrite
         settings.dryRun = dryRun
         settings.connections = connections
@@ -139,7 +178,28 @@ struct WarmOptions: ParsableArguments {
         return settings
     }
 
+    /// The origin client's settings for `template`.
+    func originSettings(_ template: String) throws -> OriginSource.Settings {
+        var o = OriginSource.Settings(template: try usage { () throws(WarmError) in try OriginTemplate(template) })
+        o.headers = try parsedHeaders()
+        o.concurrency = concurrency
+        o.connectTimeout = connectTimeout
+        o.requestTimeout = timeout
+        return o
+    }
+
+    /// `--ttl`, `--ttl-jitter` and `--no-ttl` as a policy; nil when none was given.
+    func ttlPolicy() throws -> TTLPolicy? {
+        let jitter = try usage { () throws(WarmError) in try TTLPolicy.parseJitter(ttlJitter) }
+        return noTtl ? TTLPolicy.none : ttl.map { TTLPolicy(seconds: $0, jitter: jitter) }
+    }
+
     private func usage<T, E: Error & CustomStringConvertible>(_ body: () throws(E) -> T) throws -> T {
+        try Self.usageError(body)
+    }
+
+    /// Runs `body`, turning its error into a usage error (exit 64).
+    static func usageError<T, E: Error & CustomStringConvertible>(_ body: () throws(E) -> T) throws -> T {
         do {
             return try body()
         } catch {
@@ -148,20 +208,31 @@ struct WarmOptions: ParsableArguments {
     }
 }
 
-/// Runs a Redis warm-up for a command and turns its report into output and an exit status.
-enum RedisWarmRun {
-    /// Warms `redisURL` with `plan`; prints progress (on a terminal) and the summary, writes the
+/// Runs a warm-up for a command and turns its report into output and an exit status.
+enum WarmRun {
+    /// Warms `target` with `plan`; prints progress (on a terminal) and the summary, writes the
     /// report, and returns the exit status (0, 1 or 2).
     /// - Parameter reportPath: where to write the JSON report (`--report` on warm,
     ///   `--warm-report` on analyze, whose `--report` is the HTML analysis report).
-    static func run(plan: WarmPlan, redisURL: String, options: WarmOptions, reportPath: String?, quiet: Bool) throws -> Int32 {
-        let settings = try options.settings(redis: redisURL)
+    static func run(
+        plan: WarmPlan, target: WarmTarget, options: WarmOptions, memcached: MemcachedOptions, http: HTTPWarmOptions,
+        reportPath: String?, quiet: Bool
+    ) throws -> Int32 {
         let line = Terminal.standardErrorIsTerminal && !quiet ? WarmProgressLine() : nil
+        var progress: (@Sendable (WarmProgress) -> Void)?
+        if let line { progress = { line.update($0) } }
         let report: WarmReport
         do {
-            var progress: (@Sendable (WarmProgress) -> Void)?
-            if let line { progress = { line.update($0) } }
-            report = try RedisWarmer.run(plan, settings, userAgentVersion: Warmset.version, progress: progress)
+            switch target {
+            case .redis(let url):
+                report = try RedisWarmer.run(plan, try options.settings(redis: url), userAgentVersion: Warmset.version, progress: progress)
+            case .memcached(let servers):
+                let settings = try memcached.settings(servers: servers, options: options)
+                report = try MemcachedWarmer.run(plan, settings, userAgentVersion: Warmset.version, progress: progress)
+            case .http(let baseURL):
+                let settings = try http.settings(baseURL: baseURL, options: options)
+                report = try HTTPWarmer.run(plan, settings, userAgentVersion: Warmset.version, progress: progress)
+            }
         } catch {
             line?.finish()
             Terminal.error("\(error); nothing was warmed")

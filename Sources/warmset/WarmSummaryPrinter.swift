@@ -1,3 +1,4 @@
+import Foundation
 import WarmsetWarm
 
 /// The warm summary on stderr.
@@ -9,10 +10,12 @@ enum WarmSummaryPrinter {
             "warmset: \(verb) \(Format.count(r.total)) keys in \(r.target) from \(r.source) in \(Format.seconds(r.elapsedSeconds)), \(Format.count(Int(r.keysPerSecond))) keys/s")
         if r.dryRun {
             lines.append("  would warm  \(Format.count(r.wouldWarm)) (dry run: nothing fetched, nothing written)")
+        } else if r.http != nil {
+            lines.append("  warmed      \(Format.count(r.warmed)) (a 2xx, or a 3xx not followed)")
         } else {
             lines.append("  warmed      \(Format.count(r.warmed)) (\(Format.bytes(r.bytesWritten)) written)")
         }
-        lines.append("  present     \(Format.count(r.present)) (left as they were)")
+        if r.http == nil { lines.append("  present     \(Format.count(r.present)) (left as they were)") }
         lines.append("  failed      \(Format.count(r.failed))")
         for (reason, n) in r.failedByReason.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
             let example = r.failures.first { $0.reason == reason }.map { "  e.g. \($0.key): \($0.detail)" } ?? ""
@@ -20,6 +23,11 @@ enum WarmSummaryPrinter {
         }
         let events = r.counters.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }
         if !events.isEmpty { lines.append("  events      \(events.joined(separator: ", "))") }
+        if let http = r.http {
+            let codes = http.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: ", ")
+            lines.append("  responses   \(Format.count(http.responses)) (\(codes.isEmpty ? "none" : codes)), \(Format.bytes(http.bytesReceived)) received")
+            lines.append(String(format: "  latency     p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms", http.latencyP50Ms, http.latencyP90Ms, http.latencyP99Ms, http.latencyMaxMs))
+        }
         if r.unaccounted != 0 { lines.append("  BUG: \(r.unaccounted) keys have no outcome") }
         Terminal.write(lines.joined(separator: "\n") + "\n")
     }

@@ -5,6 +5,7 @@
   /slow/NAME     200 after SLOW seconds (argv[1], default 2)
   /fail/NAME     500
   /missing/NAME  404
+  /big/N         200, a body of N bytes ("x" repeated)
   /limited/NAME  429 with Retry-After: 1 on the first request for NAME, then 200
   /stats         JSON: {"requests": {path: count}, "user_agents": [...], "headers": {...}}
 """
@@ -56,6 +57,8 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "slow":
             time.sleep(SLOW)
             return self.reply(200, "value-of:" + name)
+        if kind == "big":
+            return self.reply(200, "x" * int(name))
         if kind == "fail":
             return self.reply(500, "boom")
         if kind == "missing":

@@ -1,0 +1,94 @@
+import Foundation
+import WarmsetWarm
+
+/// The per-batch work of a memcached warm run, shared (read-only) by its worker threads; each
+/// thread builds its own pools and so has its own connections.
+final class MemcachedJob: Sendable {
+    let settings: MemcachedWarmSettings
+    let origin: OriginSource?
+    let ledger: WarmLedger
+
+    init(settings: MemcachedWarmSettings, origin: OriginSource?, ledger: WarmLedger) {
+        self.settings = settings
+        self.origin = origin
+        self.ledger = ledger
+    }
+
+    /// One worker thread: its own pools, then batches until none are left.
+    func work(_ batches: WarmBatches) {
+        let s = settings
+        let pools: Result<(MemcachedPool, MemcachedPool?), MemcachedError> = Result { () throws(MemcachedError) in
+            let target = try MemcachedPool(servers: s.servers, distribution: s.distribution, connectTimeout: s.connectTimeout, timeout: s.timeout)
+            guard case .copy(let from) = s.source else { return (target, nil) }
+            return (target, try MemcachedPool(servers: from, distribution: s.distribution, connectTimeout: s.connectTimeout, timeout: s.timeout))
+        }
+        while let batch = batches.next() {
+            switch pools {
+            case .success(let (target, source)): process(batch, target: target, source: source)
+            case .failure(let error): for entry in batch { ledger.failed(key: entry.key, KeyFailure("memcached_error", error.description)) }
+            }
+        }
+    }
+
+    private func process(_ batch: [WarmEntry], target: MemcachedPool, source: MemcachedPool?) {
+        // Keys were checked in `run`, so storageKey succeeds here.
+        let keyed = batch.map { entry in (entry, (try? MemcachedKey.storageKey(entry.key, longKeys: settings.longKeys).get()) ?? entry.key) }
+        var missing = keyed
+        if !settings.overwrite {
+            let (items, error) = target.get(keyed.map(\.1))
+            if let error, items.isEmpty {
+                let failure = KeyFailure(error.nodeDown ? "node_down" : "memcached_error", "get: \(error.message)")
+                for entry in batch { ledger.failed(key: entry.key, failure) }
+                return
+            }
+            missing = keyed.filter { items[$0.1] == nil }
+            ledger.present(keyed.count - missing.count)
+        }
+        if missing.isEmpty { return }
+        if settings.dryRun {
+            ledger.wouldWarm(missing.count)
+            return
+        }
+        if ledger.isStopped {
+            for (entry, _) in missing { ledger.failed(key: entry.key, .notAttempted("the run stopped before the value was fetched")) }
+            return
+        }
+        var values: [(WarmEntry, String, [UInt8], UInt32)] = []
+        if let origin {
+            for ((entry, key), value) in zip(missing, origin.fetch(missing.map(\.0))) {
+                switch value {
+                case .success(let bytes): values.append((entry, key, bytes, 0))
+                case .failure(let failure): ledger.failed(key: entry.key, failure)
+                }
+            }
+        } else if let source {
+            let (items, error) = source.get(missing.map(\.1))
+            for (entry, key) in missing {
+                if let item = items[key] {
+                    values.append((entry, key, item.value, item.flags))
+                } else if let error {
+                    ledger.failed(key: entry.key, KeyFailure(error.nodeDown ? "source_node_down" : "memcached_error", "get at the source: \(error.message)"))
+                } else {
+                    ledger.failed(key: entry.key, KeyFailure("missing_at_source", "the copy-from pool has no key '\(key)'"))
+                }
+            }
+        }
+        let now = Int(Date().timeIntervalSince1970)
+        var warmed = (count: 0, bytes: 0)
+        defer { ledger.warmed(count: warmed.count, bytes: warmed.bytes) }
+        for (entry, key, value, flags) in values {
+            guard value.count <= settings.maxValueBytes else {
+                ledger.failed(key: entry.key, KeyFailure("value_too_large", "\(value.count) bytes, over --max-value-bytes \(settings.maxValueBytes)"))
+                continue
+            }
+            let exptime = MemcachedKey.exptime(ttl: settings.ttl.ttl(forKey: entry.key), now: now)
+            switch target.store(key: key, value: value, exptime: exptime, flags: flags, overwrite: settings.overwrite) {
+            case .stored: warmed = (warmed.count + 1, warmed.bytes + value.count)
+            case .present: ledger.present()  // add: someone wrote it since the check
+            case .failed(let code, let message, let nodeDown):
+                let reason = nodeDown ? "node_down" : (code == MemcachedPool.tooBig ? "value_too_large" : "memcached_error")
+                ledger.failed(key: entry.key, KeyFailure(reason, "\(settings.overwrite ? "set" : "add"): \(message)"))
+            }
+        }
+    }
+}
