@@ -65,6 +65,8 @@ let package = Package(
             ]),
         // warm Redis (standalone and Cluster) through hiredis
         .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetWarm"]),
+        // follow: growing logs followed like `tail -F` (rotation, truncation), with positions
+        .target(name: "WarmsetFollow"),
         // deterministic traffic for demos, tests and benchmarks
         .target(name: "WarmsetGenerator"),
         .executableTarget(
@@ -84,6 +86,8 @@ let package = Package(
                 "WarmsetAnalysis", "WarmsetGenerator",
                 // Tests/WarmsetTests/Redis: the warmers against real servers
                 "WarmsetWarm", "WarmsetRedis",
+                // Tests/WarmsetTests/Watch: the follower and watch mode
+                "WarmsetFollow",
             ]),
     ],
     swiftLanguageModes: [.v6]
