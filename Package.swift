@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // C libraries, each behind one system-library target and imported by one Swift module.
@@ -67,12 +68,23 @@ let package = Package(
         .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetWarm"]),
         // follow: growing logs followed like `tail -F` (rotation, truncation), with positions
         .target(name: "WarmsetFollow"),
+        // watch: follow → count → every interval rank, warm and checkpoint; signals, metrics
+        .target(
+            name: "WarmsetWatch",
+            dependencies: [
+                "WarmsetFollow", "WarmsetAnalysis", "WarmsetSketch", "WarmsetWarm", "WarmsetEmit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         // deterministic traffic for demos, tests and benchmarks
         .target(name: "WarmsetGenerator"),
         .executableTarget(
             name: "warmset",
             dependencies: [
-                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis",
+                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis", "WarmsetWatch",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // libFuzzer targets (`make fuzz`); built normally it replays inputs.
@@ -87,7 +99,7 @@ let package = Package(
                 // Tests/WarmsetTests/Redis: the warmers against real servers
                 "WarmsetWarm", "WarmsetRedis",
                 // Tests/WarmsetTests/Watch: the follower and watch mode
-                "WarmsetFollow",
+                "WarmsetFollow", "WarmsetWatch",
             ]),
     ],
     swiftLanguageModes: [.v6]
