@@ -11,7 +11,8 @@ import Darwin
 /// - rotation by rename (or removal and a new file): the old file is kept open and read to its
 ///   end while the new one is read from its start; the old one is closed once it has not grown
 ///   for `retireAfterIdlePolls` polls, and its last line is delivered then even without a newline;
-/// - copy-and-truncate (the file got shorter than the offset read): reading restarts at 0;
+/// - copy-and-truncate (the file got shorter than the offset read, its first bytes changed, or
+///   the byte before the offset is no longer the newline it was): reading restarts at 0;
 /// - a removed file is read to its end and the path is watched until a file appears again.
 ///
 /// A partial last line is held (not delivered, not counted in the offset) until its newline
@@ -135,11 +136,13 @@ public final class LogFollower {
         }
         guard let current = file.current else { return }
         let status = try FollowSyscalls.status(current.fd, path: file.path)
-        if status.size < current.offset {
+        let unchanged = try stillHoldsWhatWasRead(current, path: file.path)
+        if status.size < current.offset || !unchanged {
             truncations += 1
             events.append("\(file.path): truncated to \(status.size) bytes (copy-and-truncate); reading again from its start")
             current.offset = 0
             current.skipping = false
+            current.head = []
         }
         try drain(current, path: file.path, final: false, body)
 
@@ -151,6 +154,22 @@ public final class LogFollower {
         file.retired.append(current)
         file.current = fresh
         try drain(fresh, path: file.path, final: false, body)
+    }
+
+    /// Whether the file still holds what was read from it: its first bytes unchanged (they are
+    /// remembered, up to 64), and the byte before the offset still a newline. A file truncated
+    /// and written again past the old offset between two polls (copy-and-truncate under heavy
+    /// writes) fails this test unless the new lines begin exactly as the old ones did, and is
+    /// then read again from 0.
+    private func stillHoldsWhatWasRead(_ log: OpenLog, path: String) throws(FollowError) -> Bool {
+        let head = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<OpenLog.headBytes])
+        let n = try FollowSyscalls.pread(log.fd, into: head, at: 0, path: path)
+        guard n >= log.head.count, head[0..<log.head.count].elementsEqual(log.head) else { return false }
+        if n > log.head.count { log.head = Array(head[0..<n]) }
+        guard log.offset > 0, !log.skipping else { return true }
+        let byte = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<1])
+        let m = try FollowSyscalls.pread(log.fd, into: byte, at: log.offset - 1, path: path)
+        return m == 1 && byte[0] == 0x0A
     }
 
     /// Opens the file at `path` at offset 0; nil when there is none.
@@ -289,6 +308,9 @@ final class OpenLog {
     var offset: Int64
     var skipping = false
     var idlePolls = 0
+    /// The file's first bytes (up to `headBytes`), to notice it was truncated and rewritten.
+    var head: [UInt8] = []
+    static let headBytes = 64
 
     init(fd: Int32, identity: FileIdentity, offset: Int64) {
         self.fd = fd

@@ -108,6 +108,22 @@ struct LogFollowerTests {
         expectAllOnce(lines, writer.written)
     }
 
+    @Test func truncatedAndRefilledPastTheOffsetBetweenPolls() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let writer = try Writer(dir.appendingPathComponent("access.log").path)
+        let follower = try LogFollower(paths: [writer.path])
+        var lines: [String] = []
+        try writer.append(3)
+        try collect(follower, into: &lines)
+        try FileHandle(forWritingTo: URL(fileURLWithPath: writer.path)).truncate(atOffset: 0)
+        try writer.write("#\n")  // so that the old offset falls inside a line
+        try writer.append(12)  // longer than before: the size alone does not tell
+        try collect(follower, into: &lines)
+        #expect(follower.truncations == 1)
+        #expect(lines.filter { $0 == "#" }.count == 1)
+        expectAllOnce(lines.filter { $0 != "#" }, writer.written)
+    }
+
     @Test func removedAndCreatedAgain() throws {
         let dir = try TestSupport.temporaryDirectory()
         let writer = try Writer(dir.appendingPathComponent("access.log").path)
