@@ -318,14 +318,22 @@ final class OpenLog {
         self.offset = offset
     }
 
-    /// Opens `path` if it is still the file `identity`, at `offset` (0 when it has since been truncated).
+    /// Opens `path` if it is still the file `identity`, at `offset` (0 when it has since been
+    /// truncated: shorter than `offset`, or no newline just before it).
     static func open(_ path: String, identity: FileIdentity, offset: Int64) throws(FollowError) -> OpenLog? {
         guard let fd = try FollowSyscalls.open(path) else { return nil }
         guard let status = try? FollowSyscalls.status(fd, path: path), status.identity == identity else {
             FollowSyscalls.close(fd)
             return nil
         }
-        return OpenLog(fd: fd, identity: identity, offset: status.size < offset ? 0 : offset)
+        // Truncated since (shorter, or no longer a newline before the offset): from the start.
+        var resumeAt = status.size < offset ? 0 : offset
+        if resumeAt > 0 {
+            var byte: UInt8 = 0
+            let n = withUnsafeMutableBytes(of: &byte) { (try? FollowSyscalls.pread(fd, into: $0, at: resumeAt - 1, path: path)) ?? 0 }
+            if n != 1 || byte != 0x0A { resumeAt = 0 }
+        }
+        return OpenLog(fd: fd, identity: identity, offset: resumeAt)
     }
 
     func position(path: String, retired: Bool) -> FollowPosition {
