@@ -146,8 +146,9 @@ public final class Watcher {
         let elapsed = Self.now() - start
         let refreshed = report?.counters["refreshed"] ?? 0
         metrics.update { m in
-            m.linesRead = analysis.linesRead
-            m.linesMalformed = analysis.linesMalformed
+            // Overlong lines never reach the analysis: the follower skips them.
+            m.linesRead = analysis.linesRead + follower.overlongLines
+            m.linesMalformed = analysis.linesMalformed + follower.overlongLines
             m.cycles += 1
             m.rotations = follower.rotations
             m.truncations = follower.truncations

@@ -123,6 +123,18 @@ struct WatchCommandTests {
         #expect(once.stderr.split(separator: "\n").count == 1)  // one line per cycle
         #expect(try WatchTestKit.ttls(redis, ["p:1", "p:2", "p:3"]).keys.sorted() == ["p:1", "p:2"])
 
+        // Decayed counting checkpoints too: the second run reads nothing again.
+        let state = dir.appendingPathComponent("decayed.state").path
+        for expected in ["+6 lines (6 in all)", "+0 lines (6 in all)"] {
+            let decayed = try WarmTestKit.warmset(
+                ["watch"] + WatchTestKit.arguments(log: log, redis: redis, origin: origin, top: 2) + ["--once", "--half-life", "10m", "--state", state])
+            #expect(decayed.status == 0 && decayed.stderr.contains(expected), "\(decayed.stderr)")
+        }
+        #expect(try WatchState.load(state)?.sketch.halfLifeSeconds == 600)
+        let otherSettings = try WarmTestKit.warmset(
+            ["watch"] + WatchTestKit.arguments(log: log, redis: redis, origin: origin, top: 2) + ["--once", "--state", state])
+        #expect(otherSettings.status == 1 && otherSettings.stderr.contains("--half-life"), "\(otherSettings.stderr)")
+
         let noTarget = try WarmTestKit.warmset(["watch", log, "--once"])
         #expect(noTarget.status == 64 && noTarget.stderr.contains("--warm-redis"))
         let stdin = try WarmTestKit.warmset(["watch", "-", "--warm-redis", redis.urlString(), "--origin", origin.base + "/fast/{key}", "--ttl", "5"])
