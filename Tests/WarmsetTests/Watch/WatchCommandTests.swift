@@ -92,6 +92,28 @@ struct WatchCommandTests {
         #expect(try origin.requests().keys.sorted() == ["/fast/p:1"])
     }
 
+    @Test func sigtermDuringAWarmFinishesTheBatchFirst() throws {
+        let redis = try WarmRedisServer()
+        let origin = try WarmOrigin(slowSeconds: 1)
+        let dir = try WarmTestKit.temporaryDirectory()
+        let log = dir.appendingPathComponent("access.log").path
+        let state = dir.appendingPathComponent("watch.state").path
+        try WatchTestKit.append(WatchTestKit.lines([1: 3, 2: 2]), to: log)
+        let watch = try WatchProcess(
+            [log, "--rule", "^/p/(\\d+)$ => p:$1", "--top", "2", "--sketch-memory", "64KiB", "--warm-redis", redis.urlString(),
+             "--origin", origin.base + "/slow/{key}", "--ttl", "60", "--every", "1h", "--state", state],
+            in: dir)
+        // The values are being fetched (each takes 1 s): the warm batch is in flight.
+        #expect(try WatchTestKit.eventually { try origin.requests().count == 2 }, "\(watch.stderr)")
+        watch.send(SIGTERM)
+        #expect(watch.waitForExit() == 0, "\(watch.stderr)")
+        #expect(try WatchTestKit.ttls(redis, ["p:1", "p:2"]).count == 2)
+        let stderr = watch.stderr
+        #expect(stderr.contains("cycle 1: +5 lines (5 in all), 2 keys: 2 warmed"), "\(stderr)")
+        #expect(stderr.contains("SIGTERM: stopped after 1 cycle(s)"), "\(stderr)")
+        #expect(try WatchState.load(state)?.linesRead == 5)
+    }
+
     @Test func sighupReopensAndCountingGoesOn() throws {
         let redis = try WarmRedisServer()
         let origin = try WarmOrigin()
