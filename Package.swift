@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries, each behind one system-library target and imported by one Swift module.
@@ -88,13 +90,27 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
+        // follow: growing logs followed like `tail -F` (rotation, truncation), with positions
+        .target(name: "WarmsetFollow"),
+        // watch: follow → count → every interval rank, warm and checkpoint; signals, metrics
+        .target(
+            name: "WarmsetWatch",
+            dependencies: [
+                "WarmsetFollow", "WarmsetAnalysis", "WarmsetSketch", "WarmsetWarm", "WarmsetEmit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         // deterministic traffic for demos, tests and benchmarks
         .target(name: "WarmsetGenerator"),
         .executableTarget(
             name: "warmset",
             dependencies: [
                 "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis",
-                "WarmsetMemcached", "WarmsetHTTP",
+                "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // libFuzzer targets (`make fuzz`); built normally it replays inputs.
@@ -108,8 +124,9 @@ let package = Package(
                 "WarmsetAnalysis", "WarmsetGenerator",
                 // Tests/WarmsetTests/Redis: the warmers against real servers
                 "WarmsetWarm", "WarmsetRedis",
-                // Tests/WarmsetTests/Memcached and HTTPWarm
-                "WarmsetMemcached", "WarmsetHTTP",
+                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis",
+                "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch",
+                .product(name: "Logging", package: "swift-log"),
             ]),
     ],
     swiftLanguageModes: [.v6]

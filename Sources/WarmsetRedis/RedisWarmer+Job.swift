@@ -32,8 +32,25 @@ final class Job: Sendable {
 
     private func process(_ batch: [WarmEntry], target: RedisRouter, source: RedisRouter?) {
         var missing: [WarmEntry] = []
+        // Present keys to rewrite because their TTL runs low (`refreshBelowMilliseconds`).
+        var refresh = Set<String>()
         if settings.overwrite {
             missing = batch
+        } else if let threshold = settings.refreshBelowMilliseconds {
+            let results = target.execute(batch.map { KeyedCommand(key: $0.key, command: [Word.pttl, Array($0.key.utf8)]) }, operation: "PTTL")
+            var present = 0
+            for (entry, result) in zip(batch, results) {
+                switch result {
+                case .success(.integer(-2)): missing.append(entry)
+                case .success(.integer(let left)) where left >= 0 && left < threshold:
+                    missing.append(entry)
+                    refresh.insert(entry.key)
+                case .success(.integer): present += 1  // enough TTL left, or none (-1)
+                case .success(let other): fail(entry.key, other, command: "PTTL")
+                case .failure(let failure): ledger.failed(key: entry.key, failure)
+                }
+            }
+            ledger.present(present)
         } else {
             let results = target.execute(batch.map { KeyedCommand(key: $0.key, command: [Word.exists, Array($0.key.utf8)]) }, operation: "EXISTS")
             var present = 0
@@ -57,13 +74,14 @@ final class Job: Sendable {
             return
         }
         if let origin {
-            writeFromOrigin(missing, origin: origin, target: target)
+            writeFromOrigin(missing, replacing: refresh, origin: origin, target: target)
         } else if let source {
-            copy(missing, source: source, target: target)
+            copy(missing, replacing: refresh, source: source, target: target)
         }
     }
 
-    private func writeFromOrigin(_ entries: [WarmEntry], origin: OriginSource, target: RedisRouter) {
+    /// - Parameter replacing: keys present whose TTL runs low: written without NX.
+    private func writeFromOrigin(_ entries: [WarmEntry], replacing: Set<String>, origin: OriginSource, target: RedisRouter) {
         let values = origin.fetch(entries)
         var writes: [KeyedCommand] = []
         var written: [(WarmEntry, Int)] = []
@@ -77,17 +95,23 @@ final class Job: Sendable {
                     command.append(Word.ex)
                     command.append(Array(String(seconds).utf8))
                 }
-                if !settings.overwrite { command.append(Word.nx) }
+                if !settings.overwrite && !replacing.contains(entry.key) { command.append(Word.nx) }
                 writes.append(KeyedCommand(key: entry.key, command: command))
                 written.append((entry, bytes.count))
             }
         }
         let results = target.execute(writes, operation: "SET")
         var warmed = (count: 0, bytes: 0)
-        defer { ledger.warmed(count: warmed.count, bytes: warmed.bytes) }
+        var refreshed = 0
+        defer {
+            ledger.warmed(count: warmed.count, bytes: warmed.bytes)
+            if refreshed > 0 { ledger.count("refreshed", refreshed) }
+        }
         for ((entry, bytes), result) in zip(written, results) {
             switch result {
-            case .success(.status(let s)) where s == "OK": warmed = (warmed.count + 1, warmed.bytes + bytes)
+            case .success(.status(let s)) where s == "OK":
+                warmed = (warmed.count + 1, warmed.bytes + bytes)
+                if replacing.contains(entry.key) { refreshed += 1 }
             case .success(.null): ledger.present()  // NX: someone wrote it since EXISTS
             case .success(let other): fail(entry.key, other, command: "SET")
             case .failure(let failure): ledger.failed(key: entry.key, failure)
@@ -95,7 +119,8 @@ final class Job: Sendable {
         }
     }
 
-    private func copy(_ entries: [WarmEntry], source: RedisRouter, target: RedisRouter) {
+    /// - Parameter replacing: keys present whose TTL runs low: restored with REPLACE.
+    private func copy(_ entries: [WarmEntry], replacing: Set<String>, source: RedisRouter, target: RedisRouter) {
         var reads: [KeyedCommand] = []
         for entry in entries {
             let key = Array(entry.key.utf8)
@@ -122,7 +147,7 @@ final class Job: Sendable {
                 }
                 if milliseconds < 0 { milliseconds = 0 }
                 var command: RedisCommand = [Word.restore, Array(entry.key.utf8), Array(String(milliseconds).utf8), payload]
-                if settings.overwrite { command.append(Word.replace) }
+                if settings.overwrite || replacing.contains(entry.key) { command.append(Word.replace) }
                 writes.append(KeyedCommand(key: entry.key, command: command))
                 written.append((entry, payload.count))
             case (.success(let other), .success(.integer)), (.success, .success(let other)):
@@ -131,10 +156,16 @@ final class Job: Sendable {
         }
         let restored = target.execute(writes, operation: "RESTORE")
         var warmed = (count: 0, bytes: 0)
-        defer { ledger.warmed(count: warmed.count, bytes: warmed.bytes) }
+        var refreshed = 0
+        defer {
+            ledger.warmed(count: warmed.count, bytes: warmed.bytes)
+            if refreshed > 0 { ledger.count("refreshed", refreshed) }
+        }
         for ((entry, bytes), result) in zip(written, restored) {
             switch result {
-            case .success(.status(let s)) where s == "OK": warmed = (warmed.count + 1, warmed.bytes + bytes)
+            case .success(.status(let s)) where s == "OK":
+                warmed = (warmed.count + 1, warmed.bytes + bytes)
+                if replacing.contains(entry.key) { refreshed += 1 }
             case .success(.error(let message)) where message.hasPrefix("BUSYKEY"): ledger.present()
             case .success(let other): fail(entry.key, other, command: "RESTORE")
             case .failure(let failure): ledger.failed(key: entry.key, failure)

@@ -19,6 +19,11 @@ public struct RedisWarmSettings: Sendable {
     public var ttl: TTLPolicy?
     /// Write even if the key is present (`--overwrite`), instead of EXISTS then SET NX.
     public var overwrite = false
+    /// Refresh present keys whose remaining TTL is below this many milliseconds (watch mode's
+    /// `--refresh-below`): existence is checked with pipelined PTTL instead of EXISTS, and such
+    /// keys are rewritten (SET without NX, RESTORE REPLACE) and counted as warmed and under the
+    /// report's `refreshed` counter. Keys without a TTL are left alone. nil: EXISTS, as usual.
+    public var refreshBelowMilliseconds: Int64?
     /// Check existence only; fetch and write nothing.
     public var dryRun = false
     /// Connections per master (`--connections`).
@@ -41,7 +46,7 @@ public struct RedisWarmSettings: Sendable {
 }
 
 /// Warms Redis (standalone or Cluster) with a plan: for each batch, pipelined EXISTS (unless
-/// overwriting), values for the missing keys from the origin or the copy-from Redis, then
+/// overwriting; PTTL with `refreshBelowMilliseconds`), values for the missing keys from the origin or the copy-from Redis, then
 /// pipelined `SET key value [EX ttl] [NX]` or `RESTORE key ttl payload [REPLACE]`. Masters are
 /// warmed in parallel, each by `connections` threads with a connection each.
 public enum RedisWarmer {

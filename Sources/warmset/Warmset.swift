@@ -17,7 +17,7 @@ struct Warmset: ParsableCommand {
             Start with:  warmset analyze /var/log/nginx/access.log* --top 1000 --output warm.jsonl --output-format jsonl
             """,
         version: version,
-        subcommands: [Analyze.self, Warm.self, Merge.self, Generate.self]
+        subcommands: [Analyze.self, Warm.self, Watch.self, Merge.self, Generate.self]
     )
 
     static func main() {

@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import WarmsetAnalysis
+import WarmsetFollow
+import WarmsetSketch
+import WarmsetWarm
+
+/// How a watch runs.
+public struct WatchSettings: Sendable {
+    /// Seconds between warm cycles (`--every`).
+    public var interval: Double
+    /// Seconds between polls of the logs.
+    public var pollInterval: Double = 0.2
+    /// The checkpoint file (`--state`), if any.
+    public var statePath: String?
+    /// Run one cycle on what the logs hold now, then stop (`--once`).
+    public var once = false
+
+    /// Settings for a cycle every `interval` seconds.
+    public init(interval: Double) { self.interval = interval }
+}
+
+/// The watch loop: follow the logs and count every new line; every interval rank the current
+/// warm set, warm it and checkpoint; stop cleanly on SIGTERM/SIGINT, reopen the logs on SIGHUP.
+///
+/// Everything runs on the calling thread, one step after another, so a checkpoint always sees
+/// the sketch and the log positions at the same moment, and a stop request is acted on only
+/// between steps: the warm batch in flight is finished first.
+public final class Watcher {
+    /// What the loop did, for the exit status and tests.
+    public struct Outcome: Sendable {
+        /// Cycles run by this process.
+        public var cycles: Int
+        /// Lines read by this process.
+        public var linesRead: Int
+        /// The last cycle's warm report, if its warm step ran.
+        public var lastReport: WarmReport?
+        /// The signal that stopped the loop, if one did.
+        public var stoppedBy: Int32?
+    }
+
+    private let settings: WatchSettings
+    private let analysis: LiveAnalysis
+    private let follower: LogFollower
+    private let warmer: any WatchWarmer
+    private let signals: WatchSignals
+    private let metrics: WatchMetrics
+    private let logger: Logger
+    private var totalLines: Int
+    private var totalCycles: Int
+    private var cyclesHere = 0
+    private var linesSinceCycle = 0
+    private var lastReport: WarmReport?
+
+    /// Sets up a watch: the state file (if any) is read, the logs opened at their positions.
+    /// - Throws: `WatchError` for a bad state file, `FollowError` for a log that cannot be
+    ///   opened, `ConfigurationError` when the state was counted with other settings.
+    public init(
+        paths: [String], configuration: AnalysisConfiguration, settings: WatchSettings, warmer: any WatchWarmer,
+        signals: WatchSignals, metrics: WatchMetrics, logger: Logger
+    ) throws {
+        self.settings = settings
+        self.warmer = warmer
+        self.signals = signals
+        self.metrics = metrics
+        self.logger = logger
+        let state = try settings.statePath.flatMap { (path) throws(WatchError) in try WatchState.load(path) }
+        analysis = try LiveAnalysis(configuration, checkpoint: state.map { (settings.statePath ?? "state", $0.sketch) })
+        follower = try LogFollower(
+            paths: paths, resumingFrom: state?.positions ?? [], maxLineBytes: configuration.maxLineBytes)
+        totalLines = state?.linesRead ?? 0
+        totalCycles = state?.cycles ?? 0
+        if let state {
+            logger.info("resuming from \(settings.statePath ?? ""): \(state.linesRead) lines counted in \(state.cycles) cycles before")
+        }
+        for event in follower.takeEvents() { logger.notice("\(event)") }
+    }
+
+    /// Runs until stopped by a signal (or after one cycle with `once`), then checkpoints.
+    /// - Returns: what happened.
+    /// - Throws: `WatchError` when the final checkpoint cannot be written.
+    public func run() throws -> Outcome {
+        var nextCycle = Self.now()
+        while true {
+            if signals.takeReopen() {
+                do {
+                    try follower.reopen(countLine)
+                    logger.info("SIGHUP: logs reopened")
+                } catch {
+                    logger.error("SIGHUP: \(error)")
+                }
+            }
+            pollLogs()
+            if signals.stopSignal != nil { break }
+            if settings.once || Self.now() >= nextCycle {
+                cycle()
+                nextCycle = Self.now() + settings.interval
+                if settings.once { break }
+            }
+            if signals.stopSignal != nil { break }
+            signals.sleep(min(settings.pollInterval, max(nextCycle - Self.now(), 0.001)))
+        }
+        try checkpoint()
+        if let signal = signals.stopSignal {
+            logger.info("\(WatchSignals.name(signal)): stopped after \(cyclesHere) cycle(s); \(totalLines) lines counted in all")
+        }
+        return Outcome(cycles: cyclesHere, linesRead: analysis.linesRead, lastReport: lastReport, stoppedBy: signals.stopSignal)
+    }
+
+    private func countLine(_ line: UnsafeRawBufferPointer) {
+        analysis.count(line)
+    }
+
+    private func pollLogs() {
+        do {
+            let n = try follower.poll(countLine)
+            totalLines += n
+            linesSinceCycle += n
+        } catch {
+            // A log that cannot be read now may be readable at the next poll (permissions, NFS).
+            logger.error("\(error)")
+        }
+        for event in follower.takeEvents() { logger.debug("\(event)") }
+    }
+
+    /// Rank, warm, checkpoint, account.
+    private func cycle() {
+        let start = Self.now()
+        let keys = analysis.ranked()
+        var report: WarmReport?
+        var failure: String?
+        do {
+            report = try warmer.warm(keys)
+        } catch {
+            failure = "\(error)"
+        }
+        lastReport = report
+        cyclesHere += 1
+        totalCycles += 1
+        var checkpointFailure: String?
+        do {
+            try checkpoint()
+        } catch {
+            checkpointFailure = error.description
+        }
+        let elapsed = Self.now() - start
+        let refreshed = report?.counters["refreshed"] ?? 0
+        metrics.update { m in
+            // Overlong lines never reach the analysis: the follower skips them.
+            m.linesRead = analysis.linesRead + follower.overlongLines
+            m.linesMalformed = analysis.linesMalformed + follower.overlongLines
+            m.cycles += 1
+            m.rotations = follower.rotations
+            m.truncations = follower.truncations
+            m.warmSetKeys = keys.count
+            m.lastCycleSeconds = elapsed
+            if let report {
+                m.keysWarmed += report.warmed
+                m.keysPresent += report.present
+                m.keysRefreshed += refreshed
+                m.keysFailed += report.failed
+                if report.failed == 0 && !report.stoppedEarly { m.lastSuccessTime = Date().timeIntervalSince1970 }
+            } else {
+                m.cyclesFailed += 1
+            }
+        }
+        let lines = "+\(linesSinceCycle) lines (\(totalLines) in all)"
+        linesSinceCycle = 0
+        let timing = String(format: "%.2f s", elapsed)
+        if let report {
+            var text = "cycle \(totalCycles): \(lines), \(keys.count) keys: \(report.warmed) warmed (\(refreshed) refreshed), \(report.present) present, \(report.failed) failed in \(timing)"
+            if let reason = report.stopReason { text += "; stopped early: \(reason)" }
+            if report.failed > 0 || report.stopReason != nil { logger.warning("\(text)") } else { logger.info("\(text)") }
+        } else {
+            logger.error("cycle \(totalCycles): \(lines), \(keys.count) keys: warm step failed: \(failure ?? "unknown"); retrying next cycle")
+        }
+        if let checkpointFailure { logger.error("checkpoint: \(checkpointFailure)") }
+    }
+
+    /// Writes the state file (when `--state` was given).
+    private func checkpoint() throws(WatchError) {
+        guard let path = settings.statePath, let sketch = analysis.snapshot() else { return }
+        let state = WatchState(positions: follower.positions, linesRead: totalLines, cycles: totalCycles, sketch: sketch)
+        try state.save(to: path)
+    }
+
+    static func now() -> Double { Analyzer.now() }
+}
