@@ -66,7 +66,7 @@ struct Watch: ParsableCommand {
 
     func validate() throws {
         guard let warmRedis else { throw ValidationError("give a warm target: --warm-redis URL") }
-        try warm.check()
+        try warm.check(for: .redis(warmRedis))
         _ = try warm.settings(redis: warmRedis)
         if input.logs.isEmpty || input.logs.contains("-") {
             throw ValidationError("give the log files to follow (stdin cannot be followed; pipe it to warmset analyze)")
