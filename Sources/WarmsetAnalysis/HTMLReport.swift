@@ -284,9 +284,10 @@ public enum HTMLReport {
     }
 }
 
-/// Human number formatting shared by the report.
-enum Format {
-    static func count<T: BinaryInteger>(_ n: T) -> String {
+/// Human number formatting, shared by the report and the command line's summaries.
+public enum Format {
+    /// `1234567` → `1,234,567`.
+    public static func count<T: BinaryInteger>(_ n: T) -> String {
         let digits = String(n)
         var out = ""
         for (i, c) in digits.enumerated() {
@@ -296,7 +297,8 @@ enum Format {
         return out
     }
 
-    static func bytes(_ n: Int64) -> String {
+    /// `16777216` → `16.0 MiB`.
+    public static func bytes(_ n: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(n)
         var unit = 0
@@ -304,7 +306,16 @@ enum Format {
             value /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(n) B" : "\(HTMLReport.num(value)) \(units[unit])"
+        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    /// `12.345` → `12.3%`.
+    public static func percent(_ value: Double) -> String { String(format: "%.1f%%", value) }
+
+    /// `0.5` → `0.50 s`, `75` → `1m15s`.
+    public static func seconds(_ s: Double) -> String {
+        if s < 60 { return String(format: "%.2f s", s) }
+        return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
     }
 }
 

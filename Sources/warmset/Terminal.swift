@@ -17,37 +17,6 @@ enum Terminal {
     }
 }
 
-/// Number formatting for people.
-enum Format {
-    static func count<T: BinaryInteger>(_ n: T) -> String {
-        let digits = String(n)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 && c != "-" { out.append(",") }
-            out.append(c)
-        }
-        return out
-    }
-
-    static func bytes(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(n)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
-    }
-
-    static func percent(_ value: Double) -> String { String(format: "%.1f%%", value) }
-
-    static func seconds(_ s: Double) -> String {
-        if s < 60 { return String(format: "%.2f s", s) }
-        return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
-    }
-}
-
 /// A one-line progress bar on stderr: bytes consumed of the total, rate, ETA.
 final class ProgressBar {
     private var drawn = false

@@ -1,3 +1,4 @@
+import WarmsetAnalysis
 import Foundation
 import WarmsetWarm
 
