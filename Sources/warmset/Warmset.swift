@@ -8,13 +8,18 @@ struct Warmset: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "warmset",
-        abstract: "Derive a cache's warm set from web access logs, and write it as a manifest.",
+        abstract: "Derive a cache's warm set from web access logs, write it as a manifest, and warm caches with it.",
         discussion: """
             warmset reads nginx/Apache access logs (plain or gzipped, one file, a rotated set, or \
             stdin), finds the keys an application will ask for first after a restart, ranks them by \
-            request count, and writes them for a cache warmer.
+            how often (or how recently, or at what cost) they are requested, and writes them for a \
+            cache warmer, or warms Redis, memcached or an HTTP cache itself.
 
-            Start with:  warmset analyze /var/log/nginx/access.log* --top 1000 --output warm.jsonl --output-format jsonl
+            A deploy pipeline:
+              warmset analyze /var/log/nginx/access.log* --rules rules.yaml --top 5000 -o warm.jsonl --output-format jsonl
+              warmset warm warm.jsonl --redis redis://new-cache:6379 --copy-from redis://old-cache:6379
+            Many hosts: analyze … --save-sketch host.sketch on each, then warmset merge, then analyze the merged sketch.
+            Keep a short-TTL cache warm: warmset watch access.log --every 5m --warm-redis URL --origin … --ttl 600
             """,
         version: version,
         subcommands: [Analyze.self, Warm.self, Watch.self, Merge.self, Generate.self]
