@@ -61,6 +61,9 @@ struct RedisFaultTests {
         #expect(first.status == (failed == 0 ? 0 : 2), "\(first.stderr)")
         if downSeconds > 0 {
             #expect(failed > 0 && first.stderr.contains("node_down") && first.stderr.contains("127.0.0.1:\(redis.port) is down"), "\(first.stderr)")
+            // The headline does not claim the failed keys as warmed.
+            #expect(first.stderr.contains("warmset: 400 keys to redis://warmer:***@127.0.0.1:\(redis.port)/3 from"), "\(first.stderr)")
+            #expect(first.stderr.contains("  warmed      \(warmed) "), "\(first.stderr)")
         }
         #expect((json["counters"] as? [String: Int])?["reconnects"] ?? 0 > 0, "the broken connection was noticed")
         // Whatever reached the restarted server went to db 3 as 'warmer' (logged in again), and
