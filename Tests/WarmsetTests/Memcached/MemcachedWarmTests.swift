@@ -242,7 +242,7 @@ struct MemcachedWarmTests {
         let deadline = Date().addingTimeInterval(20)
         while !stopped.isSet && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         #expect(first.status == 2, "\(first.stderr)")
-        #expect(first.stderr.contains(nodes[1].address), "\(first.stderr)")
+        #expect(first.stderr.contains("node_down  e.g. mid"), "\(first.stderr)")
         let json = try warmReport(report)
         let warmed = try #require(json["warmed"] as? Int)
         let failed = try #require(json["failed"] as? Int)
@@ -252,6 +252,8 @@ struct MemcachedWarmTests {
         let failures = try #require(json["failures"] as? [[String: Any]])
         let failedKeys = Set(failures.compactMap { $0["key"] as? String })
         #expect(failedKeys.count == failed && failedKeys.isSubset(of: onStopped), "only the stopped node's keys fail")
+        let details = failures.compactMap { $0["detail"] as? String }
+        #expect(details.count == failed && details.allSatisfy { $0.hasPrefix(nodes[1].address + ": ") }, "each failure names the node: \(details.prefix(3))")
         #expect(failedKeys.count < onStopped.count, "it was stopped during the run, after some of its keys were written")
         for key in keys where !onStopped.contains(key) { #expect(try nodes[0].get(key)?.value == "value-of:\(key)") }
 
