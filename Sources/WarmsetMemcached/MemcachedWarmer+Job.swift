@@ -34,10 +34,13 @@ final class MemcachedJob: Sendable {
         // Keys were checked in `run`, so storageKey succeeds here.
         let keyed = batch.map { entry in (entry, (try? MemcachedKey.storageKey(entry.key, longKeys: settings.longKeys).get()) ?? entry.key) }
         var missing = keyed
+        // A batch is one node's lane: its failures name that node, as the ones found down at the
+        // start do (libmemcached's messages, such as CONNECTION FAILURE, do not).
+        let node = keyed.first.flatMap { target.server(forKey: $0.1) }.map { "\($0): " } ?? ""
         if !settings.overwrite {
             let (items, error) = target.get(keyed.map(\.1))
             if let error, items.isEmpty {
-                let failure = KeyFailure(error.nodeDown ? "node_down" : "memcached_error", "get: \(error.message)")
+                let failure = KeyFailure(error.nodeDown ? "node_down" : "memcached_error", "\(node)get: \(error.message)")
                 for entry in batch { ledger.failed(key: entry.key, failure) }
                 return
             }
@@ -87,7 +90,7 @@ final class MemcachedJob: Sendable {
             case .present: ledger.present()  // add: someone wrote it since the check
             case .failed(let code, let message, let nodeDown):
                 let reason = nodeDown ? "node_down" : (code == MemcachedPool.tooBig ? "value_too_large" : "memcached_error")
-                ledger.failed(key: entry.key, KeyFailure(reason, "\(settings.overwrite ? "set" : "add"): \(message)"))
+                ledger.failed(key: entry.key, KeyFailure(reason, "\(node)\(settings.overwrite ? "set" : "add"): \(message)"))
             }
         }
     }

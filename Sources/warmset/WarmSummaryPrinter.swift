@@ -6,9 +6,11 @@ import WarmsetWarm
 enum WarmSummaryPrinter {
     static func print(_ r: WarmReport) {
         var lines: [String] = []
-        let verb = r.dryRun ? "checked" : "warmed"
+        // The headline counts the keys gone through, not the keys warmed: the lines below say
+        // how many of them were warmed, present or failed.
+        let what = r.dryRun ? "checked \(Format.count(r.total)) keys in" : "\(Format.count(r.total)) keys to"
         lines.append(
-            "warmset: \(verb) \(Format.count(r.total)) keys in \(r.target) from \(r.source) in \(Format.seconds(r.elapsedSeconds)), \(Format.count(Int(r.keysPerSecond))) keys/s")
+            "warmset: \(what) \(r.target) from \(r.source) in \(Format.seconds(r.elapsedSeconds)), \(Format.count(Int(r.keysPerSecond))) keys/s")
         if r.dryRun {
             lines.append("  would warm  \(Format.count(r.wouldWarm)) (dry run: nothing fetched, nothing written)")
         } else if r.http != nil {

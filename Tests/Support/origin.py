@@ -7,6 +7,8 @@
   /missing/NAME  404
   /big/N         200, a body of N bytes ("x" repeated)
   /limited/NAME  429 with Retry-After: 1 on the first request for NAME, then 200
+  /burst/NAME    every 5th request to /burst/ (over all names) answers 429 with Retry-After: 1
+  /flaky/NAME    502 on the first request for NAME, then 200
   /stats         JSON: {"requests": {path: count}, "user_agents": [...], "headers": {...}}
 """
 import json
@@ -18,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SLOW = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
 lock = threading.Lock()
 requests = {}
+burst_count = 0
 user_agents = set()
 last_headers = {}
 
@@ -63,6 +66,18 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(500, "boom")
         if kind == "missing":
             return self.reply(404, "not found")
+        if kind == "burst":
+            global burst_count
+            with lock:
+                burst_count += 1
+                limited = burst_count % 5 == 0
+            if limited:
+                return self.reply(429, "slow down", [("Retry-After", "1")])
+            return self.reply(200, "value-of:" + name)
+        if kind == "flaky":
+            if count == 1:
+                return self.reply(502, "bad gateway")
+            return self.reply(200, "value-of:" + name)
         if kind == "limited":
             if count == 1:
                 return self.reply(429, "slow down", [("Retry-After", "1")])

@@ -218,6 +218,54 @@ struct MemcachedWarmTests {
         #expect(try origin.requests().count == onLive.count, "keys of the dead node are not fetched")
     }
 
+    @Test func aNodeStoppedMidRunFailsOnlyItsKeysAndARerunAfterItsRestartCompletes() throws {
+        let nodes = [try WarmMemcachedServer(), try WarmMemcachedServer()]
+        let origin = try WarmOrigin()
+        let servers = nodes.map { MemcachedServer(host: "127.0.0.1", port: $0.port) }
+        let keys = (0..<600).map { "mid\($0)" }
+        let onStopped = try Set(keys.filter { try MemcachedWarmer.node(forKey: $0, servers: servers, distribution: .ketama)?.port == nodes[1].port })
+        let report = try WarmTestKit.temporaryDirectory().appendingPathComponent("report.json")
+        let arguments = [
+            "warm", try manifest(keys), "--memcached", pool(nodes), "--origin", origin.base + "/fast/{key}", "--ttl", "600",
+            "--rate", "200/s", "--batch", "10", "--connections", "2", "--connect-timeout", "1", "--timeout", "2", "--report", report.path,
+        ]
+        let stopped = Mutexed(false)
+        let stopper = Thread {
+            // Stop it during the run, once it holds some of its keys (or after 20 s).
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline, ((try? nodes[1].itemCount()) ?? 0) < 20 { Thread.sleep(forTimeInterval: 0.05) }
+            nodes[1].stop()
+            stopped.set(true)
+        }
+        stopper.start()
+        let first = try WarmTestKit.warmset(arguments)
+        let deadline = Date().addingTimeInterval(20)
+        while !stopped.isSet && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(first.status == 2, "\(first.stderr)")
+        #expect(first.stderr.contains("node_down  e.g. mid"), "\(first.stderr)")
+        let json = try warmReport(report)
+        let warmed = try #require(json["warmed"] as? Int)
+        let failed = try #require(json["failed"] as? Int)
+        #expect(warmed + failed + (json["present"] as? Int ?? 0) == keys.count && json["unaccounted"] as? Int == 0, "\(json)")
+        let reasons = json["failed_by_reason"] as? [String: Int] ?? [:]
+        #expect(!reasons.isEmpty && Set(reasons.keys).isSubset(of: ["node_down", "memcached_error"]), "\(reasons)")
+        let failures = try #require(json["failures"] as? [[String: Any]])
+        let failedKeys = Set(failures.compactMap { $0["key"] as? String })
+        #expect(failedKeys.count == failed && failedKeys.isSubset(of: onStopped), "only the stopped node's keys fail")
+        let details = failures.compactMap { $0["detail"] as? String }
+        #expect(details.count == failed && details.allSatisfy { $0.hasPrefix(nodes[1].address + ": ") }, "each failure names the node: \(details.prefix(3))")
+        #expect(failedKeys.count < onStopped.count, "it was stopped during the run, after some of its keys were written")
+        for key in keys where !onStopped.contains(key) { #expect(try nodes[0].get(key)?.value == "value-of:\(key)") }
+
+        // The node comes back empty; a rerun warms its keys and finds the others present.
+        try nodes[1].start()
+        let second = try WarmTestKit.warmset(arguments)
+        #expect(second.status == 0, "\(second.stderr)")
+        let rerun = try warmReport(report)
+        #expect(rerun["warmed"] as? Int == onStopped.count && rerun["present"] as? Int == keys.count - onStopped.count, "\(rerun)")
+        #expect(try nodes[1].itemCount() == onStopped.count)
+    }
+
     @Test func copyFromAnotherPoolKeepsValuesAndFlags() throws {
         let source = try WarmMemcachedServer()
         let target = [try WarmMemcachedServer(), try WarmMemcachedServer()]

@@ -133,6 +133,55 @@ struct WatchCommandTests {
         #expect(try WatchState.load(state)?.linesRead == 7)
     }
 
+    @Test func redisDownForACycleIsReportedAndTheNextCycleWarms() throws {
+        let redis = try WarmRedisServer()
+        let origin = try WarmOrigin()
+        let dir = try WarmTestKit.temporaryDirectory()
+        let log = dir.appendingPathComponent("access.log").path
+        let state = dir.appendingPathComponent("watch.state").path
+        let metricsPort = try WarmTestKit.freePort()
+        let metricsURL = "http://127.0.0.1:\(metricsPort)/metrics"
+        try WatchTestKit.append(WatchTestKit.lines([1: 5]), to: log)
+        let watch = try WatchProcess(
+            WatchTestKit.arguments(log: log, redis: redis, origin: origin, top: 5)
+                + ["--every", "1s", "--state", state, "--metrics-listen", "127.0.0.1:\(metricsPort)"],
+            in: dir)
+        #expect(try WatchTestKit.eventually { try WatchTestKit.ttls(redis, ["p:1"]).count == 1 }, "\(watch.stderr)")
+
+        // Redis goes away; new lines arrive; the next cycle cannot warm and says so.
+        redis.kill()
+        let before = watch.stderr.split(separator: "\n").count
+        try WatchTestKit.append(WatchTestKit.lines([2: 4]), to: log)
+        let failedCycle = WatchTestKit.eventually {
+            watch.stderr.split(separator: "\n").dropFirst(before).contains { line in
+                line.contains("warm step failed") || (line.contains("cycle ") && !line.contains(" 0 failed in"))
+            }
+        }
+        #expect(failedCycle, "\(watch.stderr)")
+        #expect(watch.process.isRunning, "a cycle that cannot warm does not end the watch")
+        let metrics = (try? WatchTestKit.httpGet(metricsURL)) ?? ""
+        let failedCount = (WatchTestKit.metric("warmset_watch_cycles_failed_total", in: metrics) ?? 0)
+            + (WatchTestKit.metric("warmset_watch_keys_failed_total", in: metrics) ?? 0)
+        #expect(failedCount > 0, "\(metrics)")
+
+        // Redis is back (empty): a later cycle warms both keys again.
+        try redis.start()
+        let back = Date().timeIntervalSince1970
+        #expect(try WatchTestKit.eventually { try WatchTestKit.ttls(redis, ["p:1", "p:2"]).count == 2 }, "\(watch.stderr)")
+        #expect(try redis.command(["GET", "p:2"]).first?.textValue == "value-of:p:2")
+        #expect(watch.process.isRunning)
+        #expect(WatchTestKit.eventually {
+            let text = (try? WatchTestKit.httpGet(metricsURL)) ?? ""
+            return (WatchTestKit.metric("warmset_watch_last_success_timestamp_seconds", in: text) ?? 0) >= back
+        }, "a fully successful cycle after Redis came back")
+
+        // No line was lost while Redis was down.
+        watch.send(SIGTERM)
+        #expect(watch.waitForExit() == 0, "\(watch.stderr)")
+        let saved = try #require(try WatchState.load(state))
+        #expect(saved.linesRead == 9 && saved.sketch.requests == 9)
+    }
+
     @Test func onceRunsOneCycleAndUsageErrorsAreCaught() throws {
         let redis = try WarmRedisServer()
         let origin = try WarmOrigin()
