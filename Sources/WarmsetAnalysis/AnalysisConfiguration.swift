@@ -73,7 +73,7 @@ public struct AnalysisConfiguration: Sendable {
     public var report: String?
 
     /// Internal: the chunk size of the parallel path's ring (tests use small ones).
-    var parallelChunkSize = 1 << 20
+    var parallelChunkSize = 1 << 19
 
     /// Internal: rank every candidate and skip selection (`--recount`'s first pass).
     var candidatesOnly = false

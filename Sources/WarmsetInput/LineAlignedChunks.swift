@@ -59,7 +59,7 @@ public final class LineAlignedChunks: @unchecked Sendable {
     ///   - lanes: the number of parse workers; each calls `next(lane:)` with its own index.
     ///   - chunkSize: the size of each buffer; lines longer than this are dropped.
     ///   - buffersPerLane: buffers in the ring per worker.
-    public init(_ source: any ByteSource, lanes: Int, chunkSize: Int = 1 << 20, buffersPerLane: Int = 2) {
+    public init(_ source: any ByteSource, lanes: Int, chunkSize: Int = 1 << 20, buffersPerLane: Int = 3) {
         precondition(lanes >= 1 && chunkSize >= 16)
         self.source = source
         self.lanes = lanes
