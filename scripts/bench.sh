@@ -69,8 +69,8 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 base=$(echo "${TIMES["igzip -dc > /dev/null"]}" | median)
-plain_bytes=$(stat -c %s "$LOG")
-gz_bytes=$(stat -c %s "$LOG.gz")
+plain_bytes=$(stat -Lc %s "$LOG")
+gz_bytes=$(stat -Lc %s "$LOG.gz")
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
