@@ -31,12 +31,16 @@ add "pigz -dc | awk | sort | uniq -c | sort -rn | head" \
     "pigz -dc '$LOG.gz' | awk '\$6==\"\\\"GET\" {split(\$7,a,\"?\"); print a[1]}' | sort | uniq -c | sort -rn | head -10000 > /dev/null"
 add "warmset analyze .gz (sketch, top 10000, 1 rule)" \
     "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null"
+add "warmset analyze .gz --threads 1" \
+    "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --threads 1"
 add "warmset analyze .gz --single-thread" \
     "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --single-thread"
 add "warmset analyze .gz --inflate zlib" \
     "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --inflate zlib"
 add "warmset analyze plain (sketch, top 10000, 1 rule)" \
     "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null"
+add "warmset analyze plain --threads 1" \
+    "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null --threads 1"
 add "warmset analyze plain --exact" \
     "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null --exact"
 
@@ -65,8 +69,8 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 base=$(echo "${TIMES["igzip -dc > /dev/null"]}" | median)
-plain_bytes=$(stat -c %s "$LOG")
-gz_bytes=$(stat -c %s "$LOG.gz")
+plain_bytes=$(stat -Lc %s "$LOG")
+gz_bytes=$(stat -Lc %s "$LOG.gz")
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
@@ -89,7 +93,10 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo "Allocations (scripts/malloc-count.c, an LD_PRELOAD counter of malloc/calloc/realloc/posix_memalign):"
   echo "$M_SHORT calls for the first 20,000 lines, $M_LONG for the first 2,000,000: $(awk -v a="$M_SHORT" -v b="$M_LONG" 'BEGIN {printf "%.6f", (b-a)/1980000}') per line."
   echo
-  echo "Plain input rate of warmset (parse + key + count on one core, file read on the other):"
+  echo "Plain input rate of warmset: parse + key + count on one core (\`--threads 1\`, file read on another thread),"
+  t=$(echo "${TIMES["warmset analyze plain --threads 1"]}" | median)
+  awk -v t="$t" -v b="$plain_bytes" 'BEGIN {printf "%.0f MB/s; ", b/t/1e6}'
+  echo "with two parse workers (the default on 2+ cores):"
   t=$(echo "${TIMES["warmset analyze plain (sketch, top 10000, 1 rule)"]}" | median)
   awk -v t="$t" -v b="$plain_bytes" 'BEGIN {printf "%.0f MB/s.\n", b/t/1e6}'
 } > docs/benchmarks.md.new

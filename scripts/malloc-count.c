@@ -23,6 +23,10 @@ static void report(void) {
 }
 
 __attribute__((constructor)) static void init(void) {
+    // The first malloc may come before the constructor: set up (and register the report) once.
+    static int done;
+    if (done) return;
+    done = 1;
     real_malloc = dlsym(RTLD_NEXT, "malloc");
     real_calloc = dlsym(RTLD_NEXT, "calloc");
     real_realloc = dlsym(RTLD_NEXT, "realloc");

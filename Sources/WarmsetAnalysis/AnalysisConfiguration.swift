@@ -45,6 +45,9 @@ public struct AnalysisConfiguration: Sendable {
     public var inflater = Inflater.isal
     /// Decode each input on a second thread, overlapping inflate with parsing.
     public var decodeInBackground = true
+    /// Parse workers (`--threads`): with more than one, each input's chunks are parsed on
+    /// several threads and the counters merged (unweighted sketch or exact counting only).
+    public var parseThreads = 1
 
     // Scaling out and choosing the warm set (issue 6).
 
@@ -68,6 +71,9 @@ public struct AnalysisConfiguration: Sendable {
     public var recount = false
     /// `--report FILE.html`.
     public var report: String?
+
+    /// Internal: the chunk size of the parallel path's ring (tests use small ones).
+    var parallelChunkSize = 1 << 19
 
     /// Internal: rank every candidate and skip selection (`--recount`'s first pass).
     var candidatesOnly = false

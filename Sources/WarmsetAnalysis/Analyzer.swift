@@ -98,7 +98,7 @@ public enum Analyzer {
             if let size = entry.source?.compressedSize, let sum = totalBytes { totalBytes = sum + size } else if entry.source != nil { totalBytes = nil }
         }
 
-        let counter = try counterOverride ?? CounterFactory.make(configuration, sketches: sketches, withLogs: !sources.isEmpty)
+        var counter = try counterOverride ?? CounterFactory.make(configuration, sketches: sketches, withLogs: !sources.isEmpty)
         let weigher = RequestWeigher.isNeeded(configuration) ? RequestWeigher(counter: counter, configuration: configuration) : nil
         for (path, snapshot) in sketches {
             summary.inputs.append(.init(
@@ -118,76 +118,99 @@ public enum Analyzer {
         var decodedTotal: Int64 = 0
         var nextReport = start + 0.25
 
-        for (path, maybeSource) in sources {
-            guard let source = maybeSource else { continue }
-            var lines = 0
-            var decoded: Int64 = 0
-            let linesBefore = linesRead
-            var failure: String?
-            // Decode on a second thread (inflate overlaps parsing), or on this one.
-            let chunks: any ChunkSource =
-                configuration.decodeInBackground ? PrefetchedChunks(source) : DirectChunks(source)
-            do {
-                _ = try reader.forEachLine(
-                    of: chunks,
-                    afterRead: {
-                        if let progress {
-                            let t = now()
-                            if t >= nextReport {
-                                nextReport = t + 0.25
-                                progress(AnalysisProgress(
-                                    bytesConsumed: consumedBefore + chunks.compressedBytesConsumed, totalBytes: totalBytes,
-                                    lines: linesRead, elapsed: t - start))
-                            }
-                        }
-                    },
-                    onOverlong: { lineNumber, length in
-                        linesRead += 1
-                        malformed += 1
-                        if samples.count < malformedSampleLimit {
-                            samples.append("\(path):\(lineNumber): longer than \(configuration.maxLineBytes) bytes (\(length)); skipped")
-                        }
-                    }
-                ) { line, lineNumber in
-                    linesRead += 1
-                    if let problem = parser.parse(line, into: &fields) {
-                        malformed += 1
-                        if samples.count < malformedSampleLimit {
-                            samples.append("\(path):\(lineNumber): \(problem.reason.rawValue) at byte \(problem.byteOffset + 1)")
-                        }
-                        return
-                    }
-                    if let reason = filter.check(fields) {
-                        filtered[reason.index] += 1
-                        return
-                    }
-                    guard let target = fields.target, !fields.badRequestLine else {
-                        filtered[RequestFilter.Reason.badRequest.index] += 1
-                        return
-                    }
-                    switch keys.build(target: target, hasLogEscapes: fields.hasLogEscapes) {
-                    case .key:
-                        if let weigher {
-                            weigher.add(fields, key: keys.key, path: keys.path)
-                        } else {
-                            counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
-                        }
-                    case .skipped(let reason):
-                        filtered[reason.index] += 1
+        let lanes = ParallelAnalysis.lanes(
+            configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil)
+        if lanes > 1 {
+            let outcome = try ParallelAnalysis.run(
+                sources, lanes: lanes, configuration: configuration, compiled: compiled, counter: counter,
+                sampleLimit: malformedSampleLimit, summary: &summary
+            ) { consumed, lines in
+                if let progress {
+                    let t = now()
+                    if t >= nextReport {
+                        nextReport = t + 0.25
+                        progress(AnalysisProgress(bytesConsumed: consumed, totalBytes: totalBytes, lines: lines, elapsed: t - start))
                     }
                 }
-            } catch let error as InputError {
-                failure = error.description
-                summary.partial = true
-                summary.errors.append(error.description)
             }
-            decoded = chunks.decodedBytes
-            lines = linesRead - linesBefore
-            consumedBefore += source.compressedBytesConsumed
-            decodedTotal += decoded
-            summary.inputs.append(.init(
-                path: path, gzip: source.isGzip, compressedBytes: source.compressedBytesConsumed, bytes: decoded,
-                lines: lines, error: failure))
+            counter = outcome.counter
+            linesRead = outcome.linesRead
+            malformed = outcome.malformed
+            samples = outcome.samples
+            filtered = outcome.filtered
+            decodedTotal = outcome.decodedTotal
+        } else {
+            for (path, maybeSource) in sources {
+                guard let source = maybeSource else { continue }
+                var lines = 0
+                var decoded: Int64 = 0
+                let linesBefore = linesRead
+                var failure: String?
+                // Decode on a second thread (inflate overlaps parsing), or on this one.
+                let chunks: any ChunkSource =
+                    configuration.decodeInBackground ? PrefetchedChunks(source) : DirectChunks(source)
+                do {
+                    _ = try reader.forEachLine(
+                        of: chunks,
+                        afterRead: {
+                            if let progress {
+                                let t = now()
+                                if t >= nextReport {
+                                    nextReport = t + 0.25
+                                    progress(AnalysisProgress(
+                                        bytesConsumed: consumedBefore + chunks.compressedBytesConsumed, totalBytes: totalBytes,
+                                        lines: linesRead, elapsed: t - start))
+                                }
+                            }
+                        },
+                        onOverlong: { lineNumber, length in
+                            linesRead += 1
+                            malformed += 1
+                            if samples.count < malformedSampleLimit {
+                                samples.append("\(path):\(lineNumber): longer than \(configuration.maxLineBytes) bytes (\(length)); skipped")
+                            }
+                        }
+                    ) { line, lineNumber in
+                        linesRead += 1
+                        if let problem = parser.parse(line, into: &fields) {
+                            malformed += 1
+                            if samples.count < malformedSampleLimit {
+                                samples.append("\(path):\(lineNumber): \(problem.reason.rawValue) at byte \(problem.byteOffset + 1)")
+                            }
+                            return
+                        }
+                        if let reason = filter.check(fields) {
+                            filtered[reason.index] += 1
+                            return
+                        }
+                        guard let target = fields.target, !fields.badRequestLine else {
+                            filtered[RequestFilter.Reason.badRequest.index] += 1
+                            return
+                        }
+                        switch keys.build(target: target, hasLogEscapes: fields.hasLogEscapes) {
+                        case .key:
+                            if let weigher {
+                                weigher.add(fields, key: keys.key, path: keys.path)
+                            } else {
+                                counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
+                            }
+                        case .skipped(let reason):
+                            filtered[reason.index] += 1
+                        }
+                    }
+                } catch let error as InputError {
+                    failure = error.description
+                    summary.partial = true
+                    summary.errors.append(error.description)
+                }
+                decoded = chunks.decodedBytes
+                lines = linesRead - linesBefore
+                consumedBefore += source.compressedBytesConsumed
+                decodedTotal += decoded
+                summary.inputs.append(.init(
+                    path: path, gzip: source.isGzip, compressedBytes: source.compressedBytesConsumed, bytes: decoded,
+                    lines: lines, error: failure))
+            }
         }
 
         weigher?.flush()

@@ -137,3 +137,45 @@ public final class LineReader {
         return lineNumber
     }
 }
+
+extension LineChunk {
+    /// Calls `body` with each line of the chunk and its 1-based number within the chunk
+    /// (a `leadingOverlong` line is number 1).
+    ///
+    /// A trailing `\r` is removed; lines longer than `maxLineBytes` are reported through
+    /// `onOverlong` instead, as `LineReader` does.
+    /// - Returns: the number of lines (delivered and overlong).
+    /// - Complexity: O(n) in the chunk's bytes; one `memchr` pass.
+    @inline(__always)
+    public func forEachLine(
+        maxLineBytes: Int,
+        onOverlong: (_ lineNumber: Int, _ length: Int) -> Void,
+        _ body: (_ line: UnsafeRawBufferPointer, _ lineNumber: Int) -> Void
+    ) -> Int {
+        var lineNumber = 0
+        if let leadingOverlong {
+            lineNumber = 1
+            onOverlong(1, leadingOverlong)
+        }
+        guard let base = bytes.baseAddress else { return lineNumber }
+        let n = bytes.count
+        var start = 0
+        @inline(__always) func deliver(_ from: Int, _ count: Int) {
+            lineNumber += 1
+            var length = count
+            if length > 0 && base.load(fromByteOffset: from + length - 1, as: UInt8.self) == 0x0D { length -= 1 }
+            if length > maxLineBytes {
+                onOverlong(lineNumber, length)
+                return
+            }
+            body(UnsafeRawBufferPointer(start: base + from, count: length), lineNumber)
+        }
+        while start < n, let hit = memchr(base + start, 0x0A, n - start) {
+            let end = UnsafeRawPointer(hit) - base
+            deliver(start, end - start)
+            start = end + 1
+        }
+        if start < n { deliver(start, n - start) }  // the input's last line, without a newline
+        return lineNumber
+    }
+}

@@ -64,11 +64,11 @@ public enum SketchWeight: UInt8, Sendable, Equatable, CaseIterable, CustomString
 
 /// Exact counting in a hash table: memory grows with the number of distinct keys.
 public final class ExactCounter: WeightedKeyCounter {
-    private let table = KeyTable(expectedCount: 1 << 14)
-    private var total: UInt64 = 0
-    private var weightTotal: Double = 0
+    let table = KeyTable(expectedCount: 1 << 14)
+    var total: UInt64 = 0
+    var weightTotal: Double = 0
     private let seed: UInt64
-    private let weighted: Bool
+    let weighted: Bool
     private var decay: ForwardDecay?
     private var admitsNewKeys = true
 

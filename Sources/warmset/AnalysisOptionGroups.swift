@@ -28,6 +28,7 @@ extension AnalysisOptionGroups {
         c.maxLineBytes = input.maxLineBytes
         c.inflater = input.inflate == .zlib ? .zlib : .isal
         c.decodeInBackground = !input.singleThread
+        c.parseThreads = input.parseThreads
         c.methods = filters.methods ?? c.methods
         c.status = filters.status ?? c.status
         c.since = filters.since

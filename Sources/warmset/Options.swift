@@ -31,9 +31,24 @@ struct InputOptions: ParsableArguments {
     @Flag(help: "Decode and parse on one thread (by default inflating runs on a second thread).")
     var singleThread = false
 
+    @Option(help: ArgumentHelp(
+        "Parse workers, besides the inflating thread (default: 2 when the machine has 2 or more cores). Applies to unweighted counting; 1 parses on one thread.",
+        valueName: "n"))
+    var threads: Int?
+
+    /// The parse workers the options ask for.
+    var parseThreads: Int {
+        if singleThread { return 1 }
+        return threads ?? (ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1)
+    }
+
     func validate() throws {
         guard maxLineBytes >= 256 && maxLineBytes <= 64 * 1024 * 1024 else {
             throw ValidationError("--max-line-bytes must be between 256 and 67108864")
+        }
+        if let threads {
+            guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be between 1 and 64") }
+            if singleThread && threads > 1 { throw ValidationError("--single-thread and --threads \(threads) contradict; give one") }
         }
         _ = try jsonFieldNames()
     }

@@ -1,0 +1,271 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A run of whole lines cut from the input, for one of several parse workers.
+public struct LineChunk {
+    /// Whole lines, each ending in `\n`, except in the last chunk of the input, whose final
+    /// line may have none. Valid until the worker asks for its next chunk.
+    public var bytes: UnsafeRawBufferPointer
+    /// The chunk's place in the input: 0, 1, 2… (chunk `s` goes to lane `s % lanes`).
+    public var sequence: Int
+    /// The length of a line longer than a whole buffer that ended just before `bytes`
+    /// (it counts as this chunk's first line, and its bytes were dropped).
+    public var leadingOverlong: Int?
+}
+
+/// Decodes a `ByteSource` on a second thread into a ring of reusable buffers cut at line
+/// ends, and hands the buffers out in turn to `lanes` parse workers.
+///
+/// The bytes after a buffer's last newline are carried (copied: one partial line) to the
+/// start of the next buffer, so every chunk holds whole lines and each worker splits its own
+/// chunks without seeing the others'. A line longer than a whole buffer is dropped up to its
+/// newline and reported as the next chunk's `leadingOverlong`. Chunk `s` goes to lane
+/// `s % lanes`, so the split depends only on the input. An error goes to the lane whose turn
+/// it was, after the chunks before it; then every lane ends. `deinit` stops the producer
+/// and waits for it.
+public final class LineAlignedChunks: @unchecked Sendable {
+    // @unchecked Sendable: the buffers move between threads only under `condition`; the
+    // progress counters are word-sized values read for progress, where a stale read is harmless.
+    private struct Item {
+        var buffer: Int
+        var start: Int
+        var end: Int
+        var sequence: Int
+        var leadingOverlong: Int?
+        var error: InputError?
+        var last: Bool
+    }
+
+    private let source: any ByteSource
+    private let lanes: Int
+    private let buffers: [UnsafeMutableRawBufferPointer]
+    private let carry: UnsafeMutableRawBufferPointer
+    private let condition = NSCondition()
+    private var free: [Int]
+    private var queues: [[Item]]
+    private var holding: [Int?]
+    private var finished: [Bool]
+    private var stopRequested = false
+    private var producerDone = false
+    private var producerConsumed: Int64 = 0
+    private var producerDecoded: Int64 = 0
+
+    /// Starts decoding `source` on a new thread.
+    /// - Parameters:
+    ///   - lanes: the number of parse workers; each calls `next(lane:)` with its own index.
+    ///   - chunkSize: the size of each buffer; lines longer than this are dropped.
+    ///   - buffersPerLane: buffers in the ring per worker.
+    public init(_ source: any ByteSource, lanes: Int, chunkSize: Int = 1 << 20, buffersPerLane: Int = 3) {
+        precondition(lanes >= 1 && chunkSize >= 16)
+        self.source = source
+        self.lanes = lanes
+        let count = lanes * buffersPerLane + 1
+        buffers = (0..<count).map { _ in .allocate(byteCount: chunkSize, alignment: 64) }
+        carry = .allocate(byteCount: chunkSize, alignment: 64)
+        free = Array(0..<count)
+        queues = Array(repeating: [], count: lanes)
+        holding = Array(repeating: nil, count: lanes)
+        finished = Array(repeating: false, count: lanes)
+        let thread = Thread { [self] in produce() }
+        thread.name = "warmset-inflate"
+        thread.start()
+    }
+
+    deinit {
+        condition.lock()
+        stopRequested = true
+        condition.broadcast()
+        while !producerDone { condition.wait() }
+        condition.unlock()
+        for buffer in buffers { buffer.deallocate() }
+        carry.deallocate()
+    }
+
+    /// On-disk bytes consumed so far (for progress).
+    public var compressedBytesConsumed: Int64 { producerConsumed }
+    /// Decoded bytes read so far.
+    public var decodedBytes: Int64 { producerDecoded }
+
+    /// Waits until the producer thread has left (after every lane has ended, it is about
+    /// to); afterwards the source is no longer touched.
+    public func waitUntilFinished() {
+        condition.lock()
+        while !producerDone { condition.wait() }
+        condition.unlock()
+    }
+
+    /// The next chunk for `lane`, or nil when the input has ended for it. Returns the
+    /// lane's previous chunk to the ring.
+    /// - Throws: the source's `InputError`, on the lane whose turn it was; after it the
+    ///   lane ends.
+    public func next(lane: Int) throws(InputError) -> LineChunk? {
+        condition.lock()
+        defer { condition.unlock() }
+        if let held = holding[lane] {
+            free.append(held)
+            holding[lane] = nil
+            condition.broadcast()
+        }
+        if finished[lane] { return nil }
+        while queues[lane].isEmpty { condition.wait() }
+        let item = queues[lane].removeFirst()
+        if let error = item.error {
+            finished[lane] = true
+            throw error
+        }
+        if item.last { finished[lane] = true }
+        if item.buffer < 0 {
+            return item.leadingOverlong.map {
+                LineChunk(bytes: UnsafeRawBufferPointer(start: nil, count: 0), sequence: item.sequence, leadingOverlong: $0)
+            }
+        }
+        holding[lane] = item.buffer
+        return LineChunk(
+            bytes: UnsafeRawBufferPointer(rebasing: buffers[item.buffer][item.start..<item.end]), sequence: item.sequence,
+            leadingOverlong: item.leadingOverlong)
+    }
+
+    private func takeFree() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        while free.isEmpty && !stopRequested { condition.wait() }
+        return stopRequested ? nil : free.removeLast()
+    }
+
+    private func publish(_ item: Item, lane: Int) {
+        condition.lock()
+        queues[lane].append(item)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func giveBack(_ buffer: Int) {
+        condition.lock()
+        free.append(buffer)
+        condition.unlock()
+    }
+
+    /// Ends every lane: the one whose turn it is gets `last` (with the error, if any) and
+    /// the others an empty last item.
+    private func endAll(from sequence: Int, error: InputError?) {
+        condition.lock()
+        for offset in 0..<lanes {
+            let lane = (sequence + offset) % lanes
+            queues[lane].append(Item(buffer: -1, start: 0, end: 0, sequence: sequence, leadingOverlong: nil,
+                                     error: offset == 0 ? error : nil, last: true))
+        }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The offset of the last `\n` in `base[from..<to]`: a backward scan, a line's length
+    /// at most when lines fit the buffer (`memrchr` is not in every C library).
+    private static func lastNewline(_ base: UnsafeRawPointer, from: Int, to: Int) -> Int? {
+        var i = to - 1
+        while i >= from {
+            if base.load(fromByteOffset: i, as: UInt8.self) == 0x0A { return i }
+            i -= 1
+        }
+        return nil
+    }
+
+    private func produce() {
+        var sequence = 0
+        var carried = 0  // bytes of an unfinished line in `carry`
+        var skipping = false  // inside a line longer than a buffer, dropping bytes up to its newline
+        var skipped = 0
+        var pendingOverlong: Int?
+        defer {
+            condition.lock()
+            producerDone = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        while let index = takeFree() {
+            let buffer = buffers[index]
+            guard let base = buffer.baseAddress else { return }
+            var filled = 0
+            if carried > 0 {
+                // Safe: carried < buffer.count (a full buffer without a newline is skipped instead).
+                base.copyMemory(from: carry.baseAddress!, byteCount: carried)
+                filled = carried
+                carried = 0
+            }
+            let n: Int
+            do {
+                n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            } catch {
+                giveBack(index)
+                endAll(from: sequence, error: error)
+                return
+            }
+            producerConsumed = source.compressedBytesConsumed
+            producerDecoded += Int64(n)
+            if n == 0 {
+                // End of input: the unfinished line (or the line being skipped) is the last one.
+                if skipping {
+                    publish(Item(buffer: -1, start: 0, end: 0, sequence: sequence, leadingOverlong: skipped, error: nil, last: false),
+                            lane: sequence % lanes)
+                    sequence += 1
+                    giveBack(index)
+                } else if filled > 0 || pendingOverlong != nil {
+                    publish(Item(buffer: index, start: 0, end: filled, sequence: sequence, leadingOverlong: pendingOverlong,
+                                 error: nil, last: false), lane: sequence % lanes)
+                    sequence += 1
+                } else {
+                    giveBack(index)
+                }
+                endAll(from: sequence, error: nil)
+                return
+            }
+            filled += n
+            var start = 0
+            var overlong = pendingOverlong
+            pendingOverlong = nil
+            if skipping {
+                guard let hit = memchr(base, 0x0A, filled) else {
+                    skipped += filled
+                    giveBack(index)
+                    continue
+                }
+                let head = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+                overlong = skipped + head
+                skipping = false
+                skipped = 0
+                start = head + 1
+            }
+            if let last = Self.lastNewline(UnsafeRawPointer(base), from: start, to: filled) {
+                let end = last + 1
+                carried = filled - end
+                if carried > 0 { carry.baseAddress!.copyMemory(from: base + end, byteCount: carried) }
+                publish(Item(buffer: index, start: start, end: end, sequence: sequence, leadingOverlong: overlong, error: nil, last: false),
+                        lane: sequence % lanes)
+                sequence += 1
+                continue
+            }
+            // No line ends here.
+            if start == 0 && filled == buffer.count {
+                skipping = true
+                skipped = filled
+                pendingOverlong = overlong
+                if overlong != nil {
+                    // Report the earlier overlong line now, in order, before this one.
+                    publish(Item(buffer: -1, start: 0, end: 0, sequence: sequence, leadingOverlong: overlong, error: nil, last: false),
+                            lane: sequence % lanes)
+                    sequence += 1
+                    pendingOverlong = nil
+                }
+                giveBack(index)
+                continue
+            }
+            carried = filled - start
+            if carried > 0 { carry.baseAddress!.copyMemory(from: base + start, byteCount: carried) }
+            pendingOverlong = overlong
+            giveBack(index)
+        }
+    }
+}

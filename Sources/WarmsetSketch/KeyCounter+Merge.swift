@@ -1,0 +1,61 @@
+/// Merging the counters of parallel parse workers into one.
+extension ExactCounter {
+    /// Keys counted so far: the entry index the next new key gets (keys are never removed).
+    public var keyCount: Int { table.count }
+
+    /// One worker's counter with the chunks it counted: for each chunk, its place in the
+    /// input (`order`, increasing) and the counter's `keyCount` when the chunk began.
+    public typealias WorkerShare = (counter: ExactCounter, marks: [(order: Int, firstKey: Int)])
+
+    /// The counter a single worker would have made counting every chunk in order.
+    ///
+    /// Keys are inserted in the order of their first appearance in the input (by chunk
+    /// order, then by order within the chunk), so each key keeps the path of its first
+    /// request, as when counting on one thread. Only unweighted counters that admit every
+    /// key are merged this way.
+    /// - Complexity: O(k log m + total key bytes) for k keys in m chunk marks.
+    public static func merged(_ shares: [WorkerShare], seed: UInt64) -> ExactCounter {
+        let result = ExactCounter(seed: seed)
+        var segments: [(order: Int, worker: Int, from: Int, to: Int)] = []
+        for (w, share) in shares.enumerated() {
+            precondition(!share.counter.weighted && share.counter.tracksEveryKey)
+            for (i, mark) in share.marks.enumerated() {
+                let to = i + 1 < share.marks.count ? share.marks[i + 1].firstKey : share.counter.table.count
+                if to > mark.firstKey { segments.append((mark.order, w, mark.firstKey, to)) }
+            }
+            result.total &+= share.counter.total
+            result.weightTotal += share.counter.weightTotal
+        }
+        segments.sort { $0.order < $1.order }
+        for segment in segments {
+            let table = shares[segment.worker].counter.table
+            for e in segment.from..<segment.to {
+                let entry = table.entries[e]
+                let key = table.key(of: entry)
+                let index = result.table.find(entry.hash, key: key) ?? result.table.insert(entry.hash, key: key, path: table.path(of: entry))
+                result.table.record(index, count: entry.count, bytes: entry.bytesSum, weight: entry.weight)
+            }
+        }
+        return result
+    }
+}
+
+extension SketchCounter {
+    /// Adds another counter's counts (a parallel worker's), without a snapshot's copy of
+    /// the cells: the sketches are summed and the candidate sets united and re-ranked, as
+    /// `merge(_:name:)` does.
+    /// - Precondition: `other` was made with the same parameters, update rule and capacity.
+    /// - Complexity: O(d·w + c log c).
+    public func absorb(_ other: SketchCounter) {
+        precondition(other.sketch.parameters == sketch.parameters && other.sketch.conservative == sketch.conservative)
+        let selfMiss = core.missBound()
+        sketch.add(contentsOf: other.sketch)
+        core.requests &+= other.core.requests
+        core.union(other.core.snapshotCandidates(), selfMiss: selfMiss, otherMiss: other.core.missBound())
+    }
+
+    /// An empty counter with the same settings, for another worker.
+    public func emptyCopy() -> SketchCounter {
+        SketchCounter(parameters: sketch.parameters, top: 1, candidates: capacity, conservative: sketch.conservative)
+    }
+}

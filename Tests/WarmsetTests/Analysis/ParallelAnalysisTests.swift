@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+import WarmsetGenerator
+@testable import WarmsetAnalysis
+@testable import WarmsetInput
+@testable import WarmsetSketch
+
+@Suite("Parallel parsing")
+struct ParallelAnalysisTests {
+    /// Generated traffic with malformed, CR LF, overlong and buffer-sized lines mixed in.
+    static func corpus(seed: UInt64, lines: Int = 3000) -> [UInt8] {
+        var generated: [UInt8] = []
+        TrafficGenerator(lines: lines, keys: 400, zipf: 1.0, seed: seed).write { generated += $0 }
+        var rng = SplitMix(seed: seed)
+        var out: [UInt8] = []
+        for line in generated.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
+            switch rng.next() % 40 {
+            case 0: out += Array("not a log line\n".utf8)
+            case 1: out += Array(repeating: UInt8(ascii: "x"), count: 1500 + Int(rng.next() % 9000)) + [0x0A]  // overlong
+            case 2: out += line + [0x0D, 0x0A]
+            case 3: out += Array(line.prefix(30)) + [0x0A]  // truncated
+            default: out += line + [0x0A]
+            }
+        }
+        out += Array(generated.suffix(120).split(separator: 0x0A).last ?? [])  // a last line without a newline
+        return out
+    }
+
+    /// The lines a simple split gives: nil for a line over `maxLineBytes` (after its `\r`).
+    static func reference(_ bytes: [UInt8], maxLineBytes: Int) -> [[UInt8]?] {
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
+        if bytes.last == 0x0A || bytes.isEmpty { lines.removeLast() }
+        return lines.map { line in
+            let trimmed = line.last == 0x0D ? Array(line.dropLast()) : line
+            return trimmed.count > maxLineBytes ? nil : trimmed
+        }
+    }
+
+    @Test("line-aligned chunks give the reference lines at every chunk and read size", arguments: [64, 100, 257, 1024, 4096])
+    func chunksAgainstReference(chunkSize: Int) throws {
+        let seed: UInt64 = 5
+        let text = Self.corpus(seed: seed, lines: 400)
+        let maxLineBytes = chunkSize / 4
+        let expected = Self.reference(text, maxLineBytes: maxLineBytes)
+        for readSize in [1, 7, 333, 1 << 20] {
+            let chunks = LineAlignedChunks(MemorySource(text, chunk: readSize), lanes: 1, chunkSize: chunkSize, buffersPerLane: 2)
+            var got: [[UInt8]?] = []
+            var sequence = 0
+            while let chunk = try chunks.next(lane: 0) {
+                #expect(chunk.sequence == sequence)
+                sequence += 1
+                let count = chunk.forEachLine(maxLineBytes: maxLineBytes, onOverlong: { _, _ in got.append(nil) }) { line, _ in
+                    got.append(Array(line))
+                }
+                _ = count
+            }
+            #expect(got == expected, "chunk \(chunkSize), read \(readSize), seed \(seed)")
+        }
+    }
+
+    func configuration(_ inputs: [String], exact: Bool, threads: Int, chunkSize: Int) -> AnalysisConfiguration {
+        var c = AnalysisConfiguration()
+        c.inputs = inputs
+        c.exact = exact
+        c.top = 100_000
+        c.rules = [#"^/products/(\d+)$ => product:$1"#]
+        c.maxMalformedFraction = 1
+        c.maxLineBytes = 1024
+        c.parseThreads = threads
+        c.parallelChunkSize = chunkSize
+        return c
+    }
+
+    /// Two plain files and a gzip one, in a temporary directory.
+    func inputs(seed: UInt64) throws -> [String] {
+        let dir = try TestSupport.temporaryDirectory()
+        var paths: [String] = []
+        for (i, lines) in [2000, 3500, 1200].enumerated() {
+            let path = dir.appendingPathComponent("part\(i).log").path
+            try Data(Self.corpus(seed: seed &+ UInt64(i), lines: lines)).write(to: URL(fileURLWithPath: path))
+            paths.append(path)
+        }
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "gzip -c '\(paths[2])' > '\(paths[2]).gz'"]
+        try gzip.run()
+        gzip.waitUntilExit()
+        paths[2] += ".gz"
+        return paths
+    }
+
+    @Test("exact mode: several workers give the single-threaded result (keys, counts, paths, samples)", arguments: [2, 3])
+    func exactMatchesSingleThread(threads: Int) throws {
+        let seed: UInt64 = 21
+        let paths = try inputs(seed: seed)
+        let single = try Analyzer.run(configuration(paths, exact: true, threads: 1, chunkSize: 4096))
+        for chunkSize in [4096, 10_000, 1 << 20] {
+            let parallel = try Analyzer.run(configuration(paths, exact: true, threads: threads, chunkSize: chunkSize))
+            let context = "threads \(threads), chunk \(chunkSize), seed \(seed)"
+            #expect(parallel.ranked == single.ranked, "\(context)")
+            #expect(parallel.summary.malformedSamples == single.summary.malformedSamples, "\(context)")
+            #expect(parallel.summary.malformedSamples.count == 5)
+            #expect(parallel.summary.linesRead == single.summary.linesRead, "\(context)")
+            #expect(parallel.summary.linesMalformed == single.summary.linesMalformed, "\(context)")
+            #expect(parallel.summary.filtered == single.summary.filtered, "\(context)")
+            #expect(parallel.summary.requestsCounted == single.summary.requestsCounted, "\(context)")
+            #expect(parallel.summary.distinctKeys == single.summary.distinctKeys, "\(context)")
+            #expect(parallel.summary.inputs.map(\.lines) == single.summary.inputs.map(\.lines), "\(context)")
+            #expect(parallel.summary.inputs.map(\.bytes) == single.summary.inputs.map(\.bytes), "\(context)")
+        }
+    }
+
+    @Test("malformed samples number lines across chunks and files as one thread does")
+    func samplesLateInFiles() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        var bytes: [UInt8] = []
+        TrafficGenerator(lines: 5000, keys: 100, zipf: 1.0, seed: 3).write { bytes += $0 }
+        bytes += Array("late junk\n".utf8)
+        let path = dir.appendingPathComponent("late.log").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let c = configuration([path, path], exact: true, threads: 2, chunkSize: 4096)
+        let result = try Analyzer.run(c)
+        #expect(result.summary.malformedSamples.allSatisfy { $0.hasPrefix("\(path):5001: ") }, "\(result.summary.malformedSamples)")
+        #expect(result.summary.malformedSamples.count == 2)
+    }
+
+    @Test("sketch mode: several workers stay within the bound of the exact counts")
+    func sketchWithinBound() throws {
+        let paths = try inputs(seed: 8)
+        let exact = try Analyzer.run(configuration(paths, exact: true, threads: 1, chunkSize: 4096))
+        var c = configuration(paths, exact: false, threads: 2, chunkSize: 4096)
+        c.sketch = SketchParameters(depth: 4, widthLog2: 10)
+        c.top = 50
+        let sketch = try Analyzer.run(c)
+        let again = try Analyzer.run(c)
+        #expect(sketch.ranked == again.ranked, "deterministic")
+        let truth = Dictionary(exact.ranked.map { ($0.key, $0.count) }, uniquingKeysWith: +)
+        let bound = try #require(sketch.errorBound)
+        #expect(sketch.summary.requestsCounted == exact.summary.requestsCounted)
+        #expect(sketch.ranked.count == 50)
+        for key in sketch.ranked {
+            let real = truth[key.key] ?? 0
+            #expect(key.count >= real && key.count <= real + bound, "\(key.key): \(key.count) vs \(real) + \(bound)")
+        }
+        // The heaviest keys are all found.
+        for key in exact.ranked.prefix(10) { #expect(sketch.ranked.contains { $0.key == key.key }) }
+    }
+}
+
+/// A fixed-seed generator for test corpora.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E4B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
