@@ -106,11 +106,7 @@ public enum Analyzer {
                 sketchRequests: snapshot.requests))
         }
         let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
-        let parser = compiled.parser
-        let filter = compiled.filter
-        let keys = compiled.keys
-        var fields = RequestFields()
-        var filtered = [Int](repeating: 0, count: RequestFilter.Reason.allCases.count)
+        var steps = LineSteps(compiled, counter: counter, weigher: weigher)
         var linesRead = 0
         var malformed = 0
         var samples: [String] = []
@@ -137,7 +133,7 @@ public enum Analyzer {
             linesRead = outcome.linesRead
             malformed = outcome.malformed
             samples = outcome.samples
-            filtered = outcome.filtered
+            steps.filtered = outcome.filtered
             decodedTotal = outcome.decodedTotal
         } else {
             for (path, maybeSource) in sources {
@@ -172,30 +168,11 @@ public enum Analyzer {
                         }
                     ) { line, lineNumber in
                         linesRead += 1
-                        if let problem = parser.parse(line, into: &fields) {
+                        if let problem = steps.process(line) {
                             malformed += 1
                             if samples.count < malformedSampleLimit {
                                 samples.append("\(path):\(lineNumber): \(problem.reason.rawValue) at byte \(problem.byteOffset + 1)")
                             }
-                            return
-                        }
-                        if let reason = filter.check(fields) {
-                            filtered[reason.index] += 1
-                            return
-                        }
-                        guard let target = fields.target, !fields.badRequestLine else {
-                            filtered[RequestFilter.Reason.badRequest.index] += 1
-                            return
-                        }
-                        switch keys.build(target: target, hasLogEscapes: fields.hasLogEscapes) {
-                        case .key:
-                            if let weigher {
-                                weigher.add(fields, key: keys.key, path: keys.path)
-                            } else {
-                                counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
-                            }
-                        case .skipped(let reason):
-                            filtered[reason.index] += 1
                         }
                     }
                 } catch let error as InputError {
@@ -226,8 +203,8 @@ public enum Analyzer {
             // Captures are not stored per key: the representative path gives them back.
             for i in ranked.indices {
                 let path = Array(ranked[i].path.utf8)
-                let outcome = path.withUnsafeBytes { keys.build(target: $0, hasLogEscapes: false) }
-                if outcome == .key { ranked[i].captures = keys.lastCaptures() }
+                let outcome = path.withUnsafeBytes { compiled.keys.build(target: $0, hasLogEscapes: false) }
+                if outcome == .key { ranked[i].captures = compiled.keys.lastCaptures() }
             }
         }
         let elapsed = now() - start
@@ -235,8 +212,8 @@ public enum Analyzer {
         summary.linesMalformed = malformed
         summary.linesParsed = linesRead - malformed
         summary.malformedSamples = samples
-        for (i, reason) in RequestFilter.Reason.allCases.enumerated() where filtered[i] > 0 {
-            summary.filtered[reason.rawValue] = filtered[i]
+        for (i, reason) in RequestFilter.Reason.allCases.enumerated() where steps.filtered[i] > 0 {
+            summary.filtered[reason.rawValue] = steps.filtered[i]
         }
         summary.requestsCounted = stats.total
         summary.weightCounted = stats.weighted ? stats.weightTotal : nil

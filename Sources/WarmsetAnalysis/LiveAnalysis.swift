@@ -5,23 +5,22 @@ import WarmsetSketch
 /// The analysis pipeline fed one line at a time, for a process that counts a live stream and
 /// ranks it now and then (`warmset watch`).
 ///
-/// The per-line steps are those of `Analyzer.run` (parse → filter → key → count, with the same
-/// weigher for `--weight`/`--half-life`); they are repeated here rather than shared so that the
-/// batch analyzer's loop stays exactly as it is measured. The counter can start from a
-/// checkpointed sketch, so a restarted process counts on where the last one stopped.
+/// The per-line steps are `Analyzer.run`'s own (`LineSteps`: parse → filter → key → count, with
+/// the same weigher for `--weight`/`--half-life`). The counter can start from a checkpointed
+/// sketch, so a restarted process counts on where the last one stopped.
 public final class LiveAnalysis {
     /// The configuration (its `inputs` are not read here).
     public let configuration: AnalysisConfiguration
     private let compiled: CompiledAnalysis
     private let counter: any KeyCounter
     private let weigher: RequestWeigher?
-    private var fields = RequestFields()
+    private var steps: LineSteps
     /// Lines handed to `count` since this object was made.
     public private(set) var linesRead = 0
     /// Lines that did not parse.
     public private(set) var linesMalformed = 0
     /// Lines parsed but filtered out or without a key.
-    public private(set) var linesFiltered = 0
+    public var linesFiltered: Int { steps.filteredTotal }
 
     /// Compiles `configuration` and makes its counter, restored from `checkpoint` when given.
     /// - Parameter checkpoint: a sketch saved by an earlier run (with its file name, for errors).
@@ -32,35 +31,14 @@ public final class LiveAnalysis {
         compiled = try CompiledAnalysis(configuration)
         counter = try CounterFactory.make(configuration, sketches: checkpoint.map { [($0.name, $0.snapshot)] } ?? [], withLogs: true)
         weigher = RequestWeigher.isNeeded(configuration) ? RequestWeigher(counter: counter, configuration: configuration) : nil
+        steps = LineSteps(compiled, counter: counter, weigher: weigher)
     }
 
     /// Counts one log line (without its newline).
     /// - Complexity: as one line of `Analyzer.run`: O(line length) plus the counter's add.
     public func count(_ line: UnsafeRawBufferPointer) {
         linesRead += 1
-        if compiled.parser.parse(line, into: &fields) != nil {
-            linesMalformed += 1
-            return
-        }
-        if compiled.filter.check(fields) != nil {
-            linesFiltered += 1
-            return
-        }
-        guard let target = fields.target, !fields.badRequestLine else {
-            linesFiltered += 1
-            return
-        }
-        let keys = compiled.keys
-        switch keys.build(target: target, hasLogEscapes: fields.hasLogEscapes) {
-        case .key:
-            if let weigher {
-                weigher.add(fields, key: keys.key, path: keys.path)
-            } else {
-                counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
-            }
-        case .skipped:
-            linesFiltered += 1
-        }
+        if steps.process(line) != nil { linesMalformed += 1 }
     }
 
     /// The current warm set, chosen by the configuration's rules (`--top`, `--coverage`…),

@@ -166,14 +166,10 @@ final class ParseWorker: @unchecked Sendable {
         fileLines = 0
         error = nil
         // Locals, not properties, in the per-line loop: no exclusivity checks per line.
-        let parser = compiled.parser
-        let filter = compiled.filter
-        let keys = compiled.keys
-        let counter = self.counter
+        var steps = LineSteps(compiled, counter: counter)
+        steps.filtered = self.filtered
         let maxLineBytes = self.maxLineBytes
         let sampleLimit = self.sampleLimit
-        var fields = RequestFields()
-        var filtered = self.filtered
         var malformed = self.malformed
         var samples: [(sequence: Int, line: Int, text: String)] = []
         var chunkLines: [(sequence: Int, lines: Int)] = []
@@ -191,26 +187,11 @@ final class ParseWorker: @unchecked Sendable {
                         }
                     }
                 ) { line, lineNumber in
-                    if let problem = parser.parse(line, into: &fields) {
+                    if let problem = steps.process(line) {
                         malformed += 1
                         if samples.count < sampleLimit {
                             samples.append((sequence, lineNumber, "\(problem.reason.rawValue) at byte \(problem.byteOffset + 1)"))
                         }
-                        return
-                    }
-                    if let reason = filter.check(fields) {
-                        filtered[reason.index] += 1
-                        return
-                    }
-                    guard let target = fields.target, !fields.badRequestLine else {
-                        filtered[RequestFilter.Reason.badRequest.index] += 1
-                        return
-                    }
-                    switch keys.build(target: target, hasLogEscapes: fields.hasLogEscapes) {
-                    case .key:
-                        counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
-                    case .skipped(let reason):
-                        filtered[reason.index] += 1
                     }
                 }
                 chunkLines.append((sequence, lines))
@@ -221,7 +202,7 @@ final class ParseWorker: @unchecked Sendable {
         } catch {
             self.error = error
         }
-        self.filtered = filtered
+        self.filtered = steps.filtered
         self.malformed = malformed
         self.samples = samples
         self.chunkLines = chunkLines
