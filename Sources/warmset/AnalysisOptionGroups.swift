@@ -18,6 +18,16 @@ protocol AnalysisOptionGroups {
 extension Analyze: AnalysisOptionGroups {}
 
 extension AnalysisOptionGroups {
+    /// Compiles the configuration now, so that a bad format, rule or filter is a usage error
+    /// (exit 64) rather than a failure after the inputs were opened.
+    func validateAnalysis() throws {
+        do {
+            _ = try CompiledAnalysis(try makeConfiguration())
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+
     /// The analysis configuration the options describe (a rules file applied under them).
     /// - Throws: `ConfigurationError` for a rules file that cannot be read or applied.
     func makeConfiguration() throws -> AnalysisConfiguration {

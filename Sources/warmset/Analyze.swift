@@ -86,12 +86,7 @@ struct Analyze: ParsableCommand {
                 throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL, --warm-memcached SERVERS or --warm-http URL")
             }
         }
-        // Compile everything now, so a bad format, rule or filter is a usage error (exit 64).
-        do {
-            _ = try CompiledAnalysis(try makeConfiguration())
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        }
+        try validateAnalysis()
     }
 
     func run() throws {

@@ -74,7 +74,6 @@ struct Watch: ParsableCommand {
         guard let seconds = Self.parseDuration(every), seconds >= 0.05 else {
             throw ValidationError("--every '\(every)': expected a duration such as 5m, 30s or 1.5s")
         }
-        _ = seconds
         guard let share = Share.parse(refreshBelow), share >= 0, share <= 1 else {
             throw ValidationError("--refresh-below '\(refreshBelow)': expected a share such as 20% or 0.2")
         }
@@ -93,11 +92,7 @@ struct Watch: ParsableCommand {
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level '\(logLevel)': expected trace, debug, info, notice, warning, error or critical")
         }
-        do {
-            _ = try CompiledAnalysis(try makeConfiguration())
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        }
+        try validateAnalysis()
     }
 
     func run() throws {
