@@ -46,6 +46,8 @@ let package = Package(
         .systemLibrary(
             name: "CMemcached", pkgConfig: "libmemcached",
             providers: [.apt(["libmemcached-dev"]), .brew(["libmemcached"])]),
+        // cache prefetch hints (a header of compiler builtins, no library)
+        .systemLibrary(name: "CPrefetch"),
 
         // input: files, stdin, gzip → lines
         .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL"], swiftSettings: hotPath),
@@ -58,7 +60,7 @@ let package = Package(
             name: "WarmsetSketch",
             dependencies: [.product(name: "HeapModule", package: "swift-collections")], swiftSettings: hotPath),
         // emit: manifest writers
-        .target(name: "WarmsetEmit", dependencies: ["WarmsetSketch"]),
+        .target(name: "WarmsetEmit", dependencies: ["WarmsetSketch"], swiftSettings: hotPath),
         // the pipeline: configuration, the analyzer, the summary
         .target(
             name: "WarmsetAnalysis",
@@ -71,13 +73,13 @@ let package = Package(
         .target(
             name: "WarmsetWarm",
             dependencies: [
-                "WarmsetEmit", "WarmsetSketch",
+                "WarmsetEmit", "WarmsetSketch", "CPrefetch",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         // warm Redis (standalone and Cluster) through hiredis
-        .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetWarm"]),
+        .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetWarm"], swiftSettings: hotPath),
         // warm memcached pools through libmemcached (ketama or modula, as the application's client)
         .target(name: "WarmsetMemcached", dependencies: ["CMemcached", "WarmsetWarm"]),
         // warm HTTP caches: request each key's path so that whatever caches behind the URL fills

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench-warm: the same N keys (small values) into a fresh local Redis three ways, in one run:
 #   1. redis-cli --pipe (Redis' documented mass-insertion path; SET key value, no EXISTS)
-#   2. warmset warm --copy-from (DUMP + PTTL on a source Redis, RESTORE here; EXISTS first)
+#   2. warmset warm --copy-from (DUMP + PTTL on a source Redis, RESTORE here), and with --ttl (no PTTL)
 #   3. warmset warm --origin (GET from a fast loopback origin, nginx `return 200`; EXISTS, then SET EX NX)
+# The redis-cli and copy-from paths run RUNS times (default 3), alternating; the median is shown.
 # Prints keys/s and the ratios, and writes docs/benchmarks-warm.md with the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,34 +61,59 @@ http {
 NGINX
 nginx -c "$WORK/nginx.conf" -p "$WORK" 2>/dev/null
 
-echo "bench-warm: 1/3 redis-cli --pipe"
-t0=$(now); redis-cli -p "$TARGET" --pipe < "$WORK/sets.resp" >/dev/null; t1=$(now)
-pipe_s=$(echo "$t1 - $t0" | bc -l); pipe_n=$(dbsize "$TARGET")
-redis-cli -p "$TARGET" flushall >/dev/null
+RUNS=${RUNS:-3}
+# Server CPU seconds (user + sys) so far, from INFO cpu.
+server_cpu() { redis-cli -p "$1" info cpu | grep -E '^used_cpu_(user|sys):' | cut -d: -f2 | tr -d '\r' | paste -sd+ | bc -l; }
+# One timed run of a path into the empty target: appends "seconds keys client_cpu source_cpu target_cpu".
+timed() { # name command...
+	local name=$1; shift
+	local s0 t0 t1
+	s0=$(server_cpu "$SOURCE"); t0=$(server_cpu "$TARGET")
+	local start; start=$(now)
+	/usr/bin/time -f '%U %S' -o "$WORK/time" "$@" >/dev/null
+	local end; end=$(now)
+	local keys; keys=$(dbsize "$TARGET")
+	local client; client=$(awk '{print $1 + $2}' "$WORK/time")
+	echo "$(echo "$end - $start" | bc -l) $keys $client $(echo "$(server_cpu "$SOURCE") - $s0" | bc -l) $(echo "$(server_cpu "$TARGET") - $t0" | bc -l)" >> "$WORK/$name.runs"
+	redis-cli -p "$TARGET" flushall >/dev/null
+}
+# The run with the median wall time of a path: "seconds keys client_cpu source_cpu target_cpu".
+median() { sort -n "$WORK/$1.runs" | awk -v n="$RUNS" 'NR == int((n + 1) / 2)'; }
 
-echo "bench-warm: 2/3 warmset warm --copy-from"
-t0=$(now); "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --copy-from "redis://127.0.0.1:$SOURCE" -q ${BENCH_COPY_FLAGS:-}; t1=$(now)
-copy_s=$(echo "$t1 - $t0" | bc -l); copy_n=$(dbsize "$TARGET")
-redis-cli -p "$TARGET" flushall >/dev/null
+ORIGIN_FLAGS=${BENCH_ORIGIN_FLAGS:---concurrency 64}
+# The paths alternate, RUNS rounds, so that a slow moment of the machine hits every path alike.
+for round in $(seq "$RUNS"); do
+	echo "bench-warm: round $round/$RUNS"
+	timed pipe sh -c "redis-cli -p $TARGET --pipe < $WORK/sets.resp"
+	timed copy "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --copy-from "redis://127.0.0.1:$SOURCE" -q ${BENCH_COPY_FLAGS:-}
+	timed copyttl "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --copy-from "redis://127.0.0.1:$SOURCE" --ttl 3600 -q ${BENCH_COPY_FLAGS:-}
+done
+echo "bench-warm: warmset warm --origin (once: it takes a while)"
+timed origin "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --origin "http://127.0.0.1:$ORIGIN/v/{key}" --ttl 3600 -q $ORIGIN_FLAGS
 
-echo "bench-warm: 3/3 warmset warm --origin"
-t0=$(now); "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --origin "http://127.0.0.1:$ORIGIN/v/{key}" --ttl 3600 -q ${BENCH_ORIGIN_FLAGS:---concurrency 64}; t1=$(now)
-origin_s=$(echo "$t1 - $t0" | bc -l); origin_n=$(dbsize "$TARGET")
-
-rate() { printf '%.0f' "$(echo "$1 / $2" | bc -l)"; }
-pipe_r=$(rate "$pipe_n" "$pipe_s"); copy_r=$(rate "$copy_n" "$copy_s"); origin_r=$(rate "$origin_n" "$origin_s")
-copy_x=$(printf '%.2f' "$(echo "$copy_r / $pipe_r" | bc -l)"); origin_x=$(printf '%.2f' "$(echo "$origin_r / $pipe_r" | bc -l)")
+read -r pipe_s pipe_n pipe_c _ pipe_t <<< "$(median pipe)"
+pipe_r=$(printf '%.0f' "$(echo "$pipe_n / $pipe_s" | bc -l)")
+row() { # label name runs
+	local s n c src tgt
+	read -r s n c src tgt <<< "$(median "$2")"
+	local r; r=$(printf '%.0f' "$(echo "$n / $s" | bc -l)")
+	printf '| %s | %s | %.2f | %s | %.2f | %.2f / %.2f / %.2f |\n' "$1" "$n" "$s" "$r" "$(echo "$r / $pipe_r" | bc -l)" "$c" "$src" "$tgt"
+}
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 table=$(cat <<TABLE
-| path | keys in Redis | seconds | keys/s | vs redis-cli --pipe |
-|---|---:|---:|---:|---:|
-| redis-cli --pipe (SET) | $pipe_n | $(printf '%.2f' "$pipe_s") | $pipe_r | 1.00 |
-| warmset --copy-from (EXISTS, DUMP+PTTL, RESTORE) | $copy_n | $(printf '%.2f' "$copy_s") | $copy_r | $copy_x |
-| warmset --origin (EXISTS, HTTP GET, SET EX NX) | $origin_n | $(printf '%.2f' "$origin_s") | $origin_r | $origin_x |
+| path | keys in Redis | seconds | keys/s | vs redis-cli --pipe | CPU s: client / source / target |
+|---|---:|---:|---:|---:|---|
+$(printf '| redis-cli --pipe (SET) | %s | %.2f | %s | 1.00 | %.2f / - / %.2f |' "$pipe_n" "$pipe_s" "$pipe_r" "$pipe_c" "$pipe_t")
+$(row "warmset --copy-from (DUMP+PTTL, RESTORE)" copy)
+$(row "warmset --copy-from --ttl 3600 (DUMP, RESTORE)" copyttl)
+$(row "warmset --origin (EXISTS, HTTP GET, SET EX NX)" origin)
 TABLE
 )
 echo "$table"
 mkdir -p docs
+# The "## Reading" section of the existing file is written by hand; it is kept.
+reading=""
+[ -f docs/benchmarks-warm.md ] && reading=$(sed -n '/^## Reading/,$p' docs/benchmarks-warm.md)
 cat > docs/benchmarks-warm.md <<DOC
 # Warm benchmark: $N keys into a fresh local Redis
 
@@ -95,15 +121,15 @@ cat > docs/benchmarks-warm.md <<DOC
 values of about 25 bytes; every path starts from an empty target and each row ends with all keys
 in Redis (checked with DBSIZE). Source and target are two redis-server processes on the same
 machine; the origin is nginx (\`return 200\`, one worker) on loopback. warmset is the release build with
-its defaults (4 connections, batches of 256) and, for the origin, \`${BENCH_ORIGIN_FLAGS:---concurrency 64}\`.
+its defaults (4 connections, batches of 256) and, for the origin, \`$ORIGIN_FLAGS\`. redis-cli and
+the two copy-from paths ran $RUNS times each, alternating; each row is the run with the median time
+(the origin path ran once). CPU: user+sys seconds of the client (warmset or redis-cli, from
+\`/usr/bin/time\`) and of each redis-server during the run (from \`INFO cpu\`).
 
 Machine: $(nproc) cores, $cpu; $(redis-server --version | cut -d' ' -f1-3); hiredis $(pkg-config --modversion hiredis).
-The machine was shared with other work while this ran, so treat the figures as ±20%.
 
 $table
 
-redis-cli --pipe only sends SETs. warmset does more per key: an EXISTS round (keys already present
-are left alone), the value read (DUMP+PTTL on the source, or an HTTP request), then the write.
+$reading
 DOC
-# The reading of the figures below the table in docs/benchmarks-warm.md is written by hand.
 echo "bench-warm: wrote docs/benchmarks-warm.md"

@@ -8,7 +8,12 @@ public enum ClusterSlot {
     /// and the next `}`, only those bytes are hashed (the hash tag rule).
     /// - Complexity: O(key length).
     public static func of(_ key: String) -> Int {
-        let bytes = Array(key.utf8)
+        var key = key
+        return key.withUTF8 { of(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The slot of the key `bytes` (see `of(_:)`).
+    public static func of(_ bytes: UnsafeRawBufferPointer) -> Int {
         var start = 0
         var end = bytes.count
         if let open = bytes.firstIndex(of: UInt8(ascii: "{")),
@@ -17,11 +22,11 @@ public enum ClusterSlot {
             start = open + 1
             end = close
         }
-        return Int(crc16(bytes[start..<end]) & 0x3FFF)
+        return Int(crc16(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) & 0x3FFF)
     }
 
     /// CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0), as Redis computes it.
-    static func crc16(_ bytes: ArraySlice<UInt8>) -> UInt16 {
+    static func crc16(_ bytes: UnsafeRawBufferPointer) -> UInt16 {
         var crc: UInt16 = 0
         for byte in bytes {
             crc ^= UInt16(byte) << 8

@@ -40,17 +40,26 @@ extension RedisConnection {
         return RedisError(.io, server: server, operation: operation, message: message.isEmpty ? "connection error" : message, code: context.pointee.err)
     }
 
-    /// Appends every command, then reads one reply per command. On an I/O error the context is
-    /// freed (the next use reconnects) and the replies read so far come back with the error.
-    func send(_ commands: [RedisCommand], operation: String) -> (replies: [RedisReply], error: RedisError?) {
+    /// Sends every command of `batch` in one write, then reads one reply per command. On an I/O
+    /// error the context is freed (the next use reconnects) and the replies read so far come back
+    /// with the error.
+    func send(_ batch: CommandBatch, operation: String) -> (replies: [RedisReply], error: RedisError?) {
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(batch.count)
+        let error = send(batch, operation: operation) { replies.append(Self.copy($0)) }
+        return (replies, error)
+    }
+
+    /// Sends every command of `batch` in one write, then hands each reply, in order, to
+    /// `reply` (the pointer is valid only during the call). On an I/O error the context is freed
+    /// (the next use reconnects) and the error returned; the replies handed over so far stand.
+    func send(_ batch: CommandBatch, operation: String, reply: (UnsafePointer<redisReply>) -> Void) -> RedisError? {
         let server = settings.url.description
         guard let context = currentContext else {
-            return ([], RedisError(.io, server: server, operation: operation, message: "not connected"))
+            return RedisError(.io, server: server, operation: operation, message: "not connected")
         }
-        // The whole pipeline, serialized to RESP here (lengths explicit, so a key or value is
-        // never parsed as anything), goes to hiredis in one call.
-        let wire = Self.resp(commands)
-        let status = wire.withUnsafeBufferPointer { buffer in
+        // The whole pipeline, already RESP, goes to hiredis in one call.
+        let status = batch.wire.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
                 redisAppendFormattedCommand(context, chars.baseAddress, chars.count)
             }
@@ -58,73 +67,40 @@ extension RedisConnection {
         if status != REDIS_OK {
             let error = Self.contextError(context, server: server, operation: operation)
             disconnect()
-            return ([], error)
+            return error
         }
-        var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
+        for _ in 0..<batch.count {
             var raw: UnsafeMutableRawPointer?
             let status = redisGetReply(context, &raw)
             guard status == REDIS_OK, let raw else {
                 let error = Self.contextError(context, server: server, operation: operation)
                 disconnect()
-                return (replies, error)
+                return error
             }
-            let reply = raw.assumingMemoryBound(to: redisReply.self)
-            replies.append(Self.copy(reply))
+            reply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self)))
             freeReplyObject(raw)
         }
-        return (replies, nil)
+        return nil
     }
 
     /// `commands` in RESP: `*argc\r\n` then `$len\r\nbytes\r\n` per argument, the same bytes
     /// `redisAppendCommandArgv` would produce.
     /// - Complexity: O(total bytes).
-    static func resp(_ commands: [RedisCommand]) -> [UInt8] {
-        var size = 0
-        for command in commands {
-            size += 16
-            for argument in command { size += argument.count + 16 }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(size)
-        for command in commands {
-            out.append(UInt8(ascii: "*"))
-            appendDecimal(command.count, to: &out)
-            out.append(contentsOf: [0x0D, 0x0A])
-            for argument in command {
-                out.append(UInt8(ascii: "$"))
-                appendDecimal(argument.count, to: &out)
-                out.append(contentsOf: [0x0D, 0x0A])
-                out.append(contentsOf: argument)
-                out.append(contentsOf: [0x0D, 0x0A])
-            }
-        }
-        return out
-    }
+    static func resp(_ commands: [RedisCommand]) -> [UInt8] { batch(commands).wire }
 
-    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-            return
+    /// `commands` as a batch, each its own owner.
+    static func batch(_ commands: [RedisCommand]) -> CommandBatch {
+        var batch = CommandBatch()
+        for (i, command) in commands.enumerated() {
+            batch.begin(command.count)
+            for argument in command { batch.argument(argument) }
+            batch.end(owner: i)
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = value
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            // Safe: an Int has at most 19 decimal digits, and the buffer holds 20.
-            while n > 0 {
-                buffer[count] = UInt8(ascii: "0") + UInt8(n % 10)
-                n /= 10
-                count += 1
-            }
-            for i in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[i]) }
-        }
+        return batch
     }
 
     /// A Swift copy of a hiredis reply tree.
-    private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+    static func copy(_ reply: UnsafePointer<redisReply>) -> RedisReply {
         let r = reply.pointee
         switch r.type {
         case REDIS_REPLY_STRING:
@@ -142,7 +118,7 @@ extension RedisConnection {
             items.reserveCapacity(Int(r.elements))
             if let element = r.element {
                 for i in 0..<Int(r.elements) {
-                    if let child = element[i] { items.append(copy(child)) } else { items.append(.null) }
+                    if let child = element[i] { items.append(copy(UnsafePointer(child))) } else { items.append(.null) }
                 }
             }
             return .array(items)

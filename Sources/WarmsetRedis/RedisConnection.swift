@@ -96,12 +96,12 @@ public final class RedisConnection {
         if context == nil {
             do { try connect() } catch { return ([], error) }
         }
-        return send(commands, operation: operation)
+        return send(Self.batch(commands), operation: operation)
     }
 
     /// `pipeline`, for commands whose every reply is needed.
     func pipelineOrThrow(_ commands: [RedisCommand], operation: String) throws(RedisError) -> [RedisReply] {
-        let (replies, error) = send(commands, operation: operation)
+        let (replies, error) = send(Self.batch(commands), operation: operation)
         if let error { throw error }
         return replies
     }

@@ -1,12 +1,12 @@
+import CHiredis
 import Foundation
 import WarmsetWarm
 
-/// One key's command, routed by the key's slot.
-struct KeyedCommand {
-    /// The key (its slot picks the node).
-    var key: String
-    /// The command.
-    var command: RedisCommand
+/// What became of one command of a batch: its reply (valid only during the callback; error
+/// replies included, other than redirects), or why it has none.
+enum CommandOutcome {
+    case reply(UnsafePointer<redisReply>)
+    case failed(KeyFailure)
 }
 
 /// Sends keyed commands to the nodes that serve them, for one worker thread: one connection per
@@ -33,121 +33,143 @@ final class RedisRouter {
         return connection
     }
 
-    /// Runs every command on the node serving its key and returns one result per command: the
-    /// reply (error replies included, other than redirects), or the key's failure when its node
-    /// is down or the connection broke before the reply.
-    func execute(_ commands: [KeyedCommand], operation: String) -> [Result<RedisReply, KeyFailure>] {
-        var results = [Result<RedisReply, KeyFailure>?](repeating: nil, count: commands.count)
-        var pending: [(index: Int, node: RedisEndpoint, asking: Bool)] = commands.indices.map { i in
-            (i, topology.node(forSlot: topology.isCluster ? ClusterSlot.of(commands[i].key) : 0), false)
+    /// Runs every command of `batch` on the node serving its key and hands `handle` each
+    /// command's outcome exactly once (by command index; in the batch's order unless redirects
+    /// resend some): the reply, or the key's failure when its node is down or the connection
+    /// broke before the reply. `slots[owner]` is the hash slot of each batch item (unused for a
+    /// standalone server).
+    func execute(_ batch: CommandBatch, slots: [Int], operation: String, _ handle: (Int, CommandOutcome) -> Void) {
+        var pending: [Pending] = []
+        if topology.isCluster {
+            pending = (0..<batch.count).map { i in Pending(index: i, node: topology.node(forSlot: slots[batch.owners[i]]), asking: false) }
+        } else {
+            // A standalone server: the batch goes out as it is.
+            run(batch, indices: nil, on: topology.seed, operation: operation, handle: handle, next: &pending)
         }
-        var round = 0
-        while !pending.isEmpty && round < 6 {
+        var round = 1
+        while !pending.isEmpty && round <= 6 {
+            if round > 2 { Thread.sleep(forTimeInterval: 0.01 * Double(round)) }  // from the second resend on
             round += 1
-            var next: [(index: Int, node: RedisEndpoint, asking: Bool)] = []
-            var refresh = false
-            var groups: [RedisEndpoint: [(index: Int, node: RedisEndpoint, asking: Bool)]] = [:]
+            var next: [Pending] = []
             var order: [RedisEndpoint] = []
-            if let first = pending.first, pending.allSatisfy({ $0.node == first.node }) {
-                // The usual case (a standalone server, or a lane of one master): no hashing.
-                groups[first.node] = pending
-                order = [first.node]
-            } else {
-                for item in pending {
-                    if groups[item.node] == nil { order.append(item.node) }
-                    groups[item.node, default: []].append(item)
-                }
+            var groups: [RedisEndpoint: [Pending]] = [:]
+            for item in pending {
+                if groups[item.node] == nil { order.append(item.node) }
+                groups[item.node, default: []].append(item)
             }
             for node in order {
-                let items = groups[node] ?? []
-                if let reason = topology.downReason(node) {
-                    for item in items { results[item.index] = .failure(KeyFailure("node_down", reason)) }
-                    continue
-                }
-                var batch: [RedisCommand] = []
-                var replyIndex: [Int] = []  // position of each item's own reply
-                for item in items {
-                    if item.asking { batch.append(.command("ASKING")) }
-                    replyIndex.append(batch.count)
-                    batch.append(commands[item.index].command)
-                }
-                let replies: [RedisReply]
-                switch send(batch, to: node, operation: operation) {
-                case .success(let r): replies = r
-                case .failure(let partial):
-                    // Items whose reply arrived keep it; the others fail with the reason.
-                    for (k, item) in items.enumerated() {
-                        if replyIndex[k] < partial.replies.count {
-                            results[item.index] = .success(partial.replies[replyIndex[k]])
-                        } else {
-                            results[item.index] = .failure(partial.failure)
-                        }
+                var resend = CommandBatch()
+                var indices: [(index: Int, asking: Bool)] = []  // per resent command; index -1: an ASKING
+                for item in groups[node] ?? [] {
+                    if item.asking {
+                        resend.begin(1)
+                        resend.argument(Word.asking)
+                        resend.end(owner: batch.owners[item.index])
+                        indices.append((-1, false))
                     }
-                    continue
+                    resend.append(command: item.index, of: batch)
+                    indices.append((item.index, item.asking))
                 }
-                for (k, item) in items.enumerated() {
-                    let reply = replies[replyIndex[k]]
-                    if case .error(let message) = reply, let redirect = Redirect(message, defaultHost: node) {
-                        if redirect.ask {
-                            ledger.count("ask")
-                            if item.asking {
-                                results[item.index] = .failure(KeyFailure("redirect_loop", "ASK to \(redirect.node) twice for slot \(redirect.slot)"))
-                            } else {
-                                next.append((item.index, redirect.node, true))
-                            }
-                        } else {
-                            ledger.count("moved")
-                            topology.moved(slot: redirect.slot, to: redirect.node)
-                            refresh = true
-                            next.append((item.index, redirect.node, false))
-                        }
-                    } else if case .error(let message) = reply, message.hasPrefix("TRYAGAIN") {
-                        next.append(item)
-                    } else {
-                        results[item.index] = .success(reply)
-                    }
-                }
+                run(resend, indices: indices, on: node, operation: operation, handle: handle, next: &next)
             }
-            if refresh { refreshMap() }
-            if round > 1 && !next.isEmpty { Thread.sleep(forTimeInterval: 0.01 * Double(round)) }
+            if next.contains(where: \.moved) { refreshMap() }
             pending = next
         }
-        return results.enumerated().map { index, result in
-            result ?? .failure(KeyFailure("redirect_loop", "still redirected after 6 tries for '\(commands[index].key)'"))
+        for item in pending {
+            handle(item.index, .failed(KeyFailure("redirect_loop", "still redirected after 6 tries (\(operation))")))
         }
     }
 
-    private struct Partial: Error {
-        var replies: [RedisReply]
-        var failure: KeyFailure
+    /// A command to send (again): MOVED, ASK and TRYAGAIN replies put it back in the queue.
+    private struct Pending {
+        var index: Int
+        var node: RedisEndpoint
+        var asking: Bool
+        var moved = false
     }
 
-    /// One pipeline to `node`. A connection that broke before any reply is reconnected (AUTH
-    /// and SELECT again) and the pipeline sent once more; a node that cannot be reconnected is
-    /// marked down.
-    private func send(_ batch: [RedisCommand], to node: RedisEndpoint, operation: String) -> Result<[RedisReply], Partial> {
+    /// Sends `batch` to `node` and hands out the outcomes; redirected commands go to `next`.
+    /// - Parameter indices: for each command of `batch`, the original command index (-1: an
+    ///   ASKING, whose reply is skipped) and whether it was sent after ASKING; nil when `batch`
+    ///   is the original.
+    private func run(
+        _ batch: CommandBatch, indices: [(index: Int, asking: Bool)]?, on node: RedisEndpoint, operation: String,
+        handle: (Int, CommandOutcome) -> Void, next: inout [Pending]
+    ) {
+        let original: (Int) -> (index: Int, asking: Bool) = { indices?[$0] ?? ($0, false) }
+        if let reason = topology.downReason(node) {
+            for i in 0..<batch.count where original(i).index >= 0 { handle(original(i).index, .failed(KeyFailure("node_down", reason))) }
+            return
+        }
+        var position = 0
+        let failure = send(batch, to: node, operation: operation) { reply in
+            let (index, asked) = original(position)
+            position += 1
+            if index < 0 { return }  // ASKING's +OK
+            let r = reply.pointee
+            if r.type == REDIS_REPLY_ERROR, let message = Self.text(r) {
+                if let redirect = Redirect(message, defaultHost: node) {
+                    if !redirect.ask {
+                        ledger.count("moved")
+                        topology.moved(slot: redirect.slot, to: redirect.node)
+                        next.append(Pending(index: index, node: redirect.node, asking: false, moved: true))
+                    } else if asked {
+                        handle(index, .failed(KeyFailure("redirect_loop", "ASK to \(redirect.node) twice for slot \(redirect.slot)")))
+                    } else {
+                        ledger.count("ask")
+                        next.append(Pending(index: index, node: redirect.node, asking: true))
+                    }
+                    return
+                }
+                if message.hasPrefix("TRYAGAIN") {
+                    next.append(Pending(index: index, node: node, asking: asked))
+                    return
+                }
+            }
+            handle(index, .reply(reply))
+        }
+        if let failure {
+            // Commands whose reply arrived keep it; the others fail with the reason.
+            for i in position..<batch.count where original(i).index >= 0 { handle(original(i).index, .failed(failure)) }
+        }
+    }
+
+    /// An error reply's text (only short ones: redirects and codes are short).
+    static func text(_ r: redisReply) -> String? {
+        guard let str = r.str, r.len < 512 else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: str, count: Int(r.len)), as: UTF8.self)
+    }
+
+    /// One pipeline to `node`, replies handed to `reply` in order. A connection that broke before
+    /// any reply is reconnected (AUTH and SELECT again) and the pipeline sent once more; a node
+    /// that cannot be reconnected is marked down.
+    /// - Returns: nil when every reply arrived, else why the rest did not.
+    private func send(_ batch: CommandBatch, to node: RedisEndpoint, operation: String, reply: (UnsafePointer<redisReply>) -> Void) -> KeyFailure? {
         var attempt = 0
         while true {
             attempt += 1
-            let connection: RedisConnection
-            let replies: [RedisReply]
+            var received = 0
             let failure: RedisError?
             do {
-                connection = try self.connection(node)
-                (replies, failure) = connection.pipeline(batch, operation: operation)
+                let connection = try self.connection(node)
+                if !connection.isConnected { try connection.connect() }
+                failure = connection.send(batch, operation: operation) { r in
+                    received += 1
+                    reply(r)
+                }
             } catch {
-                (replies, failure) = ([], error)
+                failure = error
             }
-            guard let failure else { return .success(replies) }
-            if !replies.isEmpty {
+            guard let failure else { return nil }
+            if received > 0 {
                 // Broke mid-pipeline: what was read stands; the rest is unknown, so it fails.
-                return .failure(Partial(replies: replies, failure: KeyFailure("connection_lost", "\(node): \(failure.message) before the reply")))
+                return KeyFailure("connection_lost", "\(node): \(failure.message) before the reply")
             }
             switch failure.kind {
             case .auth, .permission, .reply, .url:
                 // AUTH or SELECT refused on a (re)connect: every key of this node fails the same way.
                 topology.markDown(node, failure.description)
-                return .failure(Partial(replies: [], failure: KeyFailure(failure.kind == .auth ? "auth" : "redis_error", failure.description)))
+                return KeyFailure(failure.kind == .auth ? "auth" : "redis_error", failure.description)
             case .connect, .io:
                 if attempt < 3 {
                     ledger.count("reconnects")
@@ -156,7 +178,7 @@ final class RedisRouter {
                 }
                 let reason = "\(node) is down: \(failure.message)"
                 topology.markDown(node, reason)
-                return .failure(Partial(replies: [], failure: KeyFailure("node_down", reason)))
+                return KeyFailure("node_down", reason)
             }
         }
     }

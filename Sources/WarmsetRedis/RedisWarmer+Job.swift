@@ -1,8 +1,9 @@
+import CHiredis
 import Foundation
 import WarmsetWarm
 
 /// The per-batch work of a Redis warm run, shared (read-only) by its worker threads; each
-/// thread has its own routers and so its own connections.
+/// thread has its own `Worker` (routers, so connections, and reusable buffers).
 final class Job: Sendable {
     let settings: RedisWarmSettings
     let topology: ClusterTopology
@@ -25,168 +26,264 @@ final class Job: Sendable {
         if let sourceTopology, case .copy(let from) = settings.source {
             source = RedisRouter(topology: sourceTopology, settings: from, ledger: ledger)
         }
+        let worker = Worker(job: self, target: target, source: source)
         while let batch = batches.next() {
-            process(batch, target: target, source: source)
+            worker.process(batch)
         }
     }
+}
 
-    private func process(_ batch: [WarmEntry], target: RedisRouter, source: RedisRouter?) {
-        var missing: [WarmEntry] = []
-        // Present keys to rewrite because their TTL runs low (`refreshBelowMilliseconds`).
-        var refresh = Set<String>()
-        if settings.overwrite {
-            missing = batch
-        } else if let threshold = settings.refreshBelowMilliseconds {
-            let results = target.execute(batch.map { KeyedCommand(key: $0.key, command: [Word.pttl, Array($0.key.utf8)]) }, operation: "PTTL")
-            var present = 0
-            for (entry, result) in zip(batch, results) {
-                switch result {
-                case .success(.integer(-2)): missing.append(entry)
-                case .success(.integer(let left)) where left >= 0 && left < threshold:
-                    missing.append(entry)
-                    refresh.insert(entry.key)
-                case .success(.integer): present += 1  // enough TTL left, or none (-1)
-                case .success(let other): fail(entry.key, other, command: "PTTL")
-                case .failure(let failure): ledger.failed(key: entry.key, failure)
-                }
-            }
-            ledger.present(present)
-        } else {
-            let results = target.execute(batch.map { KeyedCommand(key: $0.key, command: [Word.exists, Array($0.key.utf8)]) }, operation: "EXISTS")
-            var present = 0
-            for (entry, result) in zip(batch, results) {
-                switch result {
-                case .success(.integer(let n)) where n > 0: present += 1
-                case .success(.integer): missing.append(entry)
-                case .success(let other): fail(entry.key, other, command: "EXISTS")
-                case .failure(let failure): ledger.failed(key: entry.key, failure)
-                }
-            }
-            ledger.present(present)
+/// One worker thread's state: its routers and the buffers its batches reuse, so that a batch
+/// allocates little beyond the values it carries.
+final class Worker {
+    let job: Job
+    let target: RedisRouter
+    let source: RedisRouter?
+    var settings: RedisWarmSettings { job.settings }
+    var ledger: WarmLedger { job.ledger }
+
+    private var commands = CommandBatch()
+    private var writes = CommandBatch()
+    private var slots: [Int] = []
+    /// copy-from: the values read from the source, back to back, and each key's span and TTL.
+    private var payloads: [UInt8] = []
+    private var payloadSpans: [Range<Int>] = []
+    private var remaining: [Int64] = []
+    /// copy-from: whether to ask EXISTS before reading the source. RESTORE without REPLACE
+    /// never overwrites (BUSYKEY means present), so the check only saves source reads; it is
+    /// made while the last batch found at least half of its keys present.
+    private var checkFirst = false
+
+    init(job: Job, target: RedisRouter, source: RedisRouter?) {
+        self.job = job
+        self.target = target
+        self.source = source
+    }
+
+    func process(_ batch: [WarmEntry]) {
+        slots.removeAll(keepingCapacity: true)
+        if job.topology.isCluster || job.sourceTopology?.isCluster == true {
+            for entry in batch { slots.append(ClusterSlot.of(entry.key)) }
         }
+        var missing: [Int] = []  // indexes into batch
+        // Present keys to rewrite because their TTL runs low (`refreshBelowMilliseconds`).
+        var refresh: [Bool] = []
+        if settings.overwrite {
+            missing = Array(batch.indices)
+        } else if let threshold = settings.refreshBelowMilliseconds {
+            refresh = Array(repeating: false, count: batch.count)
+            check(batch, word: Word.pttl, operation: "PTTL") { i, left in
+                if left == -2 {
+                    missing.append(i)
+                } else if left >= 0 && left < threshold {
+                    missing.append(i)
+                    refresh[i] = true
+                } else {
+                    return true  // enough TTL left, or none (-1)
+                }
+                return false
+            }
+        } else if source != nil && !settings.dryRun && !checkFirst {
+            missing = Array(batch.indices)  // RESTORE finds the present ones (BUSYKEY)
+        } else {
+            check(batch, word: Word.exists, operation: "EXISTS") { i, n in
+                if n > 0 { return true }
+                missing.append(i)
+                return false
+            }
+            if source != nil { checkFirst = 2 * missing.count <= batch.count }
+        }
+        missing.sort()
         if missing.isEmpty { return }
         if settings.dryRun {
             ledger.wouldWarm(missing.count)
             return
         }
         if ledger.isStopped {
-            for entry in missing { ledger.failed(key: entry.key, .notAttempted("the run stopped before the value was fetched")) }
+            for i in missing { ledger.failed(key: batch[i].key, .notAttempted("the run stopped before the value was fetched")) }
             return
         }
-        if let origin {
-            writeFromOrigin(missing, replacing: refresh, origin: origin, target: target)
+        if let origin = job.origin {
+            writeFromOrigin(batch, missing, refresh: refresh, origin: origin)
         } else if let source {
-            copy(missing, replacing: refresh, source: source, target: target)
+            copy(batch, missing, refresh: refresh, source: source)
         }
     }
 
-    /// - Parameter replacing: keys present whose TTL runs low: written without NX.
-    private func writeFromOrigin(_ entries: [WarmEntry], replacing: Set<String>, origin: OriginSource, target: RedisRouter) {
-        let values = origin.fetch(entries)
-        var writes: [KeyedCommand] = []
-        var written: [(WarmEntry, Int)] = []
-        for (entry, value) in zip(entries, values) {
+    /// Pipelined `word key` (EXISTS or PTTL) for every key; `present(i, integer)` says whether
+    /// key `i` counts as present (and records it otherwise). Present keys are counted here.
+    private func check(_ batch: [WarmEntry], word: [UInt8], operation: String, present: (Int, Int64) -> Bool) {
+        commands.removeAll()
+        for (i, entry) in batch.enumerated() {
+            commands.begin(2)
+            commands.argument(word)
+            commands.argument(entry.key)
+            commands.end(owner: i)
+        }
+        var presentCount = 0
+        target.execute(commands, slots: slots, operation: operation) { i, outcome in
+            switch outcome {
+            case .reply(let reply) where reply.pointee.type == REDIS_REPLY_INTEGER:
+                if present(i, Int64(reply.pointee.integer)) { presentCount += 1 }
+            case .reply(let reply): fail(batch[i].key, RedisConnection.copy(reply), command: operation, at: settings.target)
+            case .failed(let failure): ledger.failed(key: batch[i].key, failure)
+            }
+        }
+        ledger.present(presentCount)
+    }
+
+    /// The TTL to write for `key`: the policy's, else the source's remaining one (copy-from).
+    private func ttlSeconds(_ key: String) -> Int? { settings.ttl?.ttl(forKey: key) }
+
+    private func writeFromOrigin(_ batch: [WarmEntry], _ missing: [Int], refresh: [Bool], origin: OriginSource) {
+        let values = origin.fetch(missing.map { batch[$0] })
+        writes.removeAll()
+        var sizes: [Int] = Array(repeating: 0, count: batch.count)
+        for (i, value) in zip(missing, values) {
+            let entry = batch[i]
             switch value {
             case .failure(let failure):
                 ledger.failed(key: entry.key, failure)
             case .success(let bytes):
-                var command: RedisCommand = [Word.set, Array(entry.key.utf8), bytes]
-                if let seconds = settings.ttl?.ttl(forKey: entry.key) {
-                    command.append(Word.ex)
-                    command.append(Array(String(seconds).utf8))
+                let seconds = ttlSeconds(entry.key)
+                let nx = !settings.overwrite && !(refresh.isEmpty ? false : refresh[i])
+                writes.begin(3 + (seconds == nil ? 0 : 2) + (nx ? 1 : 0))
+                writes.argument(Word.set)
+                writes.argument(entry.key)
+                writes.argument(bytes)
+                if let seconds {
+                    writes.argument(Word.ex)
+                    writes.argument(Int64(seconds))
                 }
-                if !settings.overwrite && !replacing.contains(entry.key) { command.append(Word.nx) }
-                writes.append(KeyedCommand(key: entry.key, command: command))
-                written.append((entry, bytes.count))
+                if nx { writes.argument(Word.nx) }
+                writes.end(owner: i)
+                sizes[i] = bytes.count
             }
         }
-        let results = target.execute(writes, operation: "SET")
-        var warmed = (count: 0, bytes: 0)
-        var refreshed = 0
-        defer {
-            ledger.warmed(count: warmed.count, bytes: warmed.bytes)
-            if refreshed > 0 { ledger.count("refreshed", refreshed) }
-        }
-        for ((entry, bytes), result) in zip(written, results) {
-            switch result {
-            case .success(.status(let s)) where s == "OK":
-                warmed = (warmed.count + 1, warmed.bytes + bytes)
-                if replacing.contains(entry.key) { refreshed += 1 }
-            case .success(.null): ledger.present()  // NX: someone wrote it since EXISTS
-            case .success(let other): fail(entry.key, other, command: "SET")
-            case .failure(let failure): ledger.failed(key: entry.key, failure)
-            }
-        }
+        write(batch, refresh: refresh, operation: "SET", bytes: { sizes[$0] })
     }
 
-    /// - Parameter replacing: keys present whose TTL runs low: restored with REPLACE.
-    private func copy(_ entries: [WarmEntry], replacing: Set<String>, source: RedisRouter, target: RedisRouter) {
-        var reads: [KeyedCommand] = []
-        for entry in entries {
-            let key = Array(entry.key.utf8)
-            reads.append(KeyedCommand(key: entry.key, command: [Word.dump, key]))
-            reads.append(KeyedCommand(key: entry.key, command: [Word.pttl, key]))
+    private func copy(_ batch: [WarmEntry], _ missing: [Int], refresh: [Bool], source: RedisRouter) {
+        // The source's remaining TTL is needed only when no --ttl (or --no-ttl) replaces it.
+        let readTTL = settings.ttl == nil
+        commands.removeAll()
+        for i in missing {
+            commands.begin(2)
+            commands.argument(Word.dump)
+            commands.argument(batch[i].key)
+            commands.end(owner: i)
+            if readTTL {
+                commands.begin(2)
+                commands.argument(Word.pttl)
+                commands.argument(batch[i].key)
+                commands.end(owner: i)
+            }
         }
-        let results = source.execute(reads, operation: "DUMP and PTTL")
-        var writes: [KeyedCommand] = []
-        var written: [(WarmEntry, Int)] = []
-        for (i, entry) in entries.enumerated() {
-            let dump = results[2 * i]
-            let pttl = results[2 * i + 1]
-            switch (dump, pttl) {
-            case (.failure(let failure), _), (_, .failure(let failure)):
-                ledger.failed(key: entry.key, failure)
-            case (.success(.null), _), (_, .success(.integer(-2))):
-                ledger.failed(key: entry.key, KeyFailure("missing_at_source", "\(settings.sourceName) has no key '\(entry.key)'"))
-            case (.success(.string(let payload)), .success(.integer(let remaining))):
+        payloads.removeAll(keepingCapacity: true)
+        payloadSpans = Array(repeating: 0..<0, count: batch.count)
+        remaining = Array(repeating: 0, count: batch.count)
+        // What the source said per key: 0 not yet, 1 fine so far, -1 failed (counted).
+        var state = [Int8](repeating: 0, count: batch.count)
+        source.execute(commands, slots: slots, operation: readTTL ? "DUMP and PTTL" : "DUMP") { c, outcome in
+            let i = commands.owners[c]
+            let isDump = !readTTL || c % 2 == 0  // DUMP and PTTL alternate
+            guard state[i] >= 0 else { return }
+            switch outcome {
+            case .failed(let failure):
+                state[i] = -1
+                ledger.failed(key: batch[i].key, failure)
+            case .reply(let reply):
+                let r = reply.pointee
+                if isDump && r.type == REDIS_REPLY_STRING {
+                    let start = payloads.count
+                    if let str = r.str { payloads.append(contentsOf: UnsafeRawBufferPointer(start: str, count: Int(r.len))) }
+                    payloadSpans[i] = start..<payloads.count
+                    state[i] = 1
+                } else if (isDump && r.type == REDIS_REPLY_NIL) || (!isDump && r.type == REDIS_REPLY_INTEGER && r.integer == -2) {
+                    state[i] = -1
+                    ledger.failed(key: batch[i].key, KeyFailure("missing_at_source", "\(settings.sourceName) has no key '\(batch[i].key)'"))
+                } else if !isDump && r.type == REDIS_REPLY_INTEGER {
+                    remaining[i] = Int64(r.integer)
+                    state[i] = 1
+                } else {
+                    state[i] = -1
+                    fail(batch[i].key, RedisConnection.copy(reply), command: "DUMP/PTTL at the source", at: source.settings)
+                }
+            }
+        }
+        writes.removeAll()
+        payloads.withUnsafeBytes { all in
+            for i in missing where state[i] == 1 {
+                let entry = batch[i]
                 var milliseconds: Int64
                 if let policy = settings.ttl {
                     milliseconds = policy.ttl(forKey: entry.key).map { Int64($0) * 1000 } ?? 0
                 } else {
-                    milliseconds = remaining > 0 ? remaining : 0
+                    milliseconds = max(0, remaining[i])
                 }
                 if milliseconds < 0 { milliseconds = 0 }
-                var command: RedisCommand = [Word.restore, Array(entry.key.utf8), Array(String(milliseconds).utf8), payload]
-                if settings.overwrite || replacing.contains(entry.key) { command.append(Word.replace) }
-                writes.append(KeyedCommand(key: entry.key, command: command))
-                written.append((entry, payload.count))
-            case (.success(let other), .success(.integer)), (.success, .success(let other)):
-                fail(entry.key, other, command: "DUMP/PTTL at the source")
+                let replace = settings.overwrite || (refresh.isEmpty ? false : refresh[i])
+                writes.begin(replace ? 5 : 4)
+                writes.argument(Word.restore)
+                writes.argument(entry.key)
+                writes.argument(milliseconds)
+                writes.argument(UnsafeRawBufferPointer(rebasing: all[payloadSpans[i]]))
+                if replace { writes.argument(Word.replace) }
+                writes.end(owner: i)
             }
         }
-        let restored = target.execute(writes, operation: "RESTORE")
+        write(batch, refresh: refresh, operation: "RESTORE", bytes: { payloadSpans[$0].count })
+    }
+
+    /// Sends `writes` (SET or RESTORE, one per key) and counts each key: warmed (`+OK`),
+    /// present (SET NX's nil, RESTORE's BUSYKEY: written by someone else since the check, or
+    /// never checked), or failed.
+    private func write(_ batch: [WarmEntry], refresh: [Bool], operation: String, bytes: (Int) -> Int) {
+        if writes.isEmpty { return }
         var warmed = (count: 0, bytes: 0)
         var refreshed = 0
-        defer {
-            ledger.warmed(count: warmed.count, bytes: warmed.bytes)
-            if refreshed > 0 { ledger.count("refreshed", refreshed) }
-        }
-        for ((entry, bytes), result) in zip(written, restored) {
-            switch result {
-            case .success(.status(let s)) where s == "OK":
-                warmed = (warmed.count + 1, warmed.bytes + bytes)
-                if replacing.contains(entry.key) { refreshed += 1 }
-            case .success(.error(let message)) where message.hasPrefix("BUSYKEY"): ledger.present()
-            case .success(let other): fail(entry.key, other, command: "RESTORE")
-            case .failure(let failure): ledger.failed(key: entry.key, failure)
+        var present = 0
+        target.execute(writes, slots: slots, operation: operation) { c, outcome in
+            let i = writes.owners[c]
+            switch outcome {
+            case .reply(let reply):
+                let r = reply.pointee
+                if r.type == REDIS_REPLY_STATUS {
+                    warmed = (warmed.count + 1, warmed.bytes + bytes(i))
+                    if !refresh.isEmpty && refresh[i] { refreshed += 1 }
+                } else if r.type == REDIS_REPLY_NIL {
+                    present += 1  // NX: someone wrote it since EXISTS
+                } else if r.type == REDIS_REPLY_ERROR, r.len >= 7, let str = r.str, memcmp(str, "BUSYKEY", 7) == 0 {
+                    present += 1
+                } else {
+                    fail(batch[i].key, RedisConnection.copy(reply), command: operation, at: settings.target)
+                }
+            case .failed(let failure):
+                ledger.failed(key: batch[i].key, failure)
             }
+        }
+        ledger.warmed(count: warmed.count, bytes: warmed.bytes)
+        ledger.present(present)
+        if refreshed > 0 { ledger.count("refreshed", refreshed) }
+        if source != nil && !settings.overwrite && settings.refreshBelowMilliseconds == nil && !checkFirst {
+            checkFirst = 2 * present > writes.count
         }
     }
 
     /// An unexpected reply: an error reply fails the key; NOPERM and READONLY stop the run,
     /// since every other key would fail the same way.
-    private func fail(_ key: String, _ reply: RedisReply, command: String) {
+    private func fail(_ key: String, _ reply: RedisReply, command: String, at server: RedisConnectionSettings) {
         guard case .error(let message) = reply else {
             ledger.failed(key: key, KeyFailure("redis_error", "\(command) answered \(reply)"))
             return
         }
         if message.hasPrefix("NOPERM") {
-            let user = settings.target.url.user ?? "default"
-            let detail = "\(settings.target.url): the ACL user '\(user)' may not run \(command) on '\(key)' (\(message)); grant it, e.g. ACL SETUSER \(user) +@write +exists ~*"
+            let user = server.url.user ?? "default"
+            let detail = "\(server.url): the ACL user '\(user)' may not run \(command) on '\(key)' (\(message)); grant it, e.g. ACL SETUSER \(user) +@write +exists ~*"
             ledger.failed(key: key, KeyFailure("noperm", detail))
             ledger.stop(detail)
         } else if message.hasPrefix("READONLY") {
-            let detail = "\(settings.target.url) is a read-only replica (\(message)); give the master's URL"
+            let detail = "\(server.url) is a read-only replica (\(message)); give the master's URL"
             ledger.failed(key: key, KeyFailure("readonly", detail))
             ledger.stop(detail)
         } else {
@@ -201,16 +298,4 @@ extension RedisWarmSettings {
         if case .copy(let from) = source { return from.url.description }
         return "the source"
     }
-}
-
-/// Command words, made once (arrays are copy-on-write, so a command shares them).
-enum Word {
-    static let exists = Array("EXISTS".utf8)
-    static let set = Array("SET".utf8)
-    static let ex = Array("EX".utf8)
-    static let nx = Array("NX".utf8)
-    static let dump = Array("DUMP".utf8)
-    static let pttl = Array("PTTL".utf8)
-    static let restore = Array("RESTORE".utf8)
-    static let replace = Array("REPLACE".utf8)
 }

@@ -80,14 +80,23 @@ public enum RedisWarmer {
         defer { origin?.shutdown() }
 
         // One queue per master; keys of a slot no master covers go to the seed.
-        var lanes: [RedisEndpoint: [WarmEntry]] = [:]
-        for entry in plan.entries {
-            let node = topology.node(forSlot: topology.isCluster ? ClusterSlot.of(entry.key) : 0)
-            lanes[node, default: []].append(entry)
+        var lanes: [[WarmEntry]] = [plan.entries]
+        if topology.isCluster {
+            var nodes: [RedisEndpoint] = []
+            var laneOfNode: [RedisEndpoint: Int] = [:]
+            let laneOfSlot = (0..<ClusterSlot.count).map { slot in
+                let node = topology.node(forSlot: slot)
+                if let lane = laneOfNode[node] { return lane }
+                nodes.append(node)
+                laneOfNode[node] = nodes.count - 1
+                return nodes.count - 1
+            }
+            lanes = Array(repeating: [], count: nodes.count)
+            for entry in plan.entries { lanes[laneOfSlot[ClusterSlot.of(entry.key)]].append(entry) }
         }
         let job = Job(settings: settings, topology: topology, sourceTopology: sourceTopology, origin: origin, ledger: ledger)
         WarmWorkers.run(
-            lanes: Array(lanes.values), threadsPerLane: settings.connections, batchSize: settings.batchSize, ledger: ledger,
+            lanes: lanes, threadsPerLane: settings.connections, batchSize: settings.batchSize, ledger: ledger,
             progress: progress, work: job.work)
         return ledger.report(target: settings.target.url.description, source: sourceName, dryRun: settings.dryRun)
     }

@@ -174,6 +174,52 @@ struct RedisStandaloneTests {
         #expect((after[2].intValue ?? 0) <= 40 && (after[2].intValue ?? 0) >= 38)
     }
 
+    /// copy-from skips the EXISTS round (RESTORE without REPLACE finds present keys as BUSYKEY)
+    /// until a batch turns out mostly present; then it checks first, so the source is not read
+    /// for keys the target has. With --ttl the source's PTTL is not asked at all.
+    @Test func copyFromChecksExistenceOnlyWhenItPays() throws {
+        let source = try WarmRedisServer()
+        let target = try WarmRedisServer()
+        let keys = (0..<300).map { "c:\($0)" }
+        try source.commands(keys.map { ["SET", $0, "from-source:" + $0] })
+        try target.commands(keys.prefix(200).map { ["SET", $0, "kept"] })
+        func calls(_ server: WarmRedisServer, _ command: String) throws -> Int {
+            let info = try server.command(["INFO", "commandstats"]).first?.textValue ?? ""
+            guard let line = info.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_\(command):calls=") }) else { return 0 }
+            return Int(line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }) ?? -1
+        }
+        try source.command(["CONFIG", "RESETSTAT"])
+        try target.command(["CONFIG", "RESETSTAT"])
+        let dir = try WarmTestKit.temporaryDirectory()
+        let report = dir.appendingPathComponent("report.json")
+        // One connection and batches of 50, so the batches run in order: the first (all present)
+        // is restored blind, the next three are checked (all present: no reads), the fifth is
+        // checked (all missing), the sixth is restored blind again.
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(keys, in: dir), "--redis", target.urlString(), "--copy-from", source.urlString(),
+            "--connections", "1", "--batch", "50", "--report", report.path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try warmReport(report)
+        #expect(json["warmed"] as? Int == 100 && json["present"] as? Int == 200)
+        #expect(try calls(source, "dump") == 150, "the source is read for the first blind batch and the 100 missing keys only")
+        #expect(try calls(target, "exists") == 200)
+        #expect(try calls(target, "restore") == 150)
+        let values = try target.commands([["GET", "c:0"], ["GET", "c:199"], ["GET", "c:200"], ["GET", "c:299"]])
+        #expect(values.map(\.textValue) == ["kept", "kept", "from-source:c:200", "from-source:c:299"])
+
+        // --ttl replaces the source's TTL, so PTTL is not asked.
+        try source.command(["CONFIG", "RESETSTAT"])
+        try target.command(["FLUSHALL"])
+        let again = try WarmTestKit.warmset([
+            "warm", try manifest(keys, in: dir, name: "again.keys"), "--redis", target.urlString(), "--copy-from", source.urlString(), "--ttl", "90",
+        ])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try calls(source, "pttl") == 0 && calls(source, "dump") == 300)
+        let ttl = try #require(try target.command(["TTL", "c:123"]).first?.intValue)
+        #expect(ttl <= 90 && ttl >= 88)
+    }
+
     @Test func wrongPasswordIsAClearError() throws {
         let redis = try WarmRedisServer()
         let origin = try WarmOrigin()
