@@ -78,7 +78,7 @@ timed() { # name command...
 	redis-cli -p "$TARGET" flushall >/dev/null
 }
 # The run with the median wall time of a path: "seconds keys client_cpu source_cpu target_cpu".
-median() { sort -n "$WORK/$1.runs" | awk -v n="$RUNS" 'NR == int((n + 1) / 2)'; }
+median() { sort -n "$WORK/$1.runs" | awk '{ run[NR] = $0 } END { print run[int((NR + 1) / 2)] }'; }
 
 ORIGIN_FLAGS=${BENCH_ORIGIN_FLAGS:---concurrency 64}
 # The paths alternate, RUNS rounds, so that a slow moment of the machine hits every path alike.
