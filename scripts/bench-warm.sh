@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench-warm: the same N keys (small values) into a fresh local Redis three ways, in one run:
-#   1. redis-cli --pipe (Redis' documented mass-insertion path; SET key value, no EXISTS)
+#   1. redis-cli --pipe (Redis' documented mass-insertion path; SET key value, no EXISTS), and the
+#      same with RESTORE commands whose payloads were DUMPed beforehand (what the target must do for copy-from)
 #   2. warmset warm --copy-from (DUMP + PTTL on a source Redis, RESTORE here), and with --ttl (no PTTL)
 #   3. warmset warm --origin (GET from a fast loopback origin, nginx `return 200`; EXISTS, then SET EX NX)
 # The redis-cli and copy-from paths run RUNS times (default 3), alternating; the median is shown.
@@ -44,6 +45,26 @@ with open(f"{work}/keys.txt", "w") as keys, open(f"{work}/sets.resp", "wb") as r
         resp.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key.encode(), len(value), value.encode()))
 PY
 redis-cli -p "$SOURCE" --pipe < "$WORK/sets.resp" >/dev/null
+# The floor of any copy-from client: the same keys as RESTORE commands with the source's DUMP
+# payloads, fed to the target by redis-cli --pipe (no client work, no source work at run time).
+python3 - "$SOURCE" "$WORK" <<'PY'
+import socket, sys
+port, work = int(sys.argv[1]), sys.argv[2]
+keys = [line.rstrip("\n").encode() for line in open(f"{work}/keys.txt")]
+def command(*args):
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+sock = socket.create_connection(("127.0.0.1", port))
+reader = sock.makefile("rb")
+with open(f"{work}/restores.resp", "wb") as out:
+    for start in range(0, len(keys), 10000):
+        batch = keys[start:start + 10000]
+        sock.sendall(b"".join(command(b"DUMP", k) for k in batch))
+        for key in batch:
+            header = reader.readline()
+            assert header.startswith(b"$"), header
+            payload = reader.read(int(header[1:]) + 2)[:-2]
+            out.write(command(b"RESTORE", key, b"0", payload))
+PY
 
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes 1;
@@ -85,6 +106,7 @@ ORIGIN_FLAGS=${BENCH_ORIGIN_FLAGS:---concurrency 64}
 for round in $(seq "$RUNS"); do
 	echo "bench-warm: round $round/$RUNS"
 	timed pipe sh -c "redis-cli -p $TARGET --pipe < $WORK/sets.resp"
+	timed restores sh -c "redis-cli -p $TARGET --pipe < $WORK/restores.resp"
 	timed copy "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --copy-from "redis://127.0.0.1:$SOURCE" -q ${BENCH_COPY_FLAGS:-}
 	timed copyttl "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --copy-from "redis://127.0.0.1:$SOURCE" --ttl 3600 -q ${BENCH_COPY_FLAGS:-}
 done
@@ -104,6 +126,7 @@ table=$(cat <<TABLE
 | path | keys in Redis | seconds | keys/s | vs redis-cli --pipe | CPU s: client / source / target |
 |---|---:|---:|---:|---:|---|
 $(printf '| redis-cli --pipe (SET) | %s | %.2f | %s | 1.00 | %.2f / - / %.2f |' "$pipe_n" "$pipe_s" "$pipe_r" "$pipe_c" "$pipe_t")
+$(row "redis-cli --pipe (RESTORE, payloads DUMPed beforehand): the floor of copy-from" restores)
 $(row "warmset --copy-from (DUMP+PTTL, RESTORE)" copy)
 $(row "warmset --copy-from --ttl 3600 (DUMP, RESTORE)" copyttl)
 $(row "warmset --origin (EXISTS, HTTP GET, SET EX NX)" origin)
