@@ -63,6 +63,47 @@ struct HostileInputTests {
         #expect(stderr.isEmpty, "\(stderr)")
     }
 
+    /// `-o /dev/null` once replaced /dev/null with a regular file (rename over a device node, as
+    /// root). A FIFO stands in for the device here: it must stay a FIFO and get the manifest; a
+    /// symbolic link must stay a link, its target replaced.
+    @Test("-o to a FIFO writes into it, -o to a symlink replaces its target: neither is renamed over")
+    func outputThatIsNotARegularFile() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let log = dir.appendingPathComponent("a.log").path
+        try (Self.line(1, "/a") + "\n" + Self.line(2, "/a") + "\n" + Self.line(3, "/b") + "\n").write(toFile: log, atomically: false, encoding: .utf8)
+
+        let fifo = dir.appendingPathComponent("out.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let received = LockedBytes()
+        let reader = Thread {
+            if let handle = FileHandle(forReadingAtPath: fifo) { received.set(handle.readDataToEndOfFile()) }
+        }
+        reader.start()
+        let toFifo = try TestSupport.run(["analyze", log, "-o", fifo, "-q"])
+        #expect(toFifo.status == 0, "\(toFifo.stderr)")
+        let deadline = Date().addingTimeInterval(10)
+        while received.get() == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(received.get().map { String(decoding: $0, as: UTF8.self) } == "/a\n/b\n")
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO, "the FIFO is still a FIFO")
+
+        let real = dir.appendingPathComponent("real.keys").path
+        let link = dir.appendingPathComponent("link.keys").path
+        try "old\n".write(toFile: real, atomically: false, encoding: .utf8)
+        #expect(symlink(real, link) == 0)
+        let toLink = try TestSupport.run(["analyze", log, "-o", link, "-q"])
+        #expect(toLink.status == 0, "\(toLink.stderr)")
+        #expect(lstat(link, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK, "the link is still a link")
+        #expect(try String(contentsOfFile: real, encoding: .utf8) == "/a\n/b\n")
+    }
+
+    final class LockedBytes: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data: Data?
+        func set(_ value: Data) { lock.withLock { data = value } }
+        func get() -> Data? { lock.withLock { data } }
+    }
+
     @Test("disk full while writing the manifest: exit 1, one sentence, the old manifest stays")
     func diskFull() throws {
         let dir = try TestSupport.temporaryDirectory()
