@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Every peer writes to /dev/null: if it is not the null device (a program once renamed a file over
+# it), the peers would be timed writing a gigabyte to a file. Refuse rather than print wrong ratios.
+if [ ! -c /dev/null ]; then
+  echo "bench: /dev/null is not a character device here; restore it (as root: rm /dev/null && mknod -m 666 /dev/null c 1 3)" >&2
+  exit 1
+fi
+
 RUNS=${RUNS:-3}
 LINES=${LINES:-5000000}
 KEYS=${KEYS:-1100000}
@@ -66,6 +73,8 @@ for run in $(seq "$RUNS"); do
     printf '  run %d  %-55s %s s\n' "$run" "$name" "${out% *}"
   done
 done
+
+[ -c /dev/null ] || { echo "bench: /dev/null stopped being a device during the runs; the figures are void" >&2; exit 1; }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 base=$(echo "${TIMES["igzip -dc > /dev/null"]}" | median)
