@@ -4,8 +4,8 @@
 #ifndef WARMSET_PREFETCH_H
 #define WARMSET_PREFETCH_H
 
-static inline void warmset_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+static inline __attribute__((always_inline)) void warmset_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 
-static inline void warmset_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }
+static inline __attribute__((always_inline)) void warmset_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }
 
 #endif

@@ -174,28 +174,78 @@ public protocol MergeableCounter: KeyCounter {
 
 /// Request counting: a count-min sketch of 32-bit counters plus a bounded candidate set for
 /// the top N. This is the default and the fast path.
+///
+/// Each `add` is carried out one call late: it hashes the new key, prefetches that key's d
+/// counters, and meanwhile counts the key before it, whose counters were prefetched one call
+/// earlier. The d random cache misses per request then overlap with the work of the next line
+/// instead of stalling it. Everything that reads the counter (`core`, `sketch`, ranking,
+/// stats, snapshots, merges) first counts the pending key, so no reader ever sees it missing.
 public final class SketchCounter: MergeableCounter {
-    let core: CandidateSet<UInt32>
+    private let candidates: CandidateSet<UInt32>
     private let seed: UInt64
+    /// The key counted one call late: its hash, bytes and the key and path in `pendingBuffer`.
+    private var pendingHash = Hash128(low: 0, high: 0)
+    private var pendingBytes: Int64 = 0
+    private var pendingKeyLength = 0
+    private var pendingPathLength = 0
+    private var hasPending = false
+    private var pendingBuffer: UnsafeMutableRawPointer
+    private var pendingCapacity = 512
+
+    /// The candidates and sketch, with every `add` so far counted.
+    var core: CandidateSet<UInt32> {
+        flush()
+        return candidates
+    }
 
     /// The sketch.
     public var sketch: CountMinSketch<UInt32> { core.sketch }
     /// How many candidates are kept.
-    public var capacity: Int { core.capacity }
+    public var capacity: Int { candidates.capacity }
 
     /// Creates a counter for the top `top` keys.
     /// - Parameters:
     ///   - candidates: how many candidates to keep; at least `top`, 2×`top` by default.
     ///   - conservative: conservative update (the default) or plain update.
     public init(parameters: SketchParameters, top: Int, candidates: Int? = nil, conservative: Bool = true) {
-        core = CandidateSet(parameters: parameters, capacity: max(candidates ?? 2 * top, top, 1), conservative: conservative)
+        self.candidates = CandidateSet(parameters: parameters, capacity: max(candidates ?? 2 * top, top, 1), conservative: conservative)
         seed = parameters.seed
+        pendingBuffer = .allocate(byteCount: pendingCapacity, alignment: 16)
     }
 
-    /// - Complexity: O(d + key length), plus O(log N) when the candidate set changes.
+    deinit { pendingBuffer.deallocate() }
+
+    /// - Complexity: O(d + key length), plus O(log N) when the candidate set changes; no
+    ///   allocation unless a key and path are longer than any before.
     @inline(__always)
     public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64) {
-        core.add(KeyHash.hash(key, seed: seed), key: key, path: path, bytes: bytes, weight: 1)
+        let hash = KeyHash.hash(key, seed: seed)
+        candidates.sketch.prefetch(hash)
+        flush()
+        let needed = key.count + path.count
+        if needed > pendingCapacity {
+            pendingBuffer.deallocate()
+            pendingCapacity = max(needed, 2 * pendingCapacity)
+            pendingBuffer = .allocate(byteCount: pendingCapacity, alignment: 16)
+        }
+        if let base = key.baseAddress { pendingBuffer.copyMemory(from: base, byteCount: key.count) }
+        if let base = path.baseAddress { (pendingBuffer + key.count).copyMemory(from: base, byteCount: path.count) }
+        pendingHash = hash
+        pendingBytes = bytes
+        pendingKeyLength = key.count
+        pendingPathLength = path.count
+        hasPending = true
+    }
+
+    /// Counts the pending key, if any.
+    @inline(__always)
+    func flush() {
+        guard hasPending else { return }
+        hasPending = false
+        candidates.add(
+            pendingHash, key: UnsafeRawBufferPointer(start: pendingBuffer, count: pendingKeyLength),
+            path: UnsafeRawBufferPointer(start: pendingBuffer + pendingKeyLength, count: pendingPathLength), bytes: pendingBytes,
+            weight: 1)
     }
 
     /// - Complexity: O(c log c) for c candidates.

@@ -19,7 +19,7 @@ struct Analyze: ParsableCommand {
 
             Keys: with no rule the key is the normalized path (percent-encoding normalized, dot segments \
             resolved, repeated slashes merged, query dropped unless --keep-query). Counting uses a count-min \
-            sketch (16 MiB by default) whose error bound the summary prints; --exact counts exactly.
+            sketch (8 MiB by default; --sketch-memory) whose error bound the summary prints; --exact counts exactly.
 
             Exit status: 0 success; 1 the run cannot be trusted (input unreadable or damaged, too many \
             malformed lines, output not written); 64 usage error.

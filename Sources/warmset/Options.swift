@@ -117,7 +117,7 @@ struct CountingOptions: ParsableArguments {
     @Flag(help: "Count every key exactly in a hash map (memory grows with the number of distinct keys).")
     var exact = false
 
-    @Option(help: ArgumentHelp("Sketch memory for the counters, e.g. 16MiB (4 rows). (default: 16MiB)", valueName: "size"))
+    @Option(help: ArgumentHelp("Sketch memory for the counters, e.g. 32MiB (4 rows); more memory, a smaller error bound ε·N. Each parse worker (--threads) has its own. (default: 8MiB)", valueName: "size"))
     var sketchMemory: String?
 
     @Option(help: ArgumentHelp("Sketch error: counts are at most ε·N too high (sets the width).", valueName: "ε"))

@@ -123,6 +123,6 @@ struct SketchTests {
         #expect(p.width >= 27_183 && p.depth == 4)
         #expect(p.epsilon <= 0.0001)
         #expect(SketchParameters.forMemory(bytes: 16 << 20) == SketchParameters(depth: 4, widthLog2: 20))
-        #expect(SketchParameters.default.memoryBytes == 16 << 20)
+        #expect(SketchParameters.default.memoryBytes == 8 << 20)
     }
 }
