@@ -63,8 +63,27 @@ public final class KeyBuilder {
     static let unreservedBit: UInt8 = 1
     /// Bytes that stay as they are in a normalized path (and are not `%`).
     static let stays: UInt8 = 2
-    private var matchedRule: KeyRule?
+    /// The index in `rules` of the rule that made the last key, or -1 (an index, not a
+    /// reference: storing a class reference per line costs a retain and a release).
+    private var matchedRule = -1
     private var params: [(start: Int, nameEnd: Int, end: Int)] = []
+
+    /// A rule flattened for the per-line loop, which then touches no array and retains no
+    /// object (`rules` keeps the patterns alive).
+    private struct FlatRule {
+        var pattern: Unmanaged<Pattern>
+        var firstPiece: Int
+        var pieceCount: Int
+    }
+    /// A template piece: a capture group, or (group -1) literal bytes held by `literalStorage`.
+    private struct FlatPiece {
+        var group: Int
+        var literal: UnsafeRawBufferPointer
+    }
+    private let flatRules: UnsafeMutableBufferPointer<FlatRule>
+    private let flatPieces: UnsafeMutableBufferPointer<FlatPiece>
+    private let flatExcludes: UnsafeMutableBufferPointer<Unmanaged<Pattern>>
+    private let literalStorage: UnsafeMutableRawBufferPointer
 
     /// Creates a builder.
     /// - Parameters:
@@ -94,6 +113,35 @@ public final class KeyBuilder {
             byteClasses[b] = (Self.isUnreserved(byte) ? Self.unreservedBit : 0) | (Self.isPlain(byte) ? Self.stays : 0)
         }
         params.reserveCapacity(64)
+
+        var literalBytes = 0
+        var pieceCount = 0
+        for rule in rules {
+            pieceCount += rule.pieces.count
+            for case .literal(let bytes) in rule.pieces { literalBytes += bytes.count }
+        }
+        literalStorage = .allocate(byteCount: max(literalBytes, 1), alignment: 8)
+        flatPieces = .allocate(capacity: max(pieceCount, 1))
+        flatRules = .allocate(capacity: max(rules.count, 1))
+        var piece = 0
+        var literalAt = 0
+        for (r, rule) in rules.enumerated() {
+            flatRules[r] = FlatRule(pattern: Unmanaged.passUnretained(rule.pattern), firstPiece: piece, pieceCount: rule.pieces.count)
+            for p in rule.pieces {
+                switch p {
+                case .literal(let bytes):
+                    let start = literalStorage.baseAddress! + literalAt
+                    bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                    flatPieces[piece] = FlatPiece(group: -1, literal: UnsafeRawBufferPointer(start: start, count: bytes.count))
+                    literalAt += bytes.count
+                case .group(let index):
+                    flatPieces[piece] = FlatPiece(group: index, literal: UnsafeRawBufferPointer(start: nil, count: 0))
+                }
+                piece += 1
+            }
+        }
+        flatExcludes = .allocate(capacity: max(excludes.count, 1))
+        for (i, pattern) in excludes.enumerated() { flatExcludes[i] = Unmanaged.passUnretained(pattern) }
     }
 
     deinit {
@@ -103,6 +151,10 @@ public final class KeyBuilder {
         keyBuffer.free()
         segmentStarts.deallocate()
         byteClasses.deallocate()
+        literalStorage.deallocate()
+        flatPieces.deallocate()
+        flatRules.deallocate()
+        flatExcludes.deallocate()
     }
 
     /// The normalized request (path and kept query) of the last `build` call.
@@ -130,7 +182,7 @@ public final class KeyBuilder {
     ) -> Outcome {
         key.reset()
         path.reset()
-        matchedRule = nil
+        matchedRule = -1
         var source = target
         if hasLogEscapes {
             guard let unescaped = decodeLogEscapes(target) else { return .skipped(.badRequest) }
@@ -147,7 +199,9 @@ public final class KeyBuilder {
         }
         if queryStart > end { queryStart = end }
         if let reason = normalizePath(UnsafeRawBufferPointer(rebasing: source[0..<queryStart]), into: &path) { return .skipped(reason) }
-        for pattern in excludes where pattern.matches(path.bytes) { return .skipped(.excluded) }
+        for e in 0..<excludes.count where flatExcludes[e]._withUnsafeGuaranteedRef({ $0.matches(path.bytes) }) {
+            return .skipped(.excluded)
+        }
         if queryStart < end, queryPolicy != .none {
             if let reason = appendQuery(UnsafeRawBufferPointer(rebasing: source[(queryStart + 1)..<end]), to: &path) {
                 return .skipped(reason)
@@ -158,20 +212,21 @@ public final class KeyBuilder {
             return .key
         }
         let subject = path.bytes
-        for rule in rules where rule.pattern.matches(subject) {
-            matchedRule = rule
-            for piece in rule.pieces {
-                switch piece {
-                case .literal(let bytes):
-                    let ok = bytes.withUnsafeBytes { key.append($0) }
-                    if !ok { return .skipped(.keyTooLong) }
-                case .group(let index):
-                    guard let range = rule.pattern.group(index) else { continue }
-                    for i in range {
-                        let b = subject[i]
-                        if b <= 0x20 || b == 0x7F { return .skipped(.forbiddenByte) }
-                        if !key.append(b) { return .skipped(.keyTooLong) }
-                    }
+        for index in 0..<rules.count {
+            let rule = flatRules[index]
+            guard rule.pattern._withUnsafeGuaranteedRef({ $0.matches(subject) }) else { continue }
+            matchedRule = index
+            for p in rule.firstPiece..<(rule.firstPiece + rule.pieceCount) {
+                let piece = flatPieces[p]
+                if piece.group < 0 {
+                    if !key.append(piece.literal) { return .skipped(.keyTooLong) }
+                    continue
+                }
+                guard let range = rule.pattern._withUnsafeGuaranteedRef({ $0.group(piece.group) }) else { continue }
+                for i in range {
+                    let b = subject[i]
+                    if b <= 0x20 || b == 0x7F { return .skipped(.forbiddenByte) }
+                    if !key.append(b) { return .skipped(.keyTooLong) }
                 }
             }
             if key.count == 0 { return .skipped(.noRule) }
@@ -183,7 +238,8 @@ public final class KeyBuilder {
     /// The capture groups (1…n) of the rule that made the last key; empty without rules.
     /// Unmatched optional groups are empty strings. Allocates: for ranked keys, not per line.
     public func lastCaptures() -> [String] {
-        guard let rule = matchedRule, !rules.isEmpty else { return [] }
+        guard matchedRule >= 0 && matchedRule < rules.count else { return [] }
+        let rule = rules[matchedRule]
         let subject = pathBuffer.bytes
         return (0..<rule.pattern.captureCount).map { index in
             guard let range = rule.pattern.group(index + 1) else { return "" }

@@ -12,6 +12,8 @@ public final class Pattern {
     private let code: OpaquePointer
     private let matchData: OpaquePointer
     private let ovector: UnsafeMutablePointer<Int>
+    /// JIT-compiled: matched with `pcre2_jit_match`, which skips the interpreter's checks.
+    private let jit: Bool
     // PCRE2 wants a non-null subject even when it is empty.
     nonisolated(unsafe) private static let emptySubject: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
 
@@ -34,7 +36,7 @@ public final class Pattern {
             throw KeyError("\(what): \(Self.message(for: errorCode)) at character \(errorOffset + 1) of the regex '\(source)'")
         }
         code = compiled
-        _ = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE))  // falls back to the interpreter
+        jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0  // else the interpreter
         var groups: UInt32 = 0
         pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &groups)
         captureCount = Int(groups)
@@ -66,6 +68,7 @@ public final class Pattern {
     @inline(__always)
     public func matches(_ subject: UnsafeRawBufferPointer) -> Bool {
         let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(Self.emptySubject)
+        if jit { return pcre2_jit_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0 }
         return pcre2_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0
     }
 

@@ -47,7 +47,34 @@ public struct RequestFilter: Sendable {
     }
 
     /// Methods that count, upper case (`GET`). Empty means any.
-    public var methods: [[UInt8]]
+    public private(set) var methods: [[UInt8]]
+    /// Up to four methods of at most 7 bytes, each packed into a word (`pack`), so the check per
+    /// line compares integers; `methodWords` is -1 when `methods` does not fit (then the list is
+    /// walked) and 0 when any method counts.
+    private var packedMethods: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var methodWords = 0
+
+    private mutating func rebuildMethodTable() {
+        packedMethods = (0, 0, 0, 0)
+        guard methods.count <= 4, methods.allSatisfy({ (1...7).contains($0.count) }) else {
+            methodWords = -1
+            return
+        }
+        methodWords = methods.count
+        var words: [UInt64] = methods.map { method in method.withUnsafeBytes { Self.pack($0) } }
+        while words.count < 4 { words.append(0) }
+        packedMethods = (words[0], words[1], words[2], words[3])
+    }
+
+    /// A method of 1 to 7 bytes as one word: the bytes and, in the top byte, the length; 0 for
+    /// any other length.
+    @inline(__always)
+    static func pack(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        guard bytes.count >= 1 && bytes.count <= 7 else { return 0 }
+        var word = UInt64(bytes.count) << 56
+        for i in 0..<bytes.count { word |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        return word
+    }
     /// Status classes that count: `classes[2]` for 2xx.
     public var statusClasses: [Bool] { didSet { rebuildStatusTable() } }
     /// Single status codes that count.
@@ -73,6 +100,7 @@ public struct RequestFilter: Sendable {
         statusClasses = [false, false, true, false, false, false]
         statusCodes = [304]
         rebuildStatusTable()
+        rebuildMethodTable()
     }
 
     /// Sets methods from `GET,HEAD`.
@@ -81,6 +109,7 @@ public struct RequestFilter: Sendable {
         let names = list.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
         guard !names.isEmpty else { throw KeyError("--methods '\(list)': name at least one method, e.g. GET or GET,HEAD") }
         methods = names.map { Array($0.uppercased().utf8) }
+        rebuildMethodTable()
     }
 
     /// Sets statuses from `2xx,304`.
@@ -108,12 +137,20 @@ public struct RequestFilter: Sendable {
     /// - Returns: nil when the request counts, or why it does not.
     @inline(__always)
     public func check(_ fields: RequestFields) -> Reason? {
-        if let method = fields.method, !methods.isEmpty {
-            var found = false
-            for wanted in methods where wanted.count == method.count {
-                if wanted.withUnsafeBytes({ $0.elementsEqual(method) }) { found = true; break }
+        if let method = fields.method, methodWords != 0 {
+            if methodWords > 0 {
+                let word = Self.pack(method)
+                let m = packedMethods
+                guard word != 0
+                    && (word == m.0 || (methodWords > 1 && word == m.1) || (methodWords > 2 && word == m.2) || (methodWords > 3 && word == m.3))
+                else { return .method }
+            } else {
+                var found = false
+                for wanted in methods where wanted.count == method.count {
+                    if wanted.withUnsafeBytes({ $0.elementsEqual(method) }) { found = true; break }
+                }
+                if !found { return .method }
             }
-            if !found { return .method }
         }
         if fields.status >= 0 && !(fields.status < statusAllowed.count && statusAllowed[fields.status]) {
             return .status

@@ -1,5 +1,6 @@
 import Testing
 @testable import WarmsetKeys
+import WarmsetFormat
 
 @Suite("Keys: normalization, query, rules")
 struct KeyBuilderTests {
@@ -139,5 +140,28 @@ struct KeyBuilderTests {
         #expect(throws: KeyError.self) { try filter.setStatus("") }
         try filter.setMethods("get, HEAD")
         #expect(filter.methods == [Array("GET".utf8), Array("HEAD".utf8)])
+    }
+
+    /// The method check compares packed words for up to four methods of 1…7 bytes and walks the
+    /// list otherwise; both must agree with plain byte comparison.
+    @Test("method check: packed words and the fallback list agree with byte comparison")
+    func methodCheck() throws {
+        func verdict(_ filter: RequestFilter, _ method: String) -> Bool {
+            var fields = RequestFields()
+            fields.status = 200
+            return Array(method.utf8).withUnsafeBytes { bytes in
+                fields.method = bytes
+                return filter.check(fields) == nil
+            }
+        }
+        let methods = ["GET", "HEAD", "POST", "G", "GE", "GETX", "get", "OPTIONS", "PROPFIND", "VERYLONGMETHOD", "", "GET "]
+        for list in ["GET", "GET,HEAD", "GET,HEAD,POST,OPTIONS", "GET,HEAD,POST,OPTIONS,PUT", "PROPFIND,GET", "VERYLONGMETHOD"] {
+            var filter = RequestFilter()
+            try filter.setMethods(list)
+            let allowed = Set(list.split(separator: ",").map(String.init))
+            for method in methods {
+                #expect(verdict(filter, method) == allowed.contains(method), "\(method) with --methods \(list)")
+            }
+        }
     }
 }
