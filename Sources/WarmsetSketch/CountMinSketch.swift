@@ -150,6 +150,13 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// finds them there instead of waiting for d cache misses in a row.
     @inline(__always)
     func prefetch(_ hash: Hash128) {
+        if depth == 4 && Cell.self == UInt32.self {
+            UnsafeRawPointer(counters).withMemoryRebound(to: UInt32.self, capacity: 4 * width) { base in
+                warmset_prefetch4_for_write(
+                    base, index(hash, row: 0), index(hash, row: 1), index(hash, row: 2), index(hash, row: 3))
+            }
+            return
+        }
         for row in 0..<depth { warmset_prefetch_for_write(counters + index(hash, row: row)) }
     }
 

@@ -68,12 +68,28 @@ final class KeyTable {
             if index < 0 { return nil }
             let entry = entries[index]
             if entry.hash == hash && Int(entry.keyLength) == key.count
-                && (key.count == 0 || memcmp(arena + entry.keyOffset, key.baseAddress!, key.count) == 0)
+                && (key.count == 0 || Self.equal(UnsafeRawPointer(arena + entry.keyOffset), key.baseAddress!, key.count))
             {
                 return index
             }
             slot = (slot + 1) & slotMask
         }
+    }
+
+    /// Byte equality, 8 bytes at a time: keys are short, and a hot key is compared on every
+    /// request, where the call into `memcmp` cost more than the comparison.
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        var i = 0
+        while i + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < count {
+            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
     }
 
     /// The entry index of a hash (the 128 bits stand for the key).
