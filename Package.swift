@@ -125,9 +125,7 @@ let package = Package(
                 "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetEmit",
                 "WarmsetAnalysis", "WarmsetGenerator",
                 // Tests/WarmsetTests/Redis: the warmers against real servers
-                "WarmsetWarm", "WarmsetRedis",
-                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis",
-                "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch",
+                "WarmsetWarm", "WarmsetRedis", "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch",
                 .product(name: "Logging", package: "swift-log"),
             ]),
     ],
