@@ -7,8 +7,26 @@ public final class LogFormatParser {
         /// For a literal: its bytes. For a variable: the literal that ends it (empty at the end of the format).
         var bytes: UnsafeRawBufferPointer
         var skipEscaped: Bool
+        /// `bytes` (up to 8 of them) as a little-endian word, and ones over those bytes: a literal of a
+        /// format is almost always short (`" - "`, `" ["`, `"\" "`), and one load, xor and mask compares it.
+        var word: UInt64 = 0
+        var mask: UInt64 = 0
+
+        init(isLiteral: Bool, field: Field?, bytes: UnsafeRawBufferPointer, skipEscaped: Bool) {
+            self.isLiteral = isLiteral
+            self.field = field
+            self.bytes = bytes
+            self.skipEscaped = skipEscaped
+            if bytes.count <= 8 {
+                for (i, byte) in bytes.enumerated() {
+                    word |= UInt64(byte) << (8 * UInt64(i))
+                    mask |= 0xFF << (8 * UInt64(i))
+                }
+            }
+        }
     }
 
+    nonisolated(unsafe) private static let emptyLine = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
     private let steps: UnsafeMutablePointer<Step>
     private let stepCount: Int
     /// Steps after this one are not read: the fields warmset needs all lie before it.
@@ -73,25 +91,35 @@ public final class LogFormatParser {
     /// - Complexity: O(line length).
     public func parse(_ line: UnsafeRawBufferPointer, into fields: inout RequestFields) -> Malformation? {
         fields = RequestFields()
+        // An empty line may have no address; nothing is loaded from it then (every load is bounded by `count`).
+        let base = line.baseAddress ?? UnsafeRawPointer(Self.emptyLine)
+        let count = line.count
         var at = 0
         for index in 0...lastNeededStep {
             let step = steps[index]
+            let n = step.bytes.count
             if step.isLiteral {
-                let n = step.bytes.count
-                guard at + n <= line.count else { return Malformation(.truncated, at: at) }
-                for k in 0..<n where line[at + k] != step.bytes[k] {
-                    return Malformation(.literalMismatch, at: at + k)
+                guard at + n <= count else { return Malformation(.truncated, at: at) }
+                if n <= 8 && at + 8 <= count {
+                    let different = (UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) ^ step.word) & step.mask
+                    if different != 0 { return Malformation(.literalMismatch, at: at + different.trailingZeroBitCount >> 3) }
+                } else {
+                    for k in 0..<n where line[at + k] != step.bytes[k] {
+                        return Malformation(.literalMismatch, at: at + k)
+                    }
                 }
                 at += n
                 continue
             }
             let end: Int
-            if step.bytes.count == 0 {
-                end = line.count
-            } else if let found = ByteScan.find(step.bytes, in: line, from: at, skipEscaped: step.skipEscaped) {
+            if n == 0 {
+                end = count
+            } else if n <= 8, let found = Self.terminator(step, in: base, count: count, from: at) {
+                end = found
+            } else if n > 8, let found = ByteScan.find(step.bytes, in: line, from: at, skipEscaped: step.skipEscaped) {
                 end = found
             } else {
-                return Malformation(.truncated, at: line.count)
+                return Malformation(.truncated, at: count)
             }
             if let field = step.field {
                 let value = UnsafeRawBufferPointer(rebasing: line[at..<end])
@@ -105,6 +133,42 @@ public final class LogFormatParser {
             for k in 0..<tail where line[line.count - tail + k] != finalLiteral[k] {
                 return Malformation(.literalMismatch, at: line.count - tail + k)
             }
+        }
+        return nil
+    }
+
+    /// The first offset ≥ `from` where the step's terminator (1…8 bytes) starts, skipping one
+    /// preceded by an odd number of backslashes when the step says so; nil when there is none.
+    @inline(__always)
+    private static func terminator(_ step: Step, in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
+        let n = step.bytes.count
+        let first = UInt8(truncatingIfNeeded: step.word)
+        let last = count - n
+        var at = from
+        while at <= last {
+            guard let offset = ByteScan.firstOccurrence(of: first, Int32(first), in: base, from: at, through: last) else { return nil }
+            var equal = true
+            if n > 1 {
+                if offset + 8 <= count {
+                    equal = (UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) ^ step.word) & step.mask == 0
+                } else {
+                    for k in 1..<n where base.load(fromByteOffset: offset + k, as: UInt8.self) != step.bytes[k] {
+                        equal = false
+                        break
+                    }
+                }
+            }
+            if equal && step.skipEscaped {
+                var backslashes = 0
+                var back = offset - 1
+                while back >= from && base.load(fromByteOffset: back, as: UInt8.self) == 0x5C {
+                    backslashes += 1
+                    back -= 1
+                }
+                if backslashes & 1 == 1 { equal = false }
+            }
+            if equal { return offset }
+            at = offset + 1
         }
         return nil
     }

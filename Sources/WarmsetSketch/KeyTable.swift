@@ -92,6 +92,16 @@ final class KeyTable {
         return true
     }
 
+    /// Byte-wise lexicographic order, as `String.UTF8View.lexicographicallyPrecedes` orders keys.
+    static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let common = Swift.min(a.count, b.count)
+        if common > 0 {
+            let order = memcmp(a.baseAddress!, b.baseAddress!, common)
+            if order != 0 { return order < 0 }
+        }
+        return a.count < b.count
+    }
+
     /// The entry index of a hash (the 128 bits stand for the key).
     @inline(__always)
     func find(_ hash: Hash128) -> Int? {

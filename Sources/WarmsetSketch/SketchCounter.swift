@@ -88,18 +88,29 @@ final class CandidateSet<Cell: SketchCell> {
 
     /// Candidates re-queried against the sketch, in rank order; scores multiplied by `scale`.
     /// - Complexity: O(c log c).
+    ///   The order is `RankedKey.ranksBefore`'s, applied to the candidates' estimates and key bytes
+    ///   in the table before any string is made: strings are built for the `limit` returned only.
     func ranked(limit: Int, weighted: Bool, scale: Double) -> [RankedKey] {
-        var all = table.entries.map { entry in
-            let estimate = sketch.estimate(entry.hash).doubleValue * scale
+        let entries = table.entries
+        var order: [(estimate: Double, count: UInt64, index: Int)] = entries.indices.map { i in
+            let estimate = sketch.estimate(entries[i].hash).doubleValue * scale
+            return (estimate, UInt64(estimate.rounded()), i)
+        }
+        let table = self.table
+        order.sort { a, b in
+            if weighted && a.estimate != b.estimate { return a.estimate > b.estimate }
+            if a.count != b.count { return a.count > b.count }
+            return KeyTable.precedes(table.key(of: entries[a.index]), table.key(of: entries[b.index]))
+        }
+        return order.prefix(limit).map { item in
+            let entry = entries[item.index]
             var ranked = RankedKey(
-                key: String(decoding: table.key(of: entry), as: UTF8.self), count: UInt64(estimate.rounded()),
+                key: String(decoding: table.key(of: entry), as: UTF8.self), count: item.count,
                 path: String(decoding: table.path(of: entry), as: UTF8.self), observed: entry.count,
                 meanBytes: entry.count > 0 ? entry.bytesSum / entry.count : 0)
-            if weighted { ranked.score = estimate }
+            if weighted { ranked.score = item.estimate }
             return ranked
         }
-        all.sort(by: RankedKey.ranksBefore)
-        return Array(all.prefix(limit))
     }
 
     var memoryBytes: Int {
