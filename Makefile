@@ -69,7 +69,7 @@ fuzz: deps
 
 # Warm 1,000,000 keys into a fresh local Redis via redis-cli --pipe, --copy-from and a loopback
 # origin (nginx); prints keys/s and writes docs/benchmarks-warm.md. Not run by CI.
-BENCH_WARM_APT := nginx-light bc
+BENCH_WARM_APT := nginx-light bc time
 .PHONY: bench-warm
 bench-warm: deps
 	@missing=""; for p in $(BENCH_WARM_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
