@@ -95,8 +95,10 @@ public final class LogFormatParser {
         let base = line.baseAddress ?? UnsafeRawPointer(Self.emptyLine)
         let count = line.count
         var at = 0
-        for index in 0...lastNeededStep {
+        var index = 0
+        while index <= lastNeededStep {
             let step = steps[index]
+            index += 1
             let n = step.bytes.count
             if step.isLiteral {
                 guard at + n <= count else { return Malformation(.truncated, at: at) }
@@ -126,6 +128,12 @@ public final class LogFormatParser {
                 if let problem = store(value, as: field, at: at, into: &fields) { return problem }
             }
             at = end
+            // The next step is the literal this variable ends with, and it was just found whole at
+            // `end`: step over it instead of comparing it again.
+            if n > 0 && index <= lastNeededStep && steps[index].isLiteral {
+                at = end + n
+                index += 1
+            }
         }
         let tail = finalLiteral.count
         if tail > 0 {
