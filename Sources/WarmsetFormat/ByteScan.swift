@@ -57,17 +57,18 @@ public enum ByteScan {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let pattern = ones &* UInt64(byte)
+        // Offsets stay below the line's length, so the arithmetic here cannot overflow (&+).
         var at = from
-        let inlineEnd = Swift.min(last + 1, from + 32)
-        while at + 8 <= inlineEnd {
+        let inlineEnd = Swift.min(last &+ 1, from &+ 32)
+        while at &+ 8 <= inlineEnd {
             let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) ^ pattern
             let found = (word &- ones) & ~word & highs
-            if found != 0 { return at + found.trailingZeroBitCount >> 3 }
-            at += 8
+            if found != 0 { return at &+ found.trailingZeroBitCount >> 3 }
+            at &+= 8
         }
         while at < inlineEnd {
             if base.load(fromByteOffset: at, as: UInt8.self) == byte { return at }
-            at += 1
+            at &+= 1
         }
         if at > last { return nil }
         guard let hit = memchr(base + at, byte32, last - at + 1) else { return nil }

@@ -101,8 +101,8 @@ public final class LogFormatParser {
             index += 1
             let n = step.bytes.count
             if step.isLiteral {
-                guard at + n <= count else { return Malformation(.truncated, at: at) }
-                if n <= 8 && at + 8 <= count {
+                guard at &+ n <= count else { return Malformation(.truncated, at: at) }
+                if n <= 8 && at &+ 8 <= count {
                     let different = (UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) ^ step.word) & step.mask
                     if different != 0 { return Malformation(.literalMismatch, at: at + different.trailingZeroBitCount >> 3) }
                 } else {
@@ -110,7 +110,7 @@ public final class LogFormatParser {
                         return Malformation(.literalMismatch, at: at + k)
                     }
                 }
-                at += n
+                at &+= n
                 continue
             }
             let end: Int
@@ -131,8 +131,8 @@ public final class LogFormatParser {
             // The next step is the literal this variable ends with, and it was just found whole at
             // `end`: step over it instead of comparing it again.
             if n > 0 && index <= lastNeededStep && steps[index].isLiteral {
-                at = end + n
-                index += 1
+                at = end &+ n
+                index &+= 1
             }
         }
         let tail = finalLiteral.count
