@@ -65,12 +65,13 @@ public enum ManifestReader {
     public static func parse(_ bytes: [UInt8], name: String, format: ManifestFormat? = nil) throws(EmitError) -> [ManifestEntry] {
         let format = format ?? detectFormat(bytes)
         var entries: [ManifestEntry] = []
+        // One entry a line: sized once, not grown by doubling through a million-key manifest.
+        entries.reserveCapacity(lineCount(bytes))
         var lineNumber = 0
         var start = 0
         let decoder = JSONDecoder()
         while start < bytes.count {
-            var end = start
-            while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+            let end = lineEnd(bytes, from: start)
             lineNumber += 1
             var lineEnd = end
             if lineEnd > start, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
@@ -100,6 +101,27 @@ public enum ManifestReader {
             }
         }
         return entries
+    }
+
+    /// The offset of the first newline at or after `from`, or `bytes.count`.
+    private static func lineEnd(_ bytes: [UInt8], from: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, from < buffer.count,
+                let hit = memchr(base + from, 0x0A, buffer.count - from)
+            else { return buffer.count }
+            return UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+        }
+    }
+
+    /// The number of lines of `bytes` (a last one without a newline included).
+    private static func lineCount(_ bytes: [UInt8]) -> Int {
+        var count = 0
+        var at = 0
+        while at < bytes.count {
+            at = lineEnd(bytes, from: at) + 1
+            count += 1
+        }
+        return count
     }
 
     private struct JSONLine: Decodable {

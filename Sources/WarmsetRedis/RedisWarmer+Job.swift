@@ -42,22 +42,28 @@ final class Worker {
     var settings: RedisWarmSettings { job.settings }
     var ledger: WarmLedger { job.ledger }
 
-    private var commands = CommandBatch()
-    private var writes = CommandBatch()
-    private var slots: [Int] = []
-    /// copy-from: the values read from the source, back to back, and each key's span and TTL.
-    private var payloads: [UInt8] = []
-    private var payloadSpans: [Range<Int>] = []
-    private var remaining: [Int64] = []
-    /// copy-from: whether to ask EXISTS before reading the source. RESTORE without REPLACE
-    /// never overwrites (BUSYKEY means present), so the check only saves source reads; it is
-    /// made while the last batch found at least half of its keys present.
-    private var checkFirst = false
+    var commands = CommandBatch()
+    var writes = CommandBatch()
+    var slots: [Int] = []
+    /// copy-from: the values (or DUMP payloads) read from the source, back to back, and each
+    /// key's span, TTL and what was read for it.
+    var payloads: [UInt8] = []
+    var payloadSpans: [Range<Int>] = []
+    var remaining: [Int64] = []
+    var copied: [CopiedValue] = []
+    /// copy-from: whether to ask EXISTS before reading the source. Writes without NX or REPLACE
+    /// never overwrite (NX's nil, MSETNX's 0 and RESTORE's BUSYKEY mean present), so the check
+    /// only saves source reads; it is made while the last batch found at least half of its keys present.
+    var checkFirst = false
+    /// copy-from: how this worker reads the source (`SourceRead`); it steps down to a plainer
+    /// way when the source refuses one (an ACL without MULTI, a proxy without MGET).
+    var sourceRead: SourceRead
 
     init(job: Job, target: RedisRouter, source: RedisRouter?) {
         self.job = job
         self.target = target
         self.source = source
+        sourceRead = job.sourceTopology?.isCluster == false ? .transaction : .dump
     }
 
     func process(_ batch: [WarmEntry]) {
@@ -163,87 +169,36 @@ final class Worker {
         write(batch, refresh: refresh, operation: "SET", bytes: { sizes[$0] })
     }
 
-    private func copy(_ batch: [WarmEntry], _ missing: [Int], refresh: [Bool], source: RedisRouter) {
-        // The source's remaining TTL is needed only when no --ttl (or --no-ttl) replaces it.
-        let readTTL = settings.ttl == nil
-        commands.removeAll()
-        for i in missing {
-            commands.begin(2)
-            commands.argument(Word.dump)
-            commands.argument(batch[i].key)
-            commands.end(owner: i)
-            if readTTL {
-                commands.begin(2)
-                commands.argument(Word.pttl)
-                commands.argument(batch[i].key)
-                commands.end(owner: i)
-            }
-        }
-        payloads.removeAll(keepingCapacity: true)
-        payloadSpans = Array(repeating: 0..<0, count: batch.count)
-        remaining = Array(repeating: 0, count: batch.count)
-        // What the source said per key: 0 not yet, 1 fine so far, -1 failed (counted).
-        var state = [Int8](repeating: 0, count: batch.count)
-        source.execute(commands, slots: slots, operation: readTTL ? "DUMP and PTTL" : "DUMP") { c, outcome in
-            let i = commands.owners[c]
-            let isDump = !readTTL || c % 2 == 0  // DUMP and PTTL alternate
-            guard state[i] >= 0 else { return }
-            switch outcome {
-            case .failed(let failure):
-                state[i] = -1
-                ledger.failed(key: batch[i].key, failure)
-            case .reply(let reply):
-                let r = reply.pointee
-                if isDump && r.type == REDIS_REPLY_STRING {
-                    let start = payloads.count
-                    if let str = r.str { payloads.append(contentsOf: UnsafeRawBufferPointer(start: str, count: Int(r.len))) }
-                    payloadSpans[i] = start..<payloads.count
-                    state[i] = 1
-                } else if (isDump && r.type == REDIS_REPLY_NIL) || (!isDump && r.type == REDIS_REPLY_INTEGER && r.integer == -2) {
-                    state[i] = -1
-                    ledger.failed(key: batch[i].key, KeyFailure("missing_at_source", "\(settings.sourceName) has no key '\(batch[i].key)'"))
-                } else if !isDump && r.type == REDIS_REPLY_INTEGER {
-                    remaining[i] = Int64(r.integer)
-                    state[i] = 1
-                } else {
-                    state[i] = -1
-                    fail(batch[i].key, RedisConnection.copy(reply), command: "DUMP/PTTL at the source", at: source.settings)
-                }
-            }
-        }
-        writes.removeAll()
-        payloads.withUnsafeBytes { all in
-            for i in missing where state[i] == 1 {
-                let entry = batch[i]
-                var milliseconds: Int64
-                if let policy = settings.ttl {
-                    milliseconds = policy.ttl(forKey: entry.key).map { Int64($0) * 1000 } ?? 0
-                } else {
-                    milliseconds = max(0, remaining[i])
-                }
-                if milliseconds < 0 { milliseconds = 0 }
-                let replace = settings.overwrite || (refresh.isEmpty ? false : refresh[i])
-                writes.begin(replace ? 5 : 4)
-                writes.argument(Word.restore)
-                writes.argument(entry.key)
-                writes.argument(milliseconds)
-                writes.argument(UnsafeRawBufferPointer(rebasing: all[payloadSpans[i]]))
-                if replace { writes.argument(Word.replace) }
-                writes.end(owner: i)
-            }
-        }
-        write(batch, refresh: refresh, operation: "RESTORE", bytes: { payloadSpans[$0].count })
-    }
-
-    /// Sends `writes` (SET or RESTORE, one per key) and counts each key: warmed (`+OK`),
-    /// present (SET NX's nil, RESTORE's BUSYKEY: written by someone else since the check, or
-    /// never checked), or failed.
-    private func write(_ batch: [WarmEntry], refresh: [Bool], operation: String, bytes: (Int) -> Int) {
-        if writes.isEmpty { return }
+    /// Sends `writes` (SET or RESTORE, one per key; with `group`, one MSET or MSETNX at
+    /// command index `groupCommand` for the keys of `group`) and counts each key: warmed (`+OK`,
+    /// MSETNX's 1), present (SET NX's nil, RESTORE's BUSYKEY: written by someone else since the
+    /// check, or never checked), or failed.
+    /// - Returns: true when the MSETNX of `group` found a key present and wrote none of them
+    ///   (the caller writes them one by one), else false.
+    @discardableResult
+    func write(
+        _ batch: [WarmEntry], refresh: [Bool], operation: String, bytes: (Int) -> Int, group: [Int] = [], groupCommand: Int = -1
+    ) -> Bool {
+        if writes.isEmpty { return false }
         var warmed = (count: 0, bytes: 0)
         var refreshed = 0
         var present = 0
+        var groupRefused = false
         target.execute(writes, slots: slots, operation: operation) { c, outcome in
+            if c == groupCommand {
+                switch outcome {
+                case .reply(let reply) where reply.pointee.type == REDIS_REPLY_STATUS || (reply.pointee.type == REDIS_REPLY_INTEGER && reply.pointee.integer == 1):
+                    for i in group { warmed = (warmed.count + 1, warmed.bytes + bytes(i)) }
+                case .reply(let reply) where reply.pointee.type == REDIS_REPLY_INTEGER:
+                    groupRefused = true  // MSETNX: some key is present, none was written
+                case .reply(let reply):
+                    let answer = RedisConnection.copy(reply)
+                    for i in group { fail(batch[i].key, answer, command: settings.overwrite ? "MSET" : "MSETNX", at: settings.target) }
+                case .failed(let failure):
+                    for i in group { ledger.failed(key: batch[i].key, failure) }
+                }
+                return
+            }
             let i = writes.owners[c]
             switch outcome {
             case .reply(let reply):
@@ -265,14 +220,15 @@ final class Worker {
         ledger.warmed(count: warmed.count, bytes: warmed.bytes)
         ledger.present(present)
         if refreshed > 0 { ledger.count("refreshed", refreshed) }
-        if source != nil && !settings.overwrite && settings.refreshBelowMilliseconds == nil && !checkFirst {
+        if source != nil && !settings.overwrite && settings.refreshBelowMilliseconds == nil && !checkFirst && !groupRefused {
             checkFirst = 2 * present > writes.count
         }
+        return groupRefused
     }
 
     /// An unexpected reply: an error reply fails the key; NOPERM and READONLY stop the run,
     /// since every other key would fail the same way.
-    private func fail(_ key: String, _ reply: RedisReply, command: String, at server: RedisConnectionSettings) {
+    func fail(_ key: String, _ reply: RedisReply, command: String, at server: RedisConnectionSettings) {
         guard case .error(let message) = reply else {
             ledger.failed(key: key, KeyFailure("redis_error", "\(command) answered \(reply)"))
             return

@@ -7,7 +7,8 @@ public struct RedisWarmSettings: Sendable {
     public enum Source: Sendable {
         /// An HTTP origin (`--origin TEMPLATE`).
         case origin(OriginSource.Settings)
-        /// Another Redis (`--copy-from URL`): DUMP + PTTL there, RESTORE here.
+        /// Another Redis (`--copy-from URL`): strings by MGET there and MSETNX (or SET PX NX)
+        /// here, other types by DUMP + PTTL there and RESTORE here (see `SourceRead`).
         case copy(RedisConnectionSettings)
     }
 
@@ -47,7 +48,8 @@ public struct RedisWarmSettings: Sendable {
 
 /// Warms Redis (standalone or Cluster) with a plan: for each batch, pipelined EXISTS (unless
 /// overwriting; PTTL with `refreshBelowMilliseconds`), values for the missing keys from the origin or the copy-from Redis, then
-/// pipelined `SET key value [EX ttl] [NX]` or `RESTORE key ttl payload [REPLACE]`. Masters are
+/// pipelined `SET key value [EX ttl] [NX]`, or for copy-from `MSETNX`, `SET key value PX ms NX` and
+/// `RESTORE key ttl payload [REPLACE]`. Masters are
 /// warmed in parallel, each by `connections` threads with a connection each.
 public enum RedisWarmer {
     /// Runs the warm-up and accounts for every key.

@@ -33,8 +33,9 @@ struct Warm: ParsableCommand {
             The manifest is the output of warmset analyze (keys, tsv or jsonl, detected; {path} and {1}… need jsonl). \
             By default keys already present are left alone: a batch is checked with pipelined EXISTS, only the missing \
             keys are fetched, then written with SET key value EX ttl NX (memcached: add with the exptime). With --copy-from \
-            Redis, RESTORE (without REPLACE: it never overwrites) finds present keys itself, so EXISTS is asked only \
-            while batches turn out mostly present. --overwrite writes every key (memcached: set).
+            Redis, strings are read with one MGET per batch and written with one MSETNX (SET PX NX with a TTL; other \
+            types DUMP and RESTORE); these writes never overwrite, so EXISTS is asked only while batches turn out \
+            mostly present. --overwrite writes every key (memcached: set).
 
             Exit status: 0 every key warmed or already present; 2 some keys failed (the summary and --report say \
             which and why); 1 the run stopped early (--max-failures, NOPERM, a read-only replica) or could not \

@@ -32,7 +32,7 @@ struct WarmOptions: ParsableArguments {
     var origin: String?
 
     @Option(help: ArgumentHelp(
-        "Copy each value from another cache of the same kind: a Redis URL (DUMP + PTTL there, RESTORE here, keeping the remaining TTL unless --ttl is given) or memcached://host:port[,host:port…] (get there, add here; needs --ttl or --no-ttl).",
+        "Copy each value from another cache of the same kind: a Redis URL (strings by MGET there and MSETNX here, other types by DUMP and RESTORE, keeping each key's remaining TTL unless --ttl is given) or memcached://host:port[,host:port…] (get there, add here; needs --ttl or --no-ttl).",
         valueName: "url"))
     var copyFrom: String?
 
@@ -48,7 +48,7 @@ struct WarmOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Spread TTLs by up to ± this share, chosen per key from a stable hash so reruns agree, e.g. 10%.", valueName: "share"))
     var ttlJitter: String = "0%"
 
-    @Flag(help: "Write keys even if present (Redis: SET without NX, RESTORE REPLACE; memcached: set instead of add) instead of skipping them.")
+    @Flag(help: "Write keys even if present (Redis: SET and MSET without NX, RESTORE REPLACE; memcached: set instead of add) instead of skipping them.")
     var overwrite = false
 
     @Flag(help: "Check which keys are missing and report what would be fetched and written; fetch and write nothing.")

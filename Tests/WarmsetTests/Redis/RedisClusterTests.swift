@@ -112,4 +112,50 @@ struct RedisClusterTests {
         #expect(Set(failures.compactMap { $0["key"] as? String }) == downKeys)
         #expect(result.stderr.contains("127.0.0.1:\(down.port) is down"))
     }
+
+    /// copy-from a standalone Redis into the Cluster (MGET there, SET per key here, each on the
+    /// master of its slot), and back out of the Cluster (DUMP per key on each master, since an
+    /// MGET must stay in one slot) into a standalone Redis: values and TTLs arrive whole.
+    @Test func copyFromIntoAndOutOfTheCluster() throws {
+        let cluster = try WarmRedisCluster()
+        let standalone = try WarmRedisServer()
+        let dir = try WarmTestKit.temporaryDirectory()
+        let keys = (0..<200).map { "cp:\($0)" }
+        try standalone.commands(keys.enumerated().map { n, key in
+            n % 2 == 0 ? ["SET", key, "v:\(n)"] : ["SET", key, "v:\(n)", "EX", "900"]
+        })
+        try standalone.command(["HSET", "cp:hash", "f", "x"])
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(keys + ["cp:hash"], in: dir), "--redis", cluster.nodes[0].urlString(),
+            "--copy-from", standalone.urlString(), "--batch", "64",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let byNode = try cluster.keysByNode()
+        #expect(byNode.values.map(\.count).reduce(0, +) == keys.count + 1, "each key once, on one node")
+        for (n, key) in keys.enumerated().prefix(30) {
+            let owner = try cluster.owner(ofSlot: ClusterSlot.of(key))
+            let replies = try owner.command(["GET", key], ["TTL", key])
+            #expect(replies[0].textValue == "v:\(n)")
+            if n % 2 == 0 {
+                #expect(replies[1] == .integer(-1))
+            } else {
+                #expect((replies[1].intValue ?? 0) <= 900 && (replies[1].intValue ?? 0) >= 895, "\(key) keeps its TTL")
+            }
+        }
+        let hashOwner = try cluster.owner(ofSlot: ClusterSlot.of("cp:hash"))
+        #expect(try hashOwner.command(["HGET", "cp:hash", "f"]).first?.textValue == "x")
+
+        // And back: the Cluster is the source now.
+        let back = try WarmRedisServer()
+        let again = try WarmTestKit.warmset([
+            "warm", try manifest(keys + ["cp:hash"], in: dir), "--redis", back.urlString(),
+            "--copy-from", cluster.nodes[1].urlString(),
+        ])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try back.command(["DBSIZE"]) == [.integer(Int64(keys.count + 1))])
+        let replies = try back.command(["GET", "cp:7"], ["TTL", "cp:7"], ["GET", "cp:8"], ["TTL", "cp:8"], ["HGET", "cp:hash", "f"])
+        #expect(replies[0].textValue == "v:7" && replies[2].textValue == "v:8" && replies[4].textValue == "x")
+        #expect((replies[1].intValue ?? 0) <= 900 && (replies[1].intValue ?? 0) >= 890)
+        #expect(replies[3] == .integer(-1))
+    }
 }

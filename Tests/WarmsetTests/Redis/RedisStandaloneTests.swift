@@ -153,6 +153,7 @@ struct RedisStandaloneTests {
         #expect(json["warmed"] as? Int == 3 && json["present"] as? Int == 1)
         #expect((json["failed_by_reason"] as? [String: Int]) == ["missing_at_source": 1])
         #expect(!(json["source"] as? String ?? "").contains("reader-pw"))
+        #expect((json["counters"] as? [String: Int])?["copy_reads_without_multi"] == 1, "the reader may not MULTI: MGET, then PTTL")
         let replies = try target.command(["GET", "s:plain"], ["GET", "s:ttl"], ["HGET", "s:hash", "f"], ["LRANGE", "s:list", "0", "-1"], ["TTL", "s:ttl"], ["TTL", "s:hash"])
         #expect(replies[0].textValue == "already-here")
         #expect(replies[1].textValue == "world")
@@ -174,27 +175,29 @@ struct RedisStandaloneTests {
         #expect((after[2].intValue ?? 0) <= 40 && (after[2].intValue ?? 0) >= 38)
     }
 
-    /// copy-from skips the EXISTS round (RESTORE without REPLACE finds present keys as BUSYKEY)
-    /// until a batch turns out mostly present; then it checks first, so the source is not read
-    /// for keys the target has. With --ttl the source's PTTL is not asked at all.
+    /// The number of times `server` ran `command` since the last CONFIG RESETSTAT.
+    func calls(_ server: WarmRedisServer, _ command: String) throws -> Int {
+        let info = try server.command(["INFO", "commandstats"]).first?.textValue ?? ""
+        guard let line = info.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_\(command):calls=") }) else { return 0 }
+        return Int(line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }) ?? -1
+    }
+
+    /// copy-from skips the EXISTS round (writes without NX never overwrite: MSETNX's 0, SET NX's
+    /// nil) until a batch turns out mostly present; then it checks first, so the source is not
+    /// read for keys the target has. With --ttl the source's PTTL is not asked at all.
     @Test func copyFromChecksExistenceOnlyWhenItPays() throws {
         let source = try WarmRedisServer()
         let target = try WarmRedisServer()
         let keys = (0..<300).map { "c:\($0)" }
         try source.commands(keys.map { ["SET", $0, "from-source:" + $0] })
         try target.commands(keys.prefix(200).map { ["SET", $0, "kept"] })
-        func calls(_ server: WarmRedisServer, _ command: String) throws -> Int {
-            let info = try server.command(["INFO", "commandstats"]).first?.textValue ?? ""
-            guard let line = info.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_\(command):calls=") }) else { return 0 }
-            return Int(line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }) ?? -1
-        }
         try source.command(["CONFIG", "RESETSTAT"])
         try target.command(["CONFIG", "RESETSTAT"])
         let dir = try WarmTestKit.temporaryDirectory()
         let report = dir.appendingPathComponent("report.json")
         // One connection and batches of 50, so the batches run in order: the first (all present)
-        // is restored blind, the next three are checked (all present: no reads), the fifth is
-        // checked (all missing), the sixth is restored blind again.
+        // is written blind (MSETNX refused, then 50 SET NX), the next three are checked (all
+        // present: no reads), the fifth is checked (all missing), the sixth is written blind again.
         let result = try WarmTestKit.warmset([
             "warm", try manifest(keys, in: dir), "--redis", target.urlString(), "--copy-from", source.urlString(),
             "--connections", "1", "--batch", "50", "--report", report.path,
@@ -202,22 +205,112 @@ struct RedisStandaloneTests {
         #expect(result.status == 0, "\(result.stderr)")
         let json = try warmReport(report)
         #expect(json["warmed"] as? Int == 100 && json["present"] as? Int == 200)
-        #expect(try calls(source, "dump") == 150, "the source is read for the first blind batch and the 100 missing keys only")
+        #expect(try calls(source, "mget") == 3, "the source is read for the first blind batch and the 100 missing keys only")
+        #expect(try calls(source, "dump") == 0 && calls(source, "pttl") == 0, "no key of the source has a TTL (INFO keyspace)")
         #expect(try calls(target, "exists") == 200)
-        #expect(try calls(target, "restore") == 150)
+        #expect(try calls(target, "msetnx") == 3 && calls(target, "set") == 50)
         let values = try target.commands([["GET", "c:0"], ["GET", "c:199"], ["GET", "c:200"], ["GET", "c:299"]])
         #expect(values.map(\.textValue) == ["kept", "kept", "from-source:c:200", "from-source:c:299"])
 
-        // --ttl replaces the source's TTL, so PTTL is not asked.
+        // --ttl replaces the source's TTL, so neither INFO nor PTTL is asked.
         try source.command(["CONFIG", "RESETSTAT"])
         try target.command(["FLUSHALL"])
         let again = try WarmTestKit.warmset([
             "warm", try manifest(keys, in: dir, name: "again.keys"), "--redis", target.urlString(), "--copy-from", source.urlString(), "--ttl", "90",
         ])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(try calls(source, "pttl") == 0 && calls(source, "dump") == 300)
+        // First: each `calls` is an INFO itself.
+        #expect(try calls(source, "info") == 1, "only the start's INFO cluster: no INFO keyspace")
+        #expect(try calls(source, "pttl") == 0 && calls(source, "dump") == 0)
+        #expect(try calls(source, "mget") >= 2)
         let ttl = try #require(try target.command(["TTL", "c:123"]).first?.intValue)
         #expect(ttl <= 90 && ttl >= 88)
+    }
+
+    /// Strings are copied with MGET and MSETNX (or SET PX NX when they have a TTL), other types
+    /// with DUMP and RESTORE; a batch MSETNX refuses (a key present) is written key by key, and
+    /// every key keeps its value, type and remaining TTL.
+    @Test func copyFromStringsAndOtherTypesInOneBatch() throws {
+        let source = try WarmRedisServer()
+        let target = try WarmRedisServer()
+        let keys = (0..<40).map { "m:\($0)" }
+        var setup: [[String]] = []
+        for (n, key) in keys.enumerated() {
+            switch n % 4 {
+            case 0: setup.append(["SET", key, "plain:\(n)"])
+            case 1: setup.append(["SET", key, "ttl:\(n)", "EX", "600"])
+            case 2: setup.append(["HSET", key, "field", "hash:\(n)"])
+            default: setup.append(["RPUSH", key, "a", "b"]); setup.append(["EXPIRE", key, "700"])
+            }
+        }
+        setup.append(["SET", "m:empty", ""])
+        try source.commands(setup)
+        try target.command(["SET", "m:20", "the target's own"])  // m:20 is a plain string: MSETNX refuses
+        try source.command(["CONFIG", "RESETSTAT"])
+        try target.command(["CONFIG", "RESETSTAT"])
+        let dir = try WarmTestKit.temporaryDirectory()
+        let report = dir.appendingPathComponent("report.json")
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(keys + ["m:empty", "m:absent"], in: dir), "--redis", target.urlString(), "--copy-from", source.urlString(),
+            "--connections", "1", "--batch", "100", "--report", report.path,
+        ])
+        #expect(result.status == 2, "m:absent is missing at the source; \(result.stderr)")
+        let json = try warmReport(report)
+        #expect(json["warmed"] as? Int == 40 && json["present"] as? Int == 1)
+        #expect((json["failed_by_reason"] as? [String: Int]) == ["missing_at_source": 1])
+        #expect(try calls(source, "mget") == 1 && calls(source, "dump") == 21, "DUMP for the 20 hashes and lists and the absent key")
+        #expect(try calls(source, "pttl") == 42, "the database has keys with a TTL: PTTL for every key")
+        #expect(try calls(target, "msetnx") == 1 && calls(target, "restore") == 20)
+        for (n, key) in keys.enumerated() where n != 20 {
+            switch n % 4 {
+            case 0:
+                #expect(try target.command(["GET", key], ["TTL", key]) == [.string(Array("plain:\(n)".utf8)), .integer(-1)])
+            case 1:
+                let replies = try target.command(["GET", key], ["TTL", key])
+                #expect(replies[0].textValue == "ttl:\(n)")
+                #expect((replies[1].intValue ?? 0) <= 600 && (replies[1].intValue ?? 0) >= 595, "\(key) keeps its TTL")
+            case 2:
+                #expect(try target.command(["HGET", key, "field"], ["TTL", key]) == [.string(Array("hash:\(n)".utf8)), .integer(-1)])
+            default:
+                let replies = try target.command(["LRANGE", key, "0", "-1"], ["TTL", key])
+                #expect(replies[0] == .array([.string(Array("a".utf8)), .string(Array("b".utf8))]))
+                #expect((replies[1].intValue ?? 0) <= 700 && (replies[1].intValue ?? 0) >= 695, "\(key) keeps its TTL")
+            }
+        }
+        #expect(try target.command(["GET", "m:20"], ["GET", "m:empty"], ["EXISTS", "m:absent"]) == [
+            .string(Array("the target's own".utf8)), .string([]), .integer(0),
+        ])
+
+        // --overwrite: one MSET for the strings without a TTL, and it replaces m:20.
+        try target.command(["CONFIG", "RESETSTAT"])
+        let again = try WarmTestKit.warmset([
+            "warm", try manifest(["m:0", "m:4", "m:20"], in: dir, name: "three.keys"), "--redis", target.urlString(),
+            "--copy-from", source.urlString(), "--overwrite",
+        ])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try calls(target, "mset") == 1)
+        #expect(try target.command(["GET", "m:20"]).first?.textValue == "plain:20")
+    }
+
+    /// A source user that may not MGET is read with DUMP and PTTL per key: same result.
+    @Test func copyFromASourceThatRefusesMGET() throws {
+        let source = try WarmRedisServer()
+        let target = try WarmRedisServer()
+        try source.command(["SET", "d:1", "one"], ["SET", "d:2", "two", "EX", "300"], ["SADD", "d:3", "x"])
+        let dir = try WarmTestKit.temporaryDirectory()
+        let report = dir.appendingPathComponent("report.json")
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(["d:1", "d:2", "d:3"], in: dir), "--redis", target.urlString(),
+            "--copy-from", source.urlString(user: "dumper", password: "dumper-pw"), "--report", report.path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try warmReport(report)
+        #expect(json["warmed"] as? Int == 3)
+        let counters = json["counters"] as? [String: Int] ?? [:]
+        #expect(counters["copy_reads_without_multi"] == 1 && counters["copy_reads_with_dump"] == 1, "\(counters)")
+        let replies = try target.command(["GET", "d:1"], ["GET", "d:2"], ["TTL", "d:2"], ["SISMEMBER", "d:3", "x"], ["TTL", "d:1"])
+        #expect(replies[0].textValue == "one" && replies[1].textValue == "two" && replies[3] == .integer(1) && replies[4] == .integer(-1))
+        #expect((replies[2].intValue ?? 0) <= 300 && (replies[2].intValue ?? 0) >= 295)
     }
 
     @Test func wrongPasswordIsAClearError() throws {

@@ -144,7 +144,7 @@ final class Mutexed<T>: @unchecked Sendable {
 
 /// One redis-server process on a free loopback port. Users: `default` (no password, all
 /// commands), `warmer` / `warmer-pw` (all commands), `reader` / `reader-pw` (reads and EXISTS
-/// only: SET is NOPERM).
+/// only: SET and MULTI are NOPERM), `dumper` / `dumper-pw` (as `reader`, without MGET).
 final class WarmRedisServer: @unchecked Sendable {
     let port: Int
     let directory: URL
@@ -157,6 +157,7 @@ final class WarmRedisServer: @unchecked Sendable {
         var extra = [
             "--user", "warmer", "on", ">warmer-pw", "~*", "&*", "+@all",
             "--user", "reader", "on", ">reader-pw", "~*", "&*", "+@read", "+exists", "+info", "+ping", "+cluster",
+            "--user", "dumper", "on", ">dumper-pw", "~*", "&*", "+@read", "-mget", "+exists", "+info", "+ping", "+cluster",
         ]
         if cluster {
             extra += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes-\(self.port).conf", "--cluster-node-timeout", "60000"]
