@@ -2,7 +2,8 @@
 # make bench-warm: the same N keys (small values) into a fresh local Redis three ways, in one run:
 #   1. redis-cli --pipe (Redis' documented mass-insertion path; SET key value, no EXISTS), and the
 #      same with RESTORE commands whose payloads were DUMPed beforehand (what the target must do for copy-from)
-#   2. warmset warm --copy-from (DUMP + PTTL on a source Redis, RESTORE here), and with --ttl (no PTTL)
+#   2. warmset warm --copy-from (MGET on a source Redis, MSETNX here), with --ttl (SET PX NX), and
+#      from a second source whose keys all have a TTL (PTTL per key there, SET PX NX here)
 #   3. warmset warm --origin (GET from a fast loopback origin, nginx `return 200`; EXISTS, then SET EX NX)
 # The redis-cli and copy-from paths run RUNS times (default 3), alternating; the median is shown.
 # Prints keys/s and the ratios, and writes docs/benchmarks-warm.md with the machine.
@@ -30,21 +31,23 @@ start_redis() { # port
 }
 dbsize() { redis-cli -p "$1" dbsize; }
 
-SOURCE=$(free_port); TARGET=$(free_port); ORIGIN=$(free_port)
-start_redis "$SOURCE"; start_redis "$TARGET"
+SOURCE=$(free_port); TARGET=$(free_port); ORIGIN=$(free_port); EXPIRING=$(free_port)
+start_redis "$SOURCE"; start_redis "$TARGET"; start_redis "$EXPIRING"
 
 echo "bench-warm: generating $N keys"
 python3 - "$N" "$WORK" <<'PY'
 import sys
 n, work = int(sys.argv[1]), sys.argv[2]
-with open(f"{work}/keys.txt", "w") as keys, open(f"{work}/sets.resp", "wb") as resp:
+with open(f"{work}/keys.txt", "w") as keys, open(f"{work}/sets.resp", "wb") as resp, open(f"{work}/expiring.resp", "wb") as expiring:
     for i in range(n):
         key = f"product:{i:07d}"
         value = f"value-of:{key}"
         keys.write(key + "\n")
         resp.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key.encode(), len(value), value.encode()))
+        expiring.write(b"*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$2\r\nEX\r\n$5\r\n86400\r\n" % (len(key), key.encode(), len(value), value.encode()))
 PY
 redis-cli -p "$SOURCE" --pipe < "$WORK/sets.resp" >/dev/null
+redis-cli -p "$EXPIRING" --pipe < "$WORK/expiring.resp" >/dev/null
 # The floor of any copy-from client: the same keys as RESTORE commands with the source's DUMP
 # payloads, fed to the target by redis-cli --pipe (no client work, no source work at run time).
 python3 - "$SOURCE" "$WORK" <<'PY'
@@ -89,13 +92,15 @@ server_cpu() { redis-cli -p "$1" info cpu | grep -E '^used_cpu_(user|sys):' | cu
 timed() { # name command...
 	local name=$1; shift
 	local s0 t0 t1
-	s0=$(server_cpu "$SOURCE"); t0=$(server_cpu "$TARGET")
+	local from=$SOURCE
+	[ "$name" = copyexpiring ] && from=$EXPIRING
+	s0=$(server_cpu "$from"); t0=$(server_cpu "$TARGET")
 	local start; start=$(now)
 	/usr/bin/time -f '%U %S' -o "$WORK/time" "$@" >/dev/null
 	local end; end=$(now)
 	local keys; keys=$(dbsize "$TARGET")
 	local client; client=$(awk '{print $1 + $2}' "$WORK/time")
-	echo "$(echo "$end - $start" | bc -l) $keys $client $(echo "$(server_cpu "$SOURCE") - $s0" | bc -l) $(echo "$(server_cpu "$TARGET") - $t0" | bc -l)" >> "$WORK/$name.runs"
+	echo "$(echo "$end - $start" | bc -l) $keys $client $(echo "$(server_cpu "$from") - $s0" | bc -l) $(echo "$(server_cpu "$TARGET") - $t0" | bc -l)" >> "$WORK/$name.runs"
 	redis-cli -p "$TARGET" flushall >/dev/null
 }
 # The run with the median wall time of a path: "seconds keys client_cpu source_cpu target_cpu".
@@ -109,6 +114,7 @@ for round in $(seq "$RUNS"); do
 	timed restores sh -c "redis-cli -p $TARGET --pipe < $WORK/restores.resp"
 	timed copy "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --copy-from "redis://127.0.0.1:$SOURCE" -q ${BENCH_COPY_FLAGS:-}
 	timed copyttl "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --copy-from "redis://127.0.0.1:$SOURCE" --ttl 3600 -q ${BENCH_COPY_FLAGS:-}
+	timed copyexpiring "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --copy-from "redis://127.0.0.1:$EXPIRING" -q ${BENCH_COPY_FLAGS:-}
 done
 echo "bench-warm: warmset warm --origin (once: it takes a while)"
 timed origin "$BIN" warm "$WORK/keys.txt" --redis "redis://127.0.0.1:$TARGET" --origin "http://127.0.0.1:$ORIGIN/v/{key}" --ttl 3600 -q $ORIGIN_FLAGS
@@ -127,8 +133,9 @@ table=$(cat <<TABLE
 |---|---:|---:|---:|---:|---|
 $(printf '| redis-cli --pipe (SET) | %s | %.2f | %s | 1.00 | %.2f / - / %.2f |' "$pipe_n" "$pipe_s" "$pipe_r" "$pipe_c" "$pipe_t")
 $(row "redis-cli --pipe (RESTORE, payloads DUMPed beforehand): the floor of copy-from" restores)
-$(row "warmset --copy-from (DUMP+PTTL, RESTORE)" copy)
-$(row "warmset --copy-from --ttl 3600 (DUMP, RESTORE)" copyttl)
+$(row "warmset --copy-from (MULTI/INFO keyspace/MGET/EXEC, MSETNX)" copy)
+$(row "warmset --copy-from --ttl 3600 (MGET, SET PX NX)" copyttl)
+$(row "warmset --copy-from, every source key with a TTL (MGET + PTTL, SET PX NX)" copyexpiring)
 $(row "warmset --origin (EXISTS, HTTP GET, SET EX NX)" origin)
 TABLE
 )
@@ -143,9 +150,9 @@ cat > docs/benchmarks-warm.md <<DOC
 \`make bench-warm\` (scripts/bench-warm.sh), run $(date -u +%Y-%m-%dT%H:%MZ). Keys \`product:0000000\`…,
 values of about 25 bytes; every path starts from an empty target and each row ends with all keys
 in Redis (checked with DBSIZE). Source and target are two redis-server processes on the same
-machine; the origin is nginx (\`return 200\`, one worker) on loopback. warmset is the release build with
+machine (a third holds the same keys, each with a TTL of a day); the origin is nginx (\`return 200\`, one worker) on loopback. warmset is the release build with
 its defaults (4 connections, batches of 256) and, for the origin, \`$ORIGIN_FLAGS\`. redis-cli and
-the two copy-from paths ran $RUNS times each, alternating; each row is the run with the median time
+the three copy-from paths ran $RUNS times each, alternating; each row is the run with the median time
 (the origin path ran once). CPU: user+sys seconds of the client (warmset or redis-cli, from
 \`/usr/bin/time\`) and of each redis-server during the run (from \`INFO cpu\`).
 

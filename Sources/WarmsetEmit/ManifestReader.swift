@@ -45,17 +45,53 @@ public enum ManifestReader {
     /// - Parameter format: the format, or nil to detect it from the first line.
     /// - Throws: `EmitError` naming the file (and line) that cannot be read.
     public static func read(path: String, format: ManifestFormat? = nil) throws(EmitError) -> [ManifestEntry] {
-        let data: Data
+        try read(path: path, format: format) { $0 }
+    }
+
+    /// Reads the manifest at `path` (`-` for stdin), making each entry with `make` as its line is
+    /// read (a warmer's own entry type, without an array of `ManifestEntry` in between).
+    /// - Throws: `EmitError` naming the file (and line) that cannot be read.
+    public static func read<Entry>(
+        path: String, format: ManifestFormat? = nil, make: (ManifestEntry) -> Entry
+    ) throws(EmitError) -> [Entry] {
+        let bytes: [UInt8]
         if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
+            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         } else {
-            guard let contents = FileManager.default.contents(atPath: path) else {
-                let code = access(path, R_OK) == 0 ? EIO : errno
-                throw EmitError(path: path, operation: "reading the manifest", code: code)
-            }
-            data = contents
+            bytes = try contents(of: path)
         }
-        return try parse([UInt8](data), name: path, format: format)
+        return try parse(bytes, name: path, format: format, make: make)
+    }
+
+    /// The bytes of the file at `path`, read straight into one array.
+    private static func contents(of path: String) throws(EmitError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw EmitError(path: path, operation: "reading the manifest", code: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw EmitError(path: path, operation: "reading the manifest", code: errno) }
+        // The size fstat saw, plus one byte: a read that fills that byte means the file grew.
+        let capacity = max(Int(info.st_size), 0) + 1
+        var failure: Int32 = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            count = 0
+            while count < buffer.count {
+                let got = Foundation.read(fd, buffer.baseAddress! + count, buffer.count - count)
+                if got > 0 {
+                    count += got
+                } else if got == 0 {
+                    break
+                } else if errno != EINTR {
+                    failure = errno
+                    break
+                }
+            }
+        }
+        if failure != 0 { throw EmitError(path: path, operation: "reading the manifest", code: failure) }
+        if bytes.count == capacity {
+            bytes.append(contentsOf: FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile())
+        }
+        return bytes
     }
 
     /// Parses manifest bytes. Empty lines are skipped; a line that is not valid in the format is
@@ -63,8 +99,15 @@ public enum ManifestReader {
     /// - Parameter name: the file name used in errors.
     /// - Complexity: O(n) in the bytes.
     public static func parse(_ bytes: [UInt8], name: String, format: ManifestFormat? = nil) throws(EmitError) -> [ManifestEntry] {
+        try parse(bytes, name: name, format: format) { $0 }
+    }
+
+    /// `parse`, making each entry with `make` as its line is read.
+    public static func parse<Entry>(
+        _ bytes: [UInt8], name: String, format: ManifestFormat? = nil, make: (ManifestEntry) -> Entry
+    ) throws(EmitError) -> [Entry] {
         let format = format ?? detectFormat(bytes)
-        var entries: [ManifestEntry] = []
+        var entries: [Entry] = []
         // One entry a line: sized once, not grown by doubling through a million-key manifest.
         entries.reserveCapacity(lineCount(bytes))
         var lineNumber = 0
@@ -83,12 +126,12 @@ public enum ManifestReader {
             }
             switch format {
             case .keys:
-                entries.append(ManifestEntry(key: String(decoding: line, as: UTF8.self)))
+                entries.append(make(ManifestEntry(key: String(decoding: line, as: UTF8.self))))
             case .tsv:
                 guard let tab = line.firstIndex(of: 0x09), tab > line.startIndex else {
                     throw failure("expected KEY<TAB>COUNT (tsv manifest)")
                 }
-                entries.append(ManifestEntry(key: String(decoding: line[..<tab], as: UTF8.self)))
+                entries.append(make(ManifestEntry(key: String(decoding: line[..<tab], as: UTF8.self))))
             case .jsonl:
                 let object: JSONLine
                 do {
@@ -97,7 +140,7 @@ public enum ManifestReader {
                     throw failure("not a jsonl manifest line with a string \"key\" (\(Self.reason(error)))")
                 }
                 guard !object.key.isEmpty else { throw failure("\"key\" is empty") }
-                entries.append(ManifestEntry(key: object.key, path: object.path, captures: object.captures ?? []))
+                entries.append(make(ManifestEntry(key: object.key, path: object.path, captures: object.captures ?? [])))
             }
         }
         return entries

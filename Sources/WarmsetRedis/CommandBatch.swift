@@ -5,9 +5,12 @@
 /// a warm run's per-key cost low; a subset of the commands (redirected ones) can be copied out
 /// span by span.
 struct CommandBatch {
-    /// The RESP bytes of every command, back to back.
-    private(set) var wire: [UInt8] = []
-    /// The end offset in `wire` of each command.
+    /// The RESP bytes of every command, back to back, in `storage[..<length]`; the bytes after
+    /// `length` are room to write into (writes go through a pointer after one capacity check,
+    /// not an `append` per byte).
+    private var storage: [UInt8] = []
+    private var length = 0
+    /// The end offset in the wire bytes of each command.
     private(set) var ends: [Int] = []
     /// The batch item (key) each command belongs to, for routing and results.
     private(set) var owners: [Int] = []
@@ -18,9 +21,17 @@ struct CommandBatch {
     var count: Int { ends.count }
     var isEmpty: Bool { ends.isEmpty }
 
+    /// The RESP bytes of every command, back to back.
+    var wire: [UInt8] { Array(storage[..<length]) }
+
+    /// Calls `body` with the RESP bytes of every command (valid only during the call).
+    func withWire<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        storage.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
+    }
+
     /// Empties the batch, keeping its memory.
     mutating func removeAll() {
-        wire.removeAll(keepingCapacity: true)
+        length = 0
         ends.removeAll(keepingCapacity: true)
         owners.removeAll(keepingCapacity: true)
     }
@@ -28,23 +39,63 @@ struct CommandBatch {
     /// The bytes of command `i`.
     func span(_ i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
 
+    /// Room for `count` more bytes, then `body` writes them at the pointer it is given.
+    /// - Complexity: amortized O(`count`); the storage doubles when it is full.
+    @inline(__always)
+    private mutating func write(_ count: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+        if length + count > storage.count {
+            storage.append(contentsOf: repeatElement(0, count: max(length + count, 2 * storage.count, 4096) - storage.count))
+        }
+        let at = length
+        storage.withUnsafeMutableBytes { body($0.baseAddress! + at) }  // Safe: at + count <= storage.count
+        length += count
+    }
+
+    /// `*` or `$`, a decimal, CRLF: the header of a command or an argument.
+    @inline(__always)
+    private mutating func header(_ mark: UInt8, _ value: Int) {
+        if value >= 0 && value < 100 {
+            // Lengths and counts of a batch are nearly always one or two digits.
+            let two = value >= 10
+            write(two ? 5 : 4) { p in
+                p.storeBytes(of: mark, as: UInt8.self)
+                if two {
+                    p.storeBytes(of: UInt8(ascii: "0") + UInt8(value / 10), toByteOffset: 1, as: UInt8.self)
+                    p.storeBytes(of: UInt8(ascii: "0") + UInt8(value % 10), toByteOffset: 2, as: UInt8.self)
+                } else {
+                    p.storeBytes(of: UInt8(ascii: "0") + UInt8(value), toByteOffset: 1, as: UInt8.self)
+                }
+                p.storeBytes(of: 0x0D, toByteOffset: two ? 3 : 2, as: UInt8.self)
+                p.storeBytes(of: 0x0A, toByteOffset: two ? 4 : 3, as: UInt8.self)
+            }
+            return
+        }
+        var digits = (UInt64(0), UInt64(0), UInt64(0))  // 24 bytes: room for any Int64
+        let n = withUnsafeMutableBytes(of: &digits) { buffer in Self.decimal(Int64(value), into: buffer) }
+        withUnsafeBytes(of: &digits) { raw in
+            write(n + 3) { p in
+                p.storeBytes(of: mark, as: UInt8.self)
+                (p + 1).copyMemory(from: raw.baseAddress! + (24 - n), byteCount: n)
+                p.storeBytes(of: 0x0D, toByteOffset: n + 1, as: UInt8.self)
+                p.storeBytes(of: 0x0A, toByteOffset: n + 2, as: UInt8.self)
+            }
+        }
+    }
+
     /// Starts a command of `arguments` arguments (the command word included).
     mutating func begin(_ arguments: Int) {
-        wire.append(UInt8(ascii: "*"))
-        appendDecimal(Int64(arguments))
-        wire.append(0x0D)
-        wire.append(0x0A)
+        header(UInt8(ascii: "*"), arguments)
     }
 
     /// One argument: bytes.
     mutating func argument(_ bytes: UnsafeRawBufferPointer) {
-        wire.append(UInt8(ascii: "$"))
-        appendDecimal(Int64(bytes.count))
-        wire.append(0x0D)
-        wire.append(0x0A)
-        wire.appendBytes(bytes)
-        wire.append(0x0D)
-        wire.append(0x0A)
+        header(UInt8(ascii: "$"), bytes.count)
+        let n = bytes.count
+        write(n + 2) { p in
+            if let base = bytes.baseAddress, n > 0 { p.copyMemory(from: base, byteCount: n) }
+            p.storeBytes(of: 0x0D, toByteOffset: n, as: UInt8.self)
+            p.storeBytes(of: 0x0A, toByteOffset: n + 1, as: UInt8.self)
+        }
     }
 
     /// One argument: a string's UTF-8 bytes (no copy for a native string).
@@ -67,7 +118,7 @@ struct CommandBatch {
 
     /// Ends the command begun last, owned by batch item `owner`.
     mutating func end(owner: Int) {
-        ends.append(wire.count)
+        ends.append(length)
         owners.append(owner)
     }
 
@@ -81,24 +132,10 @@ struct CommandBatch {
     /// Command `i` of `other`, copied as is.
     mutating func append(command i: Int, of other: CommandBatch) {
         let range = other.span(i)
-        other.wire.withUnsafeBytes { wire.appendBytes(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        other.withWire { wire in
+            write(range.count) { p in p.copyMemory(from: wire.baseAddress! + range.lowerBound, byteCount: range.count) }
+        }
         end(owner: other.owners[i])
-    }
-
-    private mutating func appendDecimal(_ value: Int64) {
-        // Lengths and counts of a batch are nearly always one or two digits.
-        if value >= 0 && value < 10 {
-            wire.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        if value >= 10 && value < 100 {
-            wire.append(UInt8(ascii: "0") + UInt8(value / 10))
-            wire.append(UInt8(ascii: "0") + UInt8(value % 10))
-            return
-        }
-        var digits = (UInt64(0), UInt64(0), UInt64(0))
-        let count = withUnsafeMutableBytes(of: &digits) { buffer in Self.decimal(value, into: buffer) }
-        withUnsafeBytes(of: &digits) { wire.appendBytes(UnsafeRawBufferPointer(rebasing: $0[(24 - count)...])) }
     }
 
     /// Writes `value` in decimal at the end of `buffer` (24 bytes) and returns its length.

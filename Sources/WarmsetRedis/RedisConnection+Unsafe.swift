@@ -59,10 +59,8 @@ extension RedisConnection {
             return RedisError(.io, server: server, operation: operation, message: "not connected")
         }
         // The whole pipeline, already RESP, goes to hiredis in one call.
-        let status = batch.wire.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                redisAppendFormattedCommand(context, chars.baseAddress, chars.count)
-            }
+        let status = batch.withWire { wire in
+            redisAppendFormattedCommand(context, wire.baseAddress?.assumingMemoryBound(to: CChar.self), wire.count)
         }
         if status != REDIS_OK {
             let error = Self.contextError(context, server: server, operation: operation)

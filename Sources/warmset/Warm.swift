@@ -103,14 +103,14 @@ struct Warm: ParsableCommand {
     }
 
     func run() throws {
-        let entries: [ManifestEntry]
+        let entries: [WarmEntry]
         do {
-            entries = try ManifestReader.read(path: manifest, format: manifestFormat?.manifestFormat)
+            entries = try ManifestReader.read(path: manifest, format: manifestFormat?.manifestFormat, make: WarmEntry.init)
         } catch {
             Terminal.error("\(error.description); nothing was warmed")
             throw ExitCode.failure
         }
-        let plan = WarmPlan(entries.map(WarmEntry.init))
+        let plan = WarmPlan(entries)
         if plan.duplicatesDropped > 0 && !quiet {
             Terminal.error("note: \(plan.duplicatesDropped) repeated keys in the manifest are warmed once")
         }
