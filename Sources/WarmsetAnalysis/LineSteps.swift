@@ -41,7 +41,7 @@ struct LineSteps {
             filtered[RequestFilter.Reason.badRequest.index] += 1
             return nil
         }
-        switch keys.build(target: target, hasLogEscapes: fields.hasLogEscapes) {
+        switch keys.buildMemoized(target: target, hasLogEscapes: fields.hasLogEscapes) {
         case .key:
             if let weigher {
                 weigher.add(fields, key: keys.key, path: keys.path)

@@ -84,6 +84,7 @@ public final class KeyBuilder {
     private let flatPieces: UnsafeMutableBufferPointer<FlatPiece>
     private let flatExcludes: UnsafeMutableBufferPointer<Unmanaged<Pattern>>
     private let literalStorage: UnsafeMutableRawBufferPointer
+    private let memo = KeyMemo()
 
     /// Creates a builder.
     /// - Parameters:
@@ -155,6 +156,7 @@ public final class KeyBuilder {
         flatPieces.deallocate()
         flatRules.deallocate()
         flatExcludes.deallocate()
+        memo.free()
     }
 
     /// The normalized request (path and kept query) of the last `build` call.
@@ -173,6 +175,54 @@ public final class KeyBuilder {
         let outcome = build(target, hasLogEscapes, &path, &key)
         pathBuffer = path
         keyBuffer = key
+        return outcome
+    }
+
+    /// `build`, answered from the memo of recent targets when it holds `target` (see
+    /// `KeyMemo`): the same outcome, `path` and `key`. For the per-line loop; `lastCaptures()`
+    /// is empty after it (call `build` for captures).
+    /// - Complexity: O(target length) on a hit; `build`'s cost plus a copy on a miss.
+    public func buildMemoized(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> Outcome {
+        let n = target.count
+        guard let base = target.baseAddress, n <= KeyMemo.slotBytes else {
+            return build(target: target, hasLogEscapes: hasLogEscapes)
+        }
+        let hash = KeyMemo.hash(base, n, escapes: hasLogEscapes)
+        let slot = KeyMemo.slot(hash)
+        let header = memo.headers + slot
+        let held = memo.slotBase(slot)
+        if header.pointee.tag == hash && Int(header.pointee.targetCount) == n && header.pointee.escapes == hasLogEscapes
+            && memcmp(held, base, n) == 0
+        {
+            matchedRule = -1
+            let outcome = header.pointee.outcome
+            if outcome == .key {
+                // Safe: the counts were checked against the scratch capacities when the slot was filled.
+                let pathCount = Int(header.pointee.pathCount)
+                pathBuffer.base.update(from: (held + n).assumingMemoryBound(to: UInt8.self), count: pathCount)
+                pathBuffer.count = pathCount
+                if !rules.isEmpty {
+                    let keyCount = Int(header.pointee.keyCount)
+                    keyBuffer.base.update(from: (held + n + pathCount).assumingMemoryBound(to: UInt8.self), count: keyCount)
+                    keyBuffer.count = keyCount
+                }
+            }
+            return outcome
+        }
+        let outcome = build(target: target, hasLogEscapes: hasLogEscapes)
+        guard header.pointee.pending == hash else {
+            header.pointee.pending = hash  // first miss: remember it; a second one takes the slot
+            return outcome
+        }
+        let pathCount = outcome == .key ? pathBuffer.count : 0
+        let keyCount = outcome == .key && !rules.isEmpty ? keyBuffer.count : 0
+        guard n + pathCount + keyCount <= KeyMemo.slotBytes else { return outcome }
+        held.copyMemory(from: base, byteCount: n)
+        if pathCount > 0 { (held + n).copyMemory(from: pathBuffer.base, byteCount: pathCount) }
+        if keyCount > 0 { (held + n + pathCount).copyMemory(from: keyBuffer.base, byteCount: keyCount) }
+        header.pointee = KeyMemo.Header(
+            tag: hash, pending: 0, targetCount: UInt16(n), pathCount: UInt16(pathCount), keyCount: UInt16(keyCount),
+            escapes: hasLogEscapes, outcome: outcome)
         return outcome
     }
 

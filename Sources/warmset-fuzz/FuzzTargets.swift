@@ -45,10 +45,17 @@ enum FuzzTargets {
                 _ = builder.build(target: target, hasLogEscapes: false)
             }
         case "keys":
-            if builder.build(target: data, hasLogEscapes: true) == .key {
+            let outcome = builder.build(target: data, hasLogEscapes: true)
+            if outcome == .key {
                 precondition(!builder.key.contains { $0 <= 0x20 || $0 == 0x7F }, "a key holds a control byte or space")
                 precondition(builder.key.count <= 1024)
                 _ = builder.lastCaptures()
+            }
+            // The memo answers as build does, whether it builds (twice: the second takes a slot) or hits.
+            let key = Array(builder.key), path = Array(builder.path)
+            for _ in 0..<3 {
+                precondition(builder.buildMemoized(target: data, hasLogEscapes: true) == outcome, "the memo changed the outcome")
+                if outcome == .key { precondition(Array(builder.key) == key && Array(builder.path) == path, "the memo changed the key or path") }
             }
         case "rule":
             // The bytes as a rule; if it compiles, apply it to a few paths.

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What `KeyBuilder` made of recent request targets: a fixed table of `slotCount` slots, each
+/// holding one target's bytes, its outcome, and its normalized path and key.
+///
+/// Web traffic repeats itself (a few thousand URLs carry most requests), and the same target
+/// always gives the same path and key: the builder's work (log unescaping, percent-encoding,
+/// dot segments, the rules' regexes) is a pure function of the target bytes and the escapes
+/// flag. A hit costs a hash of the target, a compare and two short copies instead.
+///
+/// Direct-mapped, with a doorkeeper so that the long tail of one-off URLs does not evict the
+/// popular ones: a miss only records its hash in the slot (`pending`); a second miss of the
+/// same target while it is still recorded there takes the slot.
+///
+/// Memory: `slotCount` × (`slotBytes` + a header), allocated once (about 1.1 MiB).
+struct KeyMemo {
+    struct Header {
+        /// The hash of the target held, and of the target that missed last (the doorkeeper).
+        var tag: UInt64 = 0
+        var pending: UInt64 = 0
+        /// Lengths of the held target, path and key (`targetCount == .max`: empty slot).
+        var targetCount: UInt16 = .max
+        var pathCount: UInt16 = 0
+        var keyCount: UInt16 = 0
+        var escapes = false
+        var outcome: KeyBuilder.Outcome = .key
+    }
+
+    static let slotCount = 4096
+    /// Bytes per slot for the target, the path and the key together; larger results are not held.
+    static let slotBytes = 256
+
+    let headers: UnsafeMutablePointer<Header>
+    let bytes: UnsafeMutableRawPointer
+
+    init() {
+        headers = .allocate(capacity: Self.slotCount)
+        headers.initialize(repeating: Header(), count: Self.slotCount)
+        bytes = .allocate(byteCount: Self.slotCount * Self.slotBytes, alignment: 64)
+    }
+
+    func free() {
+        headers.deinitialize(count: Self.slotCount)
+        headers.deallocate()
+        bytes.deallocate()
+    }
+
+    /// A 64-bit hash of `count` bytes at `base` and the escapes flag (multiply-xor over 8-byte
+    /// words, then a finalizer): a slot index and a tag, not a sketch hash.
+    @inline(__always)
+    static func hash(_ base: UnsafeRawPointer, _ count: Int, escapes: Bool) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: count) ^ (escapes ? 0x5BD1_E995 : 0)
+        var i = 0
+        // Safe: i + 8 <= count, so each load stays within the target.
+        while i &+ 8 <= count {
+            h = (h ^ UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 32
+            i &+= 8
+        }
+        if i < count {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < count {
+                tail |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift
+                shift &+= 8
+                i &+= 1
+            }
+            h = (h ^ tail) &* 0xFF51_AFD7_ED55_8CCD
+        }
+        h ^= h >> 29
+        h = h &* 0xC4CE_B9FE_1A85_EC53
+        return h ^ (h >> 32)
+    }
+
+    /// The slot for `hash`.
+    @inline(__always)
+    static func slot(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & (slotCount - 1) }
+
+    /// The bytes of slot `slot`.
+    @inline(__always)
+    func slotBase(_ slot: Int) -> UnsafeMutableRawPointer { bytes + slot &* Self.slotBytes }
+}

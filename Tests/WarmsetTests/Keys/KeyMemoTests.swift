@@ -1,0 +1,89 @@
+import Testing
+@testable import WarmsetKeys
+
+/// `buildMemoized` (the per-line path, answered from `KeyMemo` when it can) must give exactly
+/// what `build` gives, for every target, however often it repeats and whatever collides in the
+/// memo: the outcome, the path and the key.
+@Suite("Keys: the memo of recent targets")
+struct KeyMemoTests {
+    /// Builders of every kind: no rule, rules (with a capture that can hold a forbidden byte),
+    /// excludes, kept query parameters, and a key limit small enough to skip some keys.
+    static func builders() throws -> [(String, KeyBuilder, KeyBuilder)] {
+        func pair(_ make: () throws -> KeyBuilder) rethrows -> (KeyBuilder, KeyBuilder) { (try make(), try make()) }
+        let plain = pair { KeyBuilder() }
+        let rules = try pair {
+            KeyBuilder(rules: [
+                try KeyRule(#"^/products/(\d+)$ => product:$1"#),
+                try KeyRule(#"^/users/(?<id>\d+)/(?<tab>[a-z]+)$ => user:${id}:${tab}"#),
+                try KeyRule(#"^/raw/(.*)$ => raw:$1"#),
+            ])
+        }
+        let excludes = try pair {
+            KeyBuilder(excludes: [try Pattern(#"^/static/"#, wholeSubject: false, what: "--exclude")], queryPolicy: .all)
+        }
+        let short = try pair { KeyBuilder(rules: [try KeyRule(#"^/(.*)$ => k:$1"#)], queryPolicy: try QueryPolicy(parsing: "page"), maxKeyBytes: 12) }
+        return [("plain", plain.0, plain.1), ("rules", rules.0, rules.1), ("excludes+query", excludes.0, excludes.1), ("short keys", short.0, short.1)]
+    }
+
+    /// Targets with heavy repetition (so the memo fills and hits) and a long tail (so slots
+    /// collide and are taken over), including escapes, bad and absolute-form targets, and
+    /// targets longer than a memo slot.
+    static func targets(seed: UInt64, count: Int) -> [(String, Bool)] {
+        var rng = SplitMix(seed: seed)
+        let pieces = ["/products/", "/users/", "/raw/", "/static/", "/a/./b/../", "/caf\\xC3\\xA9/", "/%7euser/", "//x///", "/say\\\"hi\\\"/"]
+        var out: [(String, Bool)] = []
+        for _ in 0..<count {
+            let popular = rng.next() % 4 != 0
+            let n = popular ? rng.next() % 40 : rng.next() % 100_000
+            var target = pieces[Int(rng.next() % UInt64(pieces.count))] + String(n)
+            switch rng.next() % 12 {
+            case 0: target += "/profile"
+            case 1: target += "?page=\(n % 3)&sort=x"
+            case 2: target = "http://other.example" + target
+            case 3: target = "nopath" + target
+            case 4: target += String(repeating: "x", count: 300)  // longer than a memo slot
+            case 5: target += "/\u{01}"
+            default: break
+            }
+            out.append((target, rng.next() % 5 != 0))
+        }
+        return out
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3])
+    func memoizedEqualsBuilt(seed: UInt64) throws {
+        for (name, memoized, reference) in try Self.builders() {
+            for (i, (target, escapes)) in Self.targets(seed: seed, count: 20_000).enumerated() {
+                var bytes = Array(target.utf8)
+                let (got, gotKey, gotPath) = bytes.withUnsafeMutableBytes { raw in
+                    let outcome = memoized.buildMemoized(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes)
+                    return (outcome, Array(memoized.key), Array(memoized.path))
+                }
+                let (want, wantKey, wantPath) = bytes.withUnsafeMutableBytes { raw in
+                    let outcome = reference.build(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes)
+                    return (outcome, Array(reference.key), Array(reference.path))
+                }
+                #expect(got == want, "seed \(seed), \(name), target \(i) '\(target)'")
+                if want == .key {
+                    #expect(gotKey == wantKey && gotPath == wantPath, "seed \(seed), \(name), target \(i) '\(target)'")
+                }
+                if got != want || (want == .key && (gotKey != wantKey || gotPath != wantPath)) { return }
+            }
+        }
+    }
+
+    /// The memo does hit: a repeated target is answered without building (the pattern's
+    /// captures, which only `build` sets, are then absent).
+    @Test func aRepeatedTargetIsAnsweredFromTheMemo() throws {
+        let builder = KeyBuilder(rules: [try KeyRule(#"^/products/(\d+)$ => product:$1"#)])
+        var bytes = Array("/products/42".utf8)
+        for _ in 0..<3 {
+            let outcome = bytes.withUnsafeMutableBytes { builder.buildMemoized(target: UnsafeRawBufferPointer($0), hasLogEscapes: true) }
+            #expect(outcome == .key && String(decoding: builder.key, as: UTF8.self) == "product:42")
+        }
+        // The first two calls built the key (the second took the slot); the third was a hit.
+        #expect(builder.lastCaptures().isEmpty)
+        _ = bytes.withUnsafeMutableBytes { builder.build(target: UnsafeRawBufferPointer($0), hasLogEscapes: true) }
+        #expect(builder.lastCaptures() == ["42"])
+    }
+}
