@@ -92,6 +92,29 @@ struct WatchCommandTests {
         #expect(try origin.requests().keys.sorted() == ["/fast/p:1"])
     }
 
+    /// The same with values copied from another Redis: the key to refresh is overwritten (SET
+    /// without NX, with the --ttl), the others are left as they are, whatever their type.
+    @Test func refreshBelowWithCopyFrom() throws {
+        let source = try WarmRedisServer()
+        let redis = try WarmRedisServer()
+        let dir = try WarmTestKit.temporaryDirectory()
+        let log = dir.appendingPathComponent("access.log").path
+        try WatchTestKit.append(WatchTestKit.lines([1: 9, 2: 8, 3: 7, 4: 6]), to: log)
+        try source.command(["SET", "p:1", "new-1"], ["SET", "p:2", "new-2"], ["SET", "p:3", "new-3"], ["HSET", "p:4", "f", "new-4"])
+        try redis.command(["SET", "p:1", "old", "EX", "5"], ["SET", "p:2", "old", "EX", "50"], ["SET", "p:3", "old"], ["HSET", "p:4", "f", "old"])
+        try redis.command(["EXPIRE", "p:4", "3"])
+        let result = try WarmTestKit.warmset([
+            "watch", log, "--rule", "^/p/(\\d+)$ => p:$1", "--top", "4", "--sketch-memory", "64KiB",
+            "--warm-redis", redis.urlString(), "--copy-from", source.urlString(), "--ttl", "60", "--once", "--refresh-below", "20%",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try redis.command(["GET", "p:1"], ["GET", "p:2"], ["GET", "p:3"], ["HGET", "p:4", "f"]).map(\.textValue) == ["new-1", "old", "old", "new-4"])
+        let ttls = try WatchTestKit.ttls(redis, ["p:1", "p:2", "p:3", "p:4"])
+        #expect((55...60).contains(ttls["p:1"] ?? 0) && (40...50).contains(ttls["p:2"] ?? 0) && ttls["p:3"] == -1, "\(ttls)")
+        #expect((55...60).contains(ttls["p:4"] ?? 0), "the hash was restored with REPLACE and the --ttl: \(ttls)")
+        #expect(result.stderr.contains("2 warmed (2 refreshed), 2 present, 0 failed"), "\(result.stderr)")
+    }
+
     @Test func sigtermDuringAWarmFinishesTheBatchFirst() throws {
         let redis = try WarmRedisServer()
         let origin = try WarmOrigin(slowSeconds: 1)
