@@ -412,6 +412,49 @@ struct RedisStandaloneTests {
         #expect(try redis.command(["DBSIZE"]) == [.integer(400)])
     }
 
+    /// The copy-from source dies mid-run: the keys it had not answered for fail (the batch in
+    /// flight as connection_lost, the rest as node_down), every key is accounted for, and a rerun
+    /// against the restarted source finishes the job.
+    @Test func aCopySourceKilledMidRunFailsOnlyTheKeysNotYetCopied() throws {
+        let source = try WarmRedisServer()
+        let target = try WarmRedisServer()
+        let dir = try WarmTestKit.temporaryDirectory()
+        let keys = (0..<40_000).map { "src:\($0)" }
+        let fill = keys.map { ["SET", $0, "v-" + $0] }
+        try source.commands(fill)
+        let path = try manifest(keys, in: dir)
+        let report = dir.appendingPathComponent("report.json")
+        let arguments = [
+            "warm", path, "--redis", target.urlString(), "--copy-from", source.urlString(), "--connections", "1", "--report", report.path,
+        ]
+        let killer = Thread {
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline, ((try? target.command(["DBSIZE"]).first?.intValue) ?? 0) < 400 {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            source.kill()
+        }
+        killer.start()
+        let first = try WarmTestKit.warmset(arguments + ["--batch", "4"])  // small batches: a long run to kill
+        #expect(first.status == 2, "\(first.stderr)")
+        let json = try warmReport(report)
+        let warmed = try #require(json["warmed"] as? Int)
+        let failed = try #require(json["failed"] as? Int)
+        #expect(warmed >= 400 && failed > 0, "warmed \(warmed), failed \(failed)")
+        #expect(warmed + failed == keys.count && json["unaccounted"] as? Int == 0)
+        let reasons = try #require(json["failed_by_reason"] as? [String: Int])
+        #expect(Set(reasons.keys).isSubset(of: ["node_down", "connection_lost"]) && reasons["node_down"] != nil, "\(reasons)")
+        #expect(try target.command(["DBSIZE"]) == [.integer(Int64(warmed))], "what was counted warmed is in the target")
+
+        try source.start()
+        try source.commands(fill)
+        let second = try WarmTestKit.warmset(arguments)
+        #expect(second.status == 0, "\(second.stderr)")
+        let rerun = try warmReport(report)
+        #expect(rerun["present"] as? Int == warmed && rerun["warmed"] as? Int == failed)
+        #expect(try target.command(["DBSIZE"]) == [.integer(Int64(keys.count))])
+    }
+
     @Test func reconnectLogsInAgain() throws {
         let redis = try WarmRedisServer()
         let connection = try RedisConnection(RedisConnectionSettings(url: redis.url(user: "warmer", password: "warmer-pw", db: 3)))
