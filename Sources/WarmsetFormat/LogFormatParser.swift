@@ -1,6 +1,6 @@
 /// Reads lines of one compiled `LogFormat`, in place and without allocating.
 public final class LogFormatParser {
-    /// A segment flattened for the hot loop.
+    /// A segment of the format, as compiled (the per-line loop reads `VarStep`s made from these).
     private struct Step {
         var isLiteral: Bool
         var field: Field?
@@ -26,11 +26,29 @@ public final class LogFormatParser {
         }
     }
 
+    /// A variable and the literal that ends it, flattened for the per-line loop: segments
+    /// alternate (literal, variable, literal…), so after the format's leading literal a line is
+    /// read as one `VarStep` after another, each ending where its terminator starts and the next
+    /// starting right after that terminator.
+    private struct VarStep {
+        /// The terminator's bytes (up to 8) as a little-endian word, and ones over them.
+        var word: UInt64
+        var mask: UInt64
+        /// The terminator; empty for a variable that ends the format (it runs to the line's end).
+        var terminator: UnsafeRawBufferPointer
+        var n: Int
+        /// The field it holds, or nil: a variable warmset skips.
+        var field: Field?
+        var first: UInt8
+        var skipEscaped: Bool
+    }
+
     nonisolated(unsafe) private static let emptyLine = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
-    private let steps: UnsafeMutablePointer<Step>
-    private let stepCount: Int
-    /// Steps after this one are not read: the fields warmset needs all lie before it.
-    private let lastNeededStep: Int
+    /// The format's leading literal (empty when it starts with a variable), as a step.
+    private let leading: Step?
+    /// The variables up to the last one warmset needs, each with its terminator.
+    private let vars: UnsafeMutablePointer<VarStep>
+    private let neededVars: Int
     /// What the line must end with when the tail is skipped (the format's last literal).
     private let finalLiteral: UnsafeRawBufferPointer
     private let storage: [UnsafeMutableRawBufferPointer]
@@ -68,21 +86,29 @@ public final class LogFormatParser {
         if let lastField = steps.lastIndex(where: { !$0.isLiteral && $0.field != nil }) {
             last = min(lastField + 1, steps.count - 1)
         }
-        lastNeededStep = last
         if last < steps.count - 1, let final = steps.last, final.isLiteral {
             finalLiteral = final.bytes
         } else {
             finalLiteral = UnsafeRawBufferPointer(start: nil, count: 0)
         }
-        self.stepCount = steps.count
-        self.steps = .allocate(capacity: max(steps.count, 1))
-        self.steps.initialize(from: steps, count: steps.count)
         self.storage = storage
+        leading = steps.first.flatMap { $0.isLiteral ? $0 : nil }
+        var flat: [VarStep] = []
+        for (index, step) in steps.enumerated() where !step.isLiteral && index <= last {
+            let first = step.bytes.first ?? 0
+            flat.append(VarStep(
+                word: step.word, mask: step.mask, terminator: step.bytes,
+                n: step.bytes.count, field: step.field,
+                first: first, skipEscaped: step.skipEscaped))
+        }
+        neededVars = flat.count
+        vars = .allocate(capacity: max(flat.count, 1))
+        vars.initialize(from: flat, count: flat.count)
     }
 
     deinit {
-        steps.deinitialize(count: stepCount)
-        steps.deallocate()
+        vars.deinitialize(count: neededVars)
+        vars.deallocate()
         for buffer in storage { buffer.deallocate() }
     }
 
@@ -95,30 +121,28 @@ public final class LogFormatParser {
         let base = line.baseAddress ?? UnsafeRawPointer(Self.emptyLine)
         let count = line.count
         var at = 0
-        var index = 0
-        while index <= lastNeededStep {
-            let step = steps[index]
-            index += 1
+        if let step = leading {
             let n = step.bytes.count
-            if step.isLiteral {
-                guard at &+ n <= count else { return Malformation(.truncated, at: at) }
-                if n <= 8 && at &+ 8 <= count {
-                    let different = (UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) ^ step.word) & step.mask
-                    if different != 0 { return Malformation(.literalMismatch, at: at + different.trailingZeroBitCount >> 3) }
-                } else {
-                    for k in 0..<n where line[at + k] != step.bytes[k] {
-                        return Malformation(.literalMismatch, at: at + k)
-                    }
-                }
-                at &+= n
-                continue
+            guard n <= count else { return Malformation(.truncated, at: 0) }
+            if n <= 8 && 8 <= count {
+                let different = (UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)) ^ step.word) & step.mask
+                if different != 0 { return Malformation(.literalMismatch, at: different.trailingZeroBitCount >> 3) }
+            } else {
+                for k in 0..<n where line[k] != step.bytes[k] { return Malformation(.literalMismatch, at: k) }
             }
+            at = n
+        }
+        var v = 0
+        while v < neededVars {
+            let step = vars[v]
+            v &+= 1
+            let n = step.n
             let end: Int
             if n == 0 {
                 end = count
             } else if n <= 8, let found = Self.terminator(step, in: base, count: count, from: at) {
                 end = found
-            } else if n > 8, let found = ByteScan.find(step.bytes, in: line, from: at, skipEscaped: step.skipEscaped) {
+            } else if n > 8, let found = ByteScan.find(step.terminator, in: line, from: at, skipEscaped: step.skipEscaped) {
                 end = found
             } else {
                 return Malformation(.truncated, at: count)
@@ -127,13 +151,8 @@ public final class LogFormatParser {
                 let value = UnsafeRawBufferPointer(rebasing: line[at..<end])
                 if let problem = store(value, as: field, at: at, into: &fields) { return problem }
             }
-            at = end
-            // The next step is the literal this variable ends with, and it was just found whole at
-            // `end`: step over it instead of comparing it again.
-            if n > 0 && index <= lastNeededStep && steps[index].isLiteral {
-                at = end &+ n
-                index &+= 1
-            }
+            // The terminator was just found whole at `end`: the next variable starts after it.
+            at = end &+ n
         }
         let tail = finalLiteral.count
         if tail > 0 {
@@ -148,9 +167,9 @@ public final class LogFormatParser {
     /// The first offset ≥ `from` where the step's terminator (1…8 bytes) starts, skipping one
     /// preceded by an odd number of backslashes when the step says so; nil when there is none.
     @inline(__always)
-    private static func terminator(_ step: Step, in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
-        let n = step.bytes.count
-        let first = UInt8(truncatingIfNeeded: step.word)
+    private static func terminator(_ step: VarStep, in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
+        let n = step.n
+        let first = step.first
         let last = count - n
         var at = from
         while at <= last {
@@ -160,7 +179,7 @@ public final class LogFormatParser {
                 if offset + 8 <= count {
                     equal = (UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) ^ step.word) & step.mask == 0
                 } else {
-                    for k in 1..<n where base.load(fromByteOffset: offset + k, as: UInt8.self) != step.bytes[k] {
+                    for k in 1..<n where base.load(fromByteOffset: offset + k, as: UInt8.self) != step.terminator[k] {
                         equal = false
                         break
                     }
@@ -218,6 +237,11 @@ public final class LogFormatParser {
 
 /// Splitting `$request` (`METHOD target PROTOCOL`).
 public enum RequestLine {
+    /// `HTTP/1.1`, `HTTP/1.0` and `HTTP/2.0` as little-endian words (literals: no lazy global per line).
+    static let http11: UInt64 = 0x312E_312F_5054_5448
+    static let http10: UInt64 = 0x302E_312F_5054_5448
+    static let http20: UInt64 = 0x302E_322F_5054_5448
+
     /// Fills method and target from a request line; marks lines that have no target.
     @inline(__always)
     public static func split(_ value: UnsafeRawBufferPointer, into fields: inout RequestFields) {
@@ -229,6 +253,15 @@ public enum RequestLine {
             return
         }
         fields.method = UnsafeRawBufferPointer(rebasing: value[0..<firstSpace])
+        // Nearly every request line ends in ` HTTP/1.1` (or 1.0, 2.0): then its last space is
+        // 9 bytes from the end, found without the backward scan below.
+        if n - firstSpace > 10, let base = value.baseAddress, base.load(fromByteOffset: n - 9, as: UInt8.self) == 0x20 {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+            if word == Self.http11 || word == Self.http10 || word == Self.http20 {
+                fields.target = UnsafeRawBufferPointer(rebasing: value[(firstSpace + 1)..<(n - 9)])
+                return
+            }
+        }
         var targetEnd = n
         var lastSpace = n - 1
         while lastSpace > firstSpace && value[lastSpace] != 0x20 { lastSpace -= 1 }

@@ -35,6 +35,35 @@ struct ParserTests {
         }
     }
 
+    /// The request line's split, with its fast path for ` HTTP/1.1`, `1.0` and `2.0`, agrees with
+    /// the reference's split on spaces for every protocol, spacing and length around that path.
+    @Test("request lines split as the reference does", arguments: [
+        "GET /a HTTP/1.1", "GET /a HTTP/1.0", "GET /a HTTP/2.0", "GET /a HTTP/3", "GET /a HTTP/1.1 ", "GET /a", "GET  HTTP/1.1",
+        "GET HTTP/1.1", "GET /x y HTTP/1.1", "GET / HTTP/1.1", "GET /ab HTTP/1.1", "POST /products/123?x=1 HTTP/2.0",
+        "GET /a HTTP/1.2", "GET /a XTTP/1.1", "GET /aHTTP/1.1", "G /a HTTP/1.1", "GET", "", " /a HTTP/1.1", "GET /a  HTTP/1.1",
+    ])
+    func requestLineSplit(request: String) {
+        var fields = RequestFields()
+        var bytes = Array(request.utf8)
+        bytes.withUnsafeMutableBytes { RequestLine.split(UnsafeRawBufferPointer($0), into: &fields) }
+        let got = ParsedLine(fields)
+        // The reference: method, then the rest without a last word starting with HTTP/.
+        let parts = request.split(separator: " ", omittingEmptySubsequences: false)
+        var method: String?
+        var target: String?
+        if parts.count >= 2, !parts[0].isEmpty {
+            var rest = Array(parts.dropFirst())
+            if rest.count >= 2, rest[rest.count - 1].hasPrefix("HTTP/") { rest.removeLast() }
+            let joined = rest.joined(separator: " ")
+            if !joined.isEmpty {
+                method = String(parts[0])
+                target = joined
+            }
+        }
+        #expect(got.target == target, "'\(request)'")
+        if target != nil { #expect(got.method == method, "'\(request)'") }
+    }
+
     @Test("an escaped quote inside a quoted field does not end it")
     func escapedQuote() throws {
         let parser = LogFormatParser(format: try LogFormat("combined"))
