@@ -49,6 +49,11 @@ public final class LogFormatParser {
     /// The variables up to the last one warmset needs, each with its terminator.
     private let vars: UnsafeMutablePointer<VarStep>
     private let neededVars: Int
+    /// The format has the shape of `combined` and `common` (the defaults): no leading literal, then
+    /// six variables, the last four `$time_local`, `$request`, `$status` and `$body_bytes_sent`,
+    /// each ended by 1–8 literal bytes (the last by none, too). Its lines are read by `parseSixFields`,
+    /// the loop below unrolled, with the same steps in the same order.
+    private let combinedShape: Bool
     /// What the line must end with when the tail is skipped (the format's last literal).
     private let finalLiteral: UnsafeRawBufferPointer
     private let storage: [UnsafeMutableRawBufferPointer]
@@ -56,7 +61,13 @@ public final class LogFormatParser {
     public let format: LogFormat
 
     /// Prepares a parser for `format`.
-    public init(format: LogFormat) {
+    public convenience init(format: LogFormat) {
+        self.init(format: format, unrolled: true)
+    }
+
+    /// Prepares a parser for `format`; `unrolled: false` keeps `combined`-shaped formats on the
+    /// general loop (for tests that compare the two).
+    init(format: LogFormat, unrolled: Bool) {
         self.format = format
         var storage: [UnsafeMutableRawBufferPointer] = []
         func keep(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
@@ -104,6 +115,9 @@ public final class LogFormatParser {
         neededVars = flat.count
         vars = .allocate(capacity: max(flat.count, 1))
         vars.initialize(from: flat, count: flat.count)
+        combinedShape = unrolled && leading == nil && flat.count == 6
+            && flat.map(\.field) == [nil, nil, .timeLocal, .request, .status, .bytes]
+            && flat.dropLast().allSatisfy { (1...8).contains($0.n) } && (0...8).contains(flat[flat.count - 1].n)
     }
 
     deinit {
@@ -121,6 +135,10 @@ public final class LogFormatParser {
         let base = line.baseAddress ?? UnsafeRawPointer(Self.emptyLine)
         let count = line.count
         var at = 0
+        if combinedShape {
+            if let problem = parseSixFields(line, base, count, at: &at, into: &fields) { return problem }
+            return checkTail(line, at: at)
+        }
         if let step = leading {
             let n = step.bytes.count
             guard n <= count else { return Malformation(.truncated, at: 0) }
@@ -154,6 +172,13 @@ public final class LogFormatParser {
             // The terminator was just found whole at `end`: the next variable starts after it.
             at = end &+ n
         }
+        return checkTail(line, at: at)
+    }
+
+    /// The line's end, when the fields warmset needs ended before the format does: it must end
+    /// with the format's last literal.
+    @inline(__always)
+    private func checkTail(_ line: UnsafeRawBufferPointer, at: Int) -> Malformation? {
         let tail = finalLiteral.count
         if tail > 0 {
             guard line.count - at >= tail else { return Malformation(.truncated, at: line.count) }
@@ -161,6 +186,41 @@ public final class LogFormatParser {
                 return Malformation(.literalMismatch, at: line.count - tail + k)
             }
         }
+        return nil
+    }
+
+    /// The loop of `parse` unrolled for the `combined` shape (see `combinedShape`): the same finds,
+    /// stores and malformations, with the steps held in registers instead of reloaded per field.
+    @inline(__always)
+    private func parseSixFields(
+        _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, at: inout Int, into fields: inout RequestFields
+    ) -> Malformation? {
+        @inline(__always)
+        func end(_ step: VarStep, from: Int) -> Int? {
+            step.n == 0 ? count : Self.terminator(step, in: base, count: count, from: from)
+        }
+        let user = vars[1], time = vars[2], request = vars[3], status = vars[4], bytes = vars[5]
+        guard let addressEnd = end(vars[0], from: 0) else { return Malformation(.truncated, at: count) }
+        at = addressEnd &+ vars[0].n
+        guard let userEnd = end(user, from: at) else { return Malformation(.truncated, at: count) }
+        at = userEnd &+ user.n
+        guard let timeEnd = end(time, from: at) else { return Malformation(.truncated, at: count) }
+        fields.time = UnsafeRawBufferPointer(rebasing: line[at..<timeEnd])
+        fields.timeIsISO8601 = false
+        at = timeEnd &+ time.n
+        guard let requestEnd = end(request, from: at) else { return Malformation(.truncated, at: count) }
+        RequestLine.split(UnsafeRawBufferPointer(rebasing: line[at..<requestEnd]), into: &fields)
+        at = requestEnd &+ request.n
+        guard let statusEnd = end(status, from: at) else { return Malformation(.truncated, at: count) }
+        fields.status = ByteScan.parseStatus(UnsafeRawBufferPointer(rebasing: line[at..<statusEnd]))
+        if fields.status < 0 { return Malformation(.badStatus, at: at) }
+        at = statusEnd &+ status.n
+        guard let bytesEnd = end(bytes, from: at) else { return Malformation(.truncated, at: count) }
+        guard let sent = ByteScan.parseCount(UnsafeRawBufferPointer(rebasing: line[at..<bytesEnd])) else {
+            return Malformation(.badBytes, at: at)
+        }
+        fields.bytes = sent
+        at = bytesEnd &+ bytes.n
         return nil
     }
 

@@ -35,6 +35,44 @@ struct ParserTests {
         }
     }
 
+    /// `combined` and `common` are read by the unrolled loop; it must agree with the general loop
+    /// on every line, well formed or not: the corpus, each of its lines cut at every length, and
+    /// each with one byte changed at every position (to a space, a quote, a backslash, a bracket,
+    /// a digit or a letter), field by field and malformation by malformation.
+    @Test("the unrolled loop for combined and common agrees with the general one", arguments: [
+        "combined", "common", #"$remote_addr $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer""#,
+    ])
+    func unrolledAgreesWithTheGeneralLoop(format: String) throws {
+        let compiled = try LogFormat(format)
+        let unrolled = LogFormatParser(format: compiled)
+        let general = LogFormatParser(format: compiled, unrolled: false)
+        var lines: [[UInt8]] = try Self.corpus().split(separator: 0x0A, omittingEmptySubsequences: false).prefix(120).map(Array.init)
+        let base = lines
+        for line in base.prefix(40) {
+            for cut in 0..<line.count { lines.append(Array(line[..<cut])) }
+            for position in 0..<line.count {
+                for byte in [UInt8(ascii: " "), UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "]"), UInt8(ascii: "7"), UInt8(ascii: "x")] {
+                    var changed = line
+                    changed[position] = byte
+                    lines.append(changed)
+                }
+            }
+        }
+        var malformed = 0
+        for line in lines {
+            var a = RequestFields()
+            var b = RequestFields()
+            let (problemA, problemB) = line.withUnsafeBytes { raw in (unrolled.parse(raw, into: &a), general.parse(raw, into: &b)) }
+            #expect(problemA == problemB, "\(String(decoding: line, as: UTF8.self))")
+            if problemA == nil {
+                #expect(ParsedLine(a) == ParsedLine(b) && a.badRequestLine == b.badRequestLine, "\(String(decoding: line, as: UTF8.self))")
+            } else {
+                malformed += 1
+            }
+        }
+        #expect(malformed > 1000, "the mutations reach the malformed paths (\(malformed) of \(lines.count) lines)")
+    }
+
     /// The request line's split, with its fast path for ` HTTP/1.1`, `1.0` and `2.0`, agrees with
     /// the reference's split on spaces for every protocol, spacing and length around that path.
     @Test("request lines split as the reference does", arguments: [
