@@ -48,11 +48,13 @@ let package = Package(
             providers: [.apt(["libmemcached-dev"]), .brew(["libmemcached"])]),
         // cache prefetch hints (a header of compiler builtins, no library)
         .systemLibrary(name: "CPrefetch"),
+        // a 16-bytes-at-a-time byte search for the log parser (SSE2 intrinsics, no library)
+        .systemLibrary(name: "CByteScan"),
 
         // input: files, stdin, gzip → lines
         .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL"], swiftSettings: hotPath),
         // parse: nginx log_format compiled to a byte-level parser; JSON lines
-        .target(name: "WarmsetFormat", swiftSettings: hotPath),
+        .target(name: "WarmsetFormat", dependencies: ["CByteScan"], swiftSettings: hotPath),
         // filter and key: request filters, URL normalization, key rules
         .target(name: "WarmsetKeys", dependencies: ["CPCRE2", "WarmsetFormat"], swiftSettings: hotPath),
         // count and rank: hash, count-min sketch, candidates, exact counts (pure Swift)

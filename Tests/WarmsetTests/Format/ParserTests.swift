@@ -73,6 +73,26 @@ struct ParserTests {
         #expect(malformed > 1000, "the mutations reach the malformed paths (\(malformed) of \(lines.count) lines)")
     }
 
+    /// The field scan (16 bytes at a time, then a word, then bytes, then memchr past 64 bytes)
+    /// finds what a plain loop finds, for every start, end and position of the byte.
+    @Test("the byte scan agrees with a plain loop at every start, end and position")
+    func byteScan() {
+        var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 160)
+        for position in [-1, 0, 1, 7, 8, 15, 16, 17, 31, 63, 64, 65, 100, 159] {
+            if position >= 0 { bytes[position] = UInt8(ascii: "\"") }
+            bytes.withUnsafeBytes { raw in
+                for from in [0, 1, 3, 8, 15, 16, 17, 40, 63, 64, 65, 99, 158, 159] {
+                    for last in [from, from + 1, from + 7, from + 8, from + 15, from + 16, from + 63, from + 64, from + 80, 159] where last < 160 {
+                        let want = (from...last).first { raw[$0] == UInt8(ascii: "\"") }
+                        let got = ByteScan.firstOccurrence(of: UInt8(ascii: "\""), Int32(UInt8(ascii: "\"")), in: raw.baseAddress!, from: from, through: last)
+                        #expect(got == want, "byte at \(position), from \(from) through \(last)")
+                    }
+                }
+            }
+            if position >= 0 { bytes[position] = UInt8(ascii: "a") }
+        }
+    }
+
     /// The request line's split, with its fast path for ` HTTP/1.1`, `1.0` and `2.0`, agrees with
     /// the reference's split on spaces for every protocol, spacing and length around that path.
     @Test("request lines split as the reference does", arguments: [
