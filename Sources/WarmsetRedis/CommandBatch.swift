@@ -155,6 +155,24 @@ struct CommandBatch {
     }
 }
 
+extension CommandBatch {
+    /// `SET key value [EX|PX amount] [NX]`, owned by batch item `owner`: the one write of a
+    /// string that every warm path shares (the origin's values with `EX` seconds, copied ones
+    /// with `PX` milliseconds).
+    mutating func appendSet(key: String, value: UnsafeRawBufferPointer, expiry: (unit: [UInt8], amount: Int64)?, nx: Bool, owner: Int) {
+        begin(3 + (expiry == nil ? 0 : 2) + (nx ? 1 : 0))
+        argument(Word.set)
+        argument(key)
+        argument(value)
+        if let expiry {
+            argument(expiry.unit)
+            argument(expiry.amount)
+        }
+        if nx { argument(Word.nx) }
+        end(owner: owner)
+    }
+}
+
 extension Array where Element == UInt8 {
     /// Appends raw bytes with one `memcpy` (`append(contentsOf:)` of a raw buffer goes byte
     /// by byte: a tenth of a copy-from run's CPU went there).

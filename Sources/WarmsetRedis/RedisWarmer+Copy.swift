@@ -137,11 +137,7 @@ extension Worker {
                     copied[i] = .unknown
                     continue
                 }
-                let start = payloads.count
-                if let str = item.pointee.str, item.pointee.len > 0 {
-                    payloads.appendBytes(UnsafeRawBufferPointer(start: str, count: Int(item.pointee.len)))
-                }
-                payloadSpans[i] = start..<payloads.count
+                keep(item.pointee, for: i)
                 copied[i] = .bytes
             }
         }
@@ -214,9 +210,7 @@ extension Worker {
             case .reply(let reply):
                 let r = reply.pointee
                 if isDump[c] && r.type == REDIS_REPLY_STRING {
-                    let start = payloads.count
-                    if let str = r.str { payloads.appendBytes(UnsafeRawBufferPointer(start: str, count: Int(r.len))) }
-                    payloadSpans[i] = start..<payloads.count
+                    keep(r, for: i)
                     copied[i] = .dump
                 } else if (isDump[c] && r.type == REDIS_REPLY_NIL) || (!isDump[c] && r.type == REDIS_REPLY_INTEGER && r.integer == -2) {
                     copied[i] = .none
@@ -229,6 +223,13 @@ extension Worker {
                 }
             }
         }
+    }
+
+    /// Appends a string reply's bytes (a value or a DUMP payload) to `payloads` as key `i`'s.
+    private func keep(_ reply: redisReply, for i: Int) {
+        let start = payloads.count
+        if let str = reply.str, reply.len > 0 { payloads.appendBytes(UnsafeRawBufferPointer(start: str, count: Int(reply.len))) }
+        payloadSpans[i] = start..<payloads.count
     }
 
     /// The expiry to write for key `i` in milliseconds, nil for none: `--ttl`'s, else the
@@ -266,11 +267,11 @@ extension Worker {
                 } else if milliseconds == nil && canGroup {
                     group.append(i)
                 } else {
-                    appendSet(batch, i, value(i), milliseconds: milliseconds, nx: !replace)
+                    writes.appendSet(key: batch[i].key, value: value(i), expiry: milliseconds.map { (Word.px, $0) }, nx: !replace, owner: i)
                 }
             }
             if group.count == 1 {
-                appendSet(batch, group[0], value(group[0]), milliseconds: nil, nx: !settings.overwrite)
+                writes.appendSet(key: batch[group[0]].key, value: value(group[0]), expiry: nil, nx: !settings.overwrite, owner: group[0])
                 group = []
             } else if group.count > 1 {
                 groupCommand = writes.count
@@ -289,22 +290,10 @@ extension Worker {
         // Some key of the group is present: MSETNX wrote none of them. One by one, then.
         writes.removeAll()
         payloads.withUnsafeBytes { all in
-            for i in group { appendSet(batch, i, UnsafeRawBufferPointer(rebasing: all[payloadSpans[i]]), milliseconds: nil, nx: true) }
+            for i in group {
+                writes.appendSet(key: batch[i].key, value: UnsafeRawBufferPointer(rebasing: all[payloadSpans[i]]), expiry: nil, nx: true, owner: i)
+            }
         }
         write(batch, refresh: refresh, operation: "SET", bytes: bytes)
-    }
-
-    /// `SET key value [PX ms] [NX]` into `writes`.
-    private func appendSet(_ batch: [WarmEntry], _ i: Int, _ value: UnsafeRawBufferPointer, milliseconds: Int64?, nx: Bool) {
-        writes.begin(3 + (milliseconds == nil ? 0 : 2) + (nx ? 1 : 0))
-        writes.argument(Word.set)
-        writes.argument(batch[i].key)
-        writes.argument(value)
-        if let milliseconds {
-            writes.argument(Word.px)
-            writes.argument(milliseconds)
-        }
-        if nx { writes.argument(Word.nx) }
-        writes.end(owner: i)
     }
 }

@@ -151,18 +151,11 @@ final class Worker {
             case .failure(let failure):
                 ledger.failed(key: entry.key, failure)
             case .success(let bytes):
-                let seconds = ttlSeconds(entry.key)
                 let nx = !settings.overwrite && !(refresh.isEmpty ? false : refresh[i])
-                writes.begin(3 + (seconds == nil ? 0 : 2) + (nx ? 1 : 0))
-                writes.argument(Word.set)
-                writes.argument(entry.key)
-                writes.argument(bytes)
-                if let seconds {
-                    writes.argument(Word.ex)
-                    writes.argument(Int64(seconds))
+                bytes.withUnsafeBytes { value in
+                    writes.appendSet(
+                        key: entry.key, value: value, expiry: ttlSeconds(entry.key).map { (Word.ex, Int64($0)) }, nx: nx, owner: i)
                 }
-                if nx { writes.argument(Word.nx) }
-                writes.end(owner: i)
                 sizes[i] = bytes.count
             }
         }
