@@ -1,6 +1,9 @@
 /// Reads lines of one compiled `LogFormat`, in place and without allocating.
 public final class LogFormatParser {
-    /// A segment of the format, as compiled (the per-line loop reads `VarStep`s made from these).
+    /// A segment flattened for the hot loop. For a variable, `bytes` is the literal that ends it:
+    /// segments alternate (literal, variable, literal…), so after the format's leading literal a
+    /// line is read as one variable after another, each ending where its terminator starts and
+    /// the next starting right after that terminator.
     private struct Step {
         var isLiteral: Bool
         var field: Field?
@@ -26,28 +29,11 @@ public final class LogFormatParser {
         }
     }
 
-    /// A variable and the literal that ends it, flattened for the per-line loop: segments
-    /// alternate (literal, variable, literal…), so after the format's leading literal a line is
-    /// read as one `VarStep` after another, each ending where its terminator starts and the next
-    /// starting right after that terminator.
-    private struct VarStep {
-        /// The terminator's bytes (up to 8) as a little-endian word, and ones over them.
-        var word: UInt64
-        var mask: UInt64
-        /// The terminator; empty for a variable that ends the format (it runs to the line's end).
-        var terminator: UnsafeRawBufferPointer
-        var n: Int
-        /// The field it holds, or nil: a variable warmset skips.
-        var field: Field?
-        var first: UInt8
-        var skipEscaped: Bool
-    }
-
     nonisolated(unsafe) private static let emptyLine = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
     /// The format's leading literal (empty when it starts with a variable), as a step.
     private let leading: Step?
     /// The variables up to the last one warmset needs, each with its terminator.
-    private let vars: UnsafeMutablePointer<VarStep>
+    private let vars: UnsafeMutablePointer<Step>
     private let neededVars: Int
     /// The format has the shape of `combined` and `common` (the defaults): no leading literal, then
     /// six variables, the last four `$time_local`, `$request`, `$status` and `$body_bytes_sent`,
@@ -104,20 +90,13 @@ public final class LogFormatParser {
         }
         self.storage = storage
         leading = steps.first.flatMap { $0.isLiteral ? $0 : nil }
-        var flat: [VarStep] = []
-        for (index, step) in steps.enumerated() where !step.isLiteral && index <= last {
-            let first = step.bytes.first ?? 0
-            flat.append(VarStep(
-                word: step.word, mask: step.mask, terminator: step.bytes,
-                n: step.bytes.count, field: step.field,
-                first: first, skipEscaped: step.skipEscaped))
-        }
+        let flat = steps.enumerated().filter { $0.offset <= last && !$0.element.isLiteral }.map(\.element)
         neededVars = flat.count
         vars = .allocate(capacity: max(flat.count, 1))
         vars.initialize(from: flat, count: flat.count)
         combinedShape = unrolled && leading == nil && flat.count == 6
             && flat.map(\.field) == [nil, nil, .timeLocal, .request, .status, .bytes]
-            && flat.dropLast().allSatisfy { (1...8).contains($0.n) } && (0...8).contains(flat[flat.count - 1].n)
+            && flat.dropLast().allSatisfy { (1...8).contains($0.bytes.count) } && flat[flat.count - 1].bytes.count <= 8
     }
 
     deinit {
@@ -154,13 +133,13 @@ public final class LogFormatParser {
         while v < neededVars {
             let step = vars[v]
             v &+= 1
-            let n = step.n
+            let n = step.bytes.count
             let end: Int
             if n == 0 {
                 end = count
             } else if n <= 8, let found = Self.terminator(step, in: base, count: count, from: at) {
                 end = found
-            } else if n > 8, let found = ByteScan.find(step.terminator, in: line, from: at, skipEscaped: step.skipEscaped) {
+            } else if n > 8, let found = ByteScan.find(step.bytes, in: line, from: at, skipEscaped: step.skipEscaped) {
                 end = found
             } else {
                 return Malformation(.truncated, at: count)
@@ -196,40 +175,37 @@ public final class LogFormatParser {
         _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, at: inout Int, into fields: inout RequestFields
     ) -> Malformation? {
         @inline(__always)
-        func end(_ step: VarStep, from: Int) -> Int? {
-            step.n == 0 ? count : Self.terminator(step, in: base, count: count, from: from)
+        func end(_ step: Step, from: Int) -> Int? {
+            step.bytes.count == 0 ? count : Self.terminator(step, in: base, count: count, from: from)
         }
-        let user = vars[1], time = vars[2], request = vars[3], status = vars[4], bytes = vars[5]
-        guard let addressEnd = end(vars[0], from: 0) else { return Malformation(.truncated, at: count) }
-        at = addressEnd &+ vars[0].n
+        // The loop's body six times over, each with its field known (so `store` folds to it):
+        // find the terminator, store the value, step over the terminator.
+        let address = vars[0], user = vars[1], time = vars[2], request = vars[3], status = vars[4], bytes = vars[5]
+        guard let addressEnd = end(address, from: 0) else { return Malformation(.truncated, at: count) }
+        at = addressEnd &+ address.bytes.count
         guard let userEnd = end(user, from: at) else { return Malformation(.truncated, at: count) }
-        at = userEnd &+ user.n
+        at = userEnd &+ user.bytes.count
         guard let timeEnd = end(time, from: at) else { return Malformation(.truncated, at: count) }
-        fields.time = UnsafeRawBufferPointer(rebasing: line[at..<timeEnd])
-        fields.timeIsISO8601 = false
-        at = timeEnd &+ time.n
+        if let problem = store(UnsafeRawBufferPointer(rebasing: line[at..<timeEnd]), as: .timeLocal, at: at, into: &fields) { return problem }
+        at = timeEnd &+ time.bytes.count
         guard let requestEnd = end(request, from: at) else { return Malformation(.truncated, at: count) }
-        RequestLine.split(UnsafeRawBufferPointer(rebasing: line[at..<requestEnd]), into: &fields)
-        at = requestEnd &+ request.n
+        if let problem = store(UnsafeRawBufferPointer(rebasing: line[at..<requestEnd]), as: .request, at: at, into: &fields) { return problem }
+        at = requestEnd &+ request.bytes.count
         guard let statusEnd = end(status, from: at) else { return Malformation(.truncated, at: count) }
-        fields.status = ByteScan.parseStatus(UnsafeRawBufferPointer(rebasing: line[at..<statusEnd]))
-        if fields.status < 0 { return Malformation(.badStatus, at: at) }
-        at = statusEnd &+ status.n
+        if let problem = store(UnsafeRawBufferPointer(rebasing: line[at..<statusEnd]), as: .status, at: at, into: &fields) { return problem }
+        at = statusEnd &+ status.bytes.count
         guard let bytesEnd = end(bytes, from: at) else { return Malformation(.truncated, at: count) }
-        guard let sent = ByteScan.parseCount(UnsafeRawBufferPointer(rebasing: line[at..<bytesEnd])) else {
-            return Malformation(.badBytes, at: at)
-        }
-        fields.bytes = sent
-        at = bytesEnd &+ bytes.n
+        if let problem = store(UnsafeRawBufferPointer(rebasing: line[at..<bytesEnd]), as: .bytes, at: at, into: &fields) { return problem }
+        at = bytesEnd &+ bytes.bytes.count
         return nil
     }
 
     /// The first offset ≥ `from` where the step's terminator (1…8 bytes) starts, skipping one
     /// preceded by an odd number of backslashes when the step says so; nil when there is none.
     @inline(__always)
-    private static func terminator(_ step: VarStep, in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
-        let n = step.n
-        let first = step.first
+    private static func terminator(_ step: Step, in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
+        let n = step.bytes.count
+        let first = UInt8(truncatingIfNeeded: step.word)
         let last = count - n
         var at = from
         while at <= last {
@@ -239,7 +215,7 @@ public final class LogFormatParser {
                 if offset + 8 <= count {
                     equal = (UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) ^ step.word) & step.mask == 0
                 } else {
-                    for k in 1..<n where base.load(fromByteOffset: offset + k, as: UInt8.self) != step.terminator[k] {
+                    for k in 1..<n where base.load(fromByteOffset: offset + k, as: UInt8.self) != step.bytes[k] {
                         equal = false
                         break
                     }
