@@ -383,15 +383,8 @@ struct RedisStandaloneTests {
             "warm", path, "--redis", redis.urlString(), "--origin", origin.base + "/fast/{key}", "--ttl", "600",
             "--rate", "200/s", "--batch", "10", "--connections", "2", "--report", report.path,
         ]
-        let killer = Thread {
-            // Kill it once the run has written some keys (or after 20 s).
-            let deadline = Date().addingTimeInterval(20)
-            while Date() < deadline, ((try? redis.command(["DBSIZE"]).first?.intValue) ?? 0) < 60 {
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            redis.kill()
-        }
-        killer.start()
+        // Kill it once the run has written some keys.
+        redis.kill(whenever: redis, holds: 60, checkingEvery: 0.05)
         let first = try WarmTestKit.warmset(arguments)
         #expect(first.status == 2, "\(first.stderr)")
         let json = try warmReport(report)
@@ -427,14 +420,7 @@ struct RedisStandaloneTests {
         let arguments = [
             "warm", path, "--redis", target.urlString(), "--copy-from", source.urlString(), "--connections", "1", "--report", report.path,
         ]
-        let killer = Thread {
-            let deadline = Date().addingTimeInterval(20)
-            while Date() < deadline, ((try? target.command(["DBSIZE"]).first?.intValue) ?? 0) < 400 {
-                Thread.sleep(forTimeInterval: 0.01)
-            }
-            source.kill()
-        }
-        killer.start()
+        source.kill(whenever: target, holds: 400, checkingEvery: 0.01)
         let first = try WarmTestKit.warmset(arguments + ["--batch", "4"])  // small batches: a long run to kill
         #expect(first.status == 2, "\(first.stderr)")
         let json = try warmReport(report)

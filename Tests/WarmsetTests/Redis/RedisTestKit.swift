@@ -221,6 +221,18 @@ final class WarmRedisServer: @unchecked Sendable {
         return replies
     }
 
+    /// SIGKILLs this server from another thread once `watched` holds `keys` keys (or after 20 s),
+    /// checking every `interval` seconds: a crash in the middle of a warm run.
+    func kill(whenever watched: WarmRedisServer, holds keys: Int, checkingEvery interval: Double) {
+        Thread {
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline, ((try? watched.command(["DBSIZE"]).first?.intValue) ?? 0) < keys {
+                Thread.sleep(forTimeInterval: interval)
+            }
+            self.kill()
+        }.start()
+    }
+
     /// SIGKILL: the server dies as in a crash.
     func kill() {
         if let process, process.isRunning {

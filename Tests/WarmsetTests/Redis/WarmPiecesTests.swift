@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import WarmsetEmit
 import WarmsetWarm
@@ -63,6 +64,26 @@ struct WarmPiecesTests {
         #expect(try ManifestReader.parse(Array("a b\nc\n".utf8), name: "w.keys").map(\.key) == ["a b", "c"])
         // A hash-tagged key starts with '{' but is no JSON: still a keys manifest.
         #expect(try ManifestReader.parse(Array("{user7}.cart\n{user7}.seen\n".utf8), name: "w.keys").map(\.key) == ["{user7}.cart", "{user7}.seen"])
+    }
+
+    /// A manifest that is a pipe (`warm <(zcat keys.gz)`) has no size to read up to: every line
+    /// still arrives. A directory is one clear error naming it.
+    @Test func manifestFromAPipeAndFromADirectory() throws {
+        let dir = try WarmTestKit.temporaryDirectory()
+        let fifo = dir.appendingPathComponent("keys.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let keys = (0..<5_000).map { "pipe:\($0)" }
+        let writer = Thread {
+            let text = keys.joined(separator: "\n") + "\n"
+            try? text.write(toFile: fifo, atomically: false, encoding: .utf8)
+        }
+        writer.start()
+        #expect(try ManifestReader.read(path: fifo).map(\.key) == keys)
+        #expect {
+            _ = try ManifestReader.read(path: dir.path)
+        } throws: { error in
+            String(describing: error).contains(dir.path) && String(describing: error).contains("Is a directory")
+        }
     }
 
     @Test func manifestErrorsNameFileAndLine() {
