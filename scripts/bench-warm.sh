@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench-warm: the same N keys (small values) into a fresh local Redis three ways, in one run:
 #   1. redis-cli --pipe (Redis' documented mass-insertion path; SET key value, no EXISTS), and the
-#      same with RESTORE commands whose payloads were DUMPed beforehand (what the target must do for copy-from)
+#      same with RESTORE commands whose payloads were DUMPed beforehand (what the target does for copy-from's non-string keys)
 #   2. warmset warm --copy-from (MGET on a source Redis, MSETNX here), with --ttl (SET PX NX), and
 #      from a second source whose keys all have a TTL (PTTL per key there, SET PX NX here)
 #   3. warmset warm --origin (GET from a fast loopback origin, nginx `return 200`; EXISTS, then SET EX NX)
@@ -48,7 +48,7 @@ with open(f"{work}/keys.txt", "w") as keys, open(f"{work}/sets.resp", "wb") as r
 PY
 redis-cli -p "$SOURCE" --pipe < "$WORK/sets.resp" >/dev/null
 redis-cli -p "$EXPIRING" --pipe < "$WORK/expiring.resp" >/dev/null
-# The floor of any copy-from client: the same keys as RESTORE commands with the source's DUMP
+# The floor of a DUMP/RESTORE copy (copy-from's path for types other than strings): the same keys as RESTORE commands with the source's DUMP
 # payloads, fed to the target by redis-cli --pipe (no client work, no source work at run time).
 python3 - "$SOURCE" "$WORK" <<'PY'
 import socket, sys
@@ -132,7 +132,7 @@ table=$(cat <<TABLE
 | path | keys in Redis | seconds | keys/s | vs redis-cli --pipe | CPU s: client / source / target |
 |---|---:|---:|---:|---:|---|
 $(printf '| redis-cli --pipe (SET) | %s | %.2f | %s | 1.00 | %.2f / - / %.2f |' "$pipe_n" "$pipe_s" "$pipe_r" "$pipe_c" "$pipe_t")
-$(row "redis-cli --pipe (RESTORE, payloads DUMPed beforehand): the floor of copy-from" restores)
+$(row "redis-cli --pipe (RESTORE, payloads DUMPed beforehand): the floor of a DUMP/RESTORE copy" restores)
 $(row "warmset --copy-from (MULTI/INFO keyspace/MGET/EXEC, MSETNX)" copy)
 $(row "warmset --copy-from --ttl 3600 (MGET, SET PX NX)" copyttl)
 $(row "warmset --copy-from, every source key with a TTL (MGET + PTTL, SET PX NX)" copyexpiring)
