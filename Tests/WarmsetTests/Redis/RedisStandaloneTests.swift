@@ -292,6 +292,26 @@ struct RedisStandaloneTests {
         #expect(try target.command(["GET", "m:20"]).first?.textValue == "plain:20")
     }
 
+    /// --no-ttl drops the source's TTLs: strings go out in one MSETNX, other types as RESTORE
+    /// with no expiry, and the source is not asked PTTL.
+    @Test func copyFromWithNoTTLDropsTheSourcesTTLs() throws {
+        let source = try WarmRedisServer()
+        let target = try WarmRedisServer()
+        try source.command(["SET", "n:1", "one", "EX", "500"], ["SET", "n:2", "two", "EX", "500"], ["SADD", "n:3", "x"], ["EXPIRE", "n:3", "500"])
+        try source.command(["CONFIG", "RESETSTAT"])
+        try target.command(["CONFIG", "RESETSTAT"])
+        let dir = try WarmTestKit.temporaryDirectory()
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(["n:1", "n:2", "n:3"], in: dir), "--redis", target.urlString(), "--copy-from", source.urlString(), "--no-ttl",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try calls(source, "pttl") == 0)
+        #expect(try calls(target, "msetnx") == 1 && calls(target, "restore") == 1)
+        #expect(try target.command(["GET", "n:1"], ["TTL", "n:1"], ["TTL", "n:2"], ["SISMEMBER", "n:3", "x"], ["TTL", "n:3"]) == [
+            .string(Array("one".utf8)), .integer(-1), .integer(-1), .integer(1), .integer(-1),
+        ])
+    }
+
     /// A source user that may not MGET is read with DUMP and PTTL per key: same result.
     @Test func copyFromASourceThatRefusesMGET() throws {
         let source = try WarmRedisServer()
