@@ -106,7 +106,10 @@ public enum Analyzer {
                 sketchRequests: snapshot.requests))
         }
         let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
-        var steps = LineSteps(compiled, counter: counter, weigher: weigher)
+        let lanes = ParallelAnalysis.lanes(
+            configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil)
+        // With several lanes the workers count (each its own steps); these only collect.
+        var steps = LineSteps(compiled, counter: counter, weigher: weigher, batchHits: lanes == 1)
         var linesRead = 0
         var malformed = 0
         var samples: [String] = []
@@ -114,8 +117,6 @@ public enum Analyzer {
         var decodedTotal: Int64 = 0
         var nextReport = start + 0.25
 
-        let lanes = ParallelAnalysis.lanes(
-            configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil)
         if lanes > 1 {
             let outcome = try ParallelAnalysis.run(
                 sources, lanes: lanes, configuration: configuration, compiled: compiled, counter: counter,
@@ -190,6 +191,7 @@ public enum Analyzer {
             }
         }
 
+        steps.finish()
         weigher?.flush()
         let stats = counter.stats
         let selection = Selection.choose(from: counter, stats: stats, configuration: configuration)

@@ -12,17 +12,31 @@ struct LineSteps {
     let keys: KeyBuilder
     let counter: any KeyCounter
     let weigher: RequestWeigher?
+    /// Counts the requests the key memo answers, when the counter takes batches.
+    private let tally: HitTally?
     private var fields = RequestFields()
     /// Requests not counted, indexed by `RequestFilter.Reason.index`.
     var filtered = [Int](repeating: 0, count: RequestFilter.Reason.allCases.count)
 
-    init(_ compiled: CompiledAnalysis, counter: any KeyCounter, weigher: RequestWeigher? = nil) {
+    /// - Parameter batchHits: count the requests answered by the key memo per memo slot and
+    ///   pass them to the counter in batches (`HitTally`), when it is an unweighted sketch.
+    ///   The counter then misses up to a batch per slot until `finish()`: only for loops that
+    ///   call it before the counter is read, and one such `LineSteps` at a time per `compiled`.
+    init(_ compiled: CompiledAnalysis, counter: any KeyCounter, weigher: RequestWeigher? = nil, batchHits: Bool = false) {
         parser = compiled.parser
         filter = compiled.filter
         keys = compiled.keys
         self.counter = counter
         self.weigher = weigher
+        if batchHits, weigher == nil, let sketch = counter as? SketchCounter {
+            tally = HitTally(keys: compiled.keys, counter: sketch)
+        } else {
+            tally = nil
+        }
     }
+
+    /// Passes the batched hits on to the counter: after it, the counter has counted every line.
+    func finish() { tally?.passAll() }
 
     /// Requests filtered out or without a key, over all reasons.
     var filteredTotal: Int { filtered.reduce(0, +) }
@@ -41,9 +55,11 @@ struct LineSteps {
             filtered[RequestFilter.Reason.badRequest.index] += 1
             return nil
         }
-        switch keys.buildMemoized(target: target, hasLogEscapes: fields.hasLogEscapes) {
+        switch keys.buildMemoized(target: target, hasLogEscapes: fields.hasLogEscapes, hitsInPlace: tally != nil) {
         case .key:
-            if let weigher {
+            if let tally, case let slot = keys.memoSlot, slot >= 0 {
+                tally.count(slot: slot, bytes: fields.bytes)
+            } else if let weigher {
                 weigher.add(fields, key: keys.key, path: keys.path)
             } else {
                 counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
@@ -52,5 +68,64 @@ struct LineSteps {
             filtered[reason.index] += 1
         }
         return nil
+    }
+}
+
+/// Requests answered by the key memo, counted per memo slot and passed to the sketch in
+/// batches: a popular key costs one increment per request here instead of a hash, d
+/// counter updates and a candidate lookup, and one `SketchCounter.add(key:path:count:bytes:)`
+/// per `batch` requests, when its slot is given to another target, or at `passAll()`.
+///
+/// The counts are those of one-by-one counting: conservative update by a batch of c raises
+/// the key's counters to their minimum plus c, as c single updates in a row do; only the
+/// order relative to other keys' updates moves (estimates still never undercount).
+final class HitTally: MemoEvictionObserver {
+    /// Requests per slot held back at most.
+    static let batch: UInt32 = 64
+
+    private let keys: KeyBuilder
+    private let counter: SketchCounter
+    private let counts: UnsafeMutablePointer<UInt32>
+    private let bytes: UnsafeMutablePointer<Int64>
+
+    init(keys: KeyBuilder, counter: SketchCounter) {
+        self.keys = keys
+        self.counter = counter
+        let slots = KeyBuilder.memoSlotCount
+        counts = .allocate(capacity: slots)
+        counts.initialize(repeating: 0, count: slots)
+        bytes = .allocate(capacity: slots)
+        bytes.initialize(repeating: 0, count: slots)
+        keys.memoObserver = self
+    }
+
+    deinit {
+        counts.deallocate()
+        bytes.deallocate()
+    }
+
+    /// One request for the key in memo slot `slot`, moving `bytes`.
+    @inline(__always)
+    func count(slot: Int, bytes moved: Int64) {
+        counts[slot] &+= 1
+        bytes[slot] &+= Swift.max(moved, 0)
+        if counts[slot] == Self.batch { pass(slot) }
+    }
+
+    func willEvict(memoSlot: Int) { pass(memoSlot) }
+
+    /// Passes slot `slot`'s requests to the counter.
+    private func pass(_ slot: Int) {
+        let count = counts[slot]
+        guard count > 0 else { return }
+        let entry = keys.memoEntry(slot)
+        counter.add(key: entry.key, path: entry.path, count: count, bytes: bytes[slot])
+        counts[slot] = 0
+        bytes[slot] = 0
+    }
+
+    /// Passes every slot's requests to the counter.
+    func passAll() {
+        for slot in 0..<KeyBuilder.memoSlotCount where counts[slot] > 0 { pass(slot) }
     }
 }

@@ -166,7 +166,7 @@ final class ParseWorker: @unchecked Sendable {
         fileLines = 0
         error = nil
         // Locals, not properties, in the per-line loop: no exclusivity checks per line.
-        var steps = LineSteps(compiled, counter: counter)
+        var steps = LineSteps(compiled, counter: counter, batchHits: true)
         steps.filtered = self.filtered
         let maxLineBytes = self.maxLineBytes
         let sampleLimit = self.sampleLimit
@@ -202,6 +202,7 @@ final class ParseWorker: @unchecked Sendable {
         } catch {
             self.error = error
         }
+        steps.finish()
         self.filtered = steps.filtered
         self.malformed = malformed
         self.samples = samples

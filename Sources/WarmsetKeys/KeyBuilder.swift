@@ -27,6 +27,13 @@ public enum QueryPolicy: Sendable, Equatable {
     }
 }
 
+/// Told by a `KeyBuilder` before its memo gives a slot that holds a key to another target.
+public protocol MemoEvictionObserver: AnyObject {
+    /// Slot `memoSlot` is about to hold another target; `memoEntry(memoSlot)` still reads the
+    /// old key and path. Must not call the builder's `build` (`key` and `path` hold the new key).
+    func willEvict(memoSlot: Int)
+}
+
 /// Turns a request target into its normalized path and its cache key, in reused buffers.
 ///
 /// Normalization: the log's `\xHH` escapes are decoded; percent-encoding is normalized (unreserved
@@ -159,6 +166,26 @@ public final class KeyBuilder {
         memo.free()
     }
 
+    /// The memo slot that answered the last `buildMemoized(…, hitsInPlace: true)` call with a
+    /// key, or -1 (a miss, an outcome that is not a key, or hits copied out).
+    public private(set) var memoSlot = -1
+    /// Told just before the memo gives a slot that holds a key to another target.
+    public weak var memoObserver: (any MemoEvictionObserver)?
+
+    /// How many slots the memo has: `memoSlot` is below this.
+    public static var memoSlotCount: Int { KeyMemo.slotCount }
+
+    /// The key and path held by memo slot `slot` (one that `memoSlot` named, or that
+    /// `memoObserver` is told of). Valid until the slot is given to another target.
+    public func memoEntry(_ slot: Int) -> (key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) {
+        let header = memo.headers[slot]
+        let held = memo.slotBase(slot)
+        let n = Int(header.targetCount), pathCount = Int(header.pathCount)
+        let path = UnsafeRawBufferPointer(start: held + n, count: pathCount)
+        let key = rules.isEmpty ? path : UnsafeRawBufferPointer(start: held + n + pathCount, count: Int(header.keyCount))
+        return (key, path)
+    }
+
     /// The normalized request (path and kept query) of the last `build` call.
     public var path: UnsafeRawBufferPointer { pathBuffer.bytes }
     /// The key of the last successful `build` call.
@@ -182,7 +209,10 @@ public final class KeyBuilder {
     /// `KeyMemo`): the same outcome, `path` and `key`. For the per-line loop; `lastCaptures()`
     /// is empty after it (call `build` for captures).
     /// - Complexity: O(target length) on a hit; `build`'s cost plus a copy on a miss.
-    public func buildMemoized(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> Outcome {
+    /// - Parameter hitsInPlace: a hit leaves `key` and `path` as they were and `memoSlot` names
+    ///   the slot that holds its key (read with `memoEntry`): for a caller that counts hits per slot.
+    public func buildMemoized(target: UnsafeRawBufferPointer, hasLogEscapes: Bool, hitsInPlace: Bool = false) -> Outcome {
+        memoSlot = -1
         let n = target.count
         guard let base = target.baseAddress, n <= KeyMemo.slotBytes else {
             return build(target: target, hasLogEscapes: hasLogEscapes)
@@ -196,7 +226,9 @@ public final class KeyBuilder {
         {
             matchedRule = -1
             let outcome = header.pointee.outcome
-            if outcome == .key {
+            if outcome == .key && hitsInPlace {
+                memoSlot = slot
+            } else if outcome == .key {
                 // Safe: the counts were checked against the scratch capacities when the slot was filled.
                 let pathCount = Int(header.pointee.pathCount)
                 pathBuffer.base.update(from: (held + n).assumingMemoryBound(to: UInt8.self), count: pathCount)
@@ -217,6 +249,9 @@ public final class KeyBuilder {
         let pathCount = outcome == .key ? pathBuffer.count : 0
         let keyCount = outcome == .key && !rules.isEmpty ? keyBuffer.count : 0
         guard n + pathCount + keyCount <= KeyMemo.slotBytes else { return outcome }
+        if header.pointee.targetCount != .max && header.pointee.outcome == .key, let observer = memoObserver {
+            observer.willEvict(memoSlot: slot)  // the old entry is still readable there
+        }
         held.copyMemory(from: base, byteCount: n)
         if pathCount > 0 { (held + n).copyMemory(from: pathBuffer.base, byteCount: pathCount) }
         if keyCount > 0 { (held + n + pathCount).copyMemory(from: keyBuffer.base, byteCount: keyCount) }

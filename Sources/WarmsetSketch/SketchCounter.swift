@@ -40,19 +40,24 @@ final class CandidateSet<Cell: SketchCell> {
 
     /// - Complexity: O(d), plus O(log c) when the candidate set changes.
     @inline(__always)
-    func add(_ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64, weight: Cell) {
-        requests &+= 1
+    /// - Parameter requests: how many requests `weight` and `bytes` stand for (more than one
+    ///   when hits were counted in a batch).
+    func add(
+        _ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64, weight: Cell,
+        requests count: UInt64 = 1
+    ) {
+        requests &+= count
         let estimate = sketch.add(hash, weight: weight)
         if table.count >= capacity, let smallest = heap.min, estimate <= smallest.estimate {
             turnedAway = true
             return
         }
         if let index = table.find(hash, key: key) {
-            table.record(index, count: 1, bytes: UInt64(max(bytes, 0)))
+            table.record(index, count: count, bytes: UInt64(max(bytes, 0)))
             return
         }
         if table.count < capacity {
-            admit(hash, key: key, path: path, estimate: estimate, bytes: bytes)
+            admit(hash, key: key, path: path, estimate: estimate, bytes: bytes, count: count)
             return
         }
         turnedAway = true
@@ -66,14 +71,16 @@ final class CandidateSet<Cell: SketchCell> {
             guard estimate > current else { return }
             _ = heap.popMin()
             if let index = table.find(smallest.hash) { table.remove(at: index) }
-            admit(hash, key: key, path: path, estimate: estimate, bytes: bytes)
+            admit(hash, key: key, path: path, estimate: estimate, bytes: bytes, count: count)
             return
         }
     }
 
-    private func admit(_ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, estimate: Cell, bytes: Int64) {
+    private func admit(
+        _ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, estimate: Cell, bytes: Int64, count: UInt64
+    ) {
         let index = table.insert(hash, key: key, path: path)
-        table.record(index, count: 1, bytes: UInt64(max(bytes, 0)))
+        table.record(index, count: count, bytes: UInt64(max(bytes, 0)))
         heap.insert(HeapItem(estimate: estimate, hash: hash))
     }
 
@@ -246,6 +253,16 @@ public final class SketchCounter: MergeableCounter {
         pendingKeyLength = key.count
         pendingPathLength = path.count
         hasPending = true
+    }
+
+    /// Counts `count` requests for `key` at once, moving `bytes` in all: what `count` calls of
+    /// `add(key:path:bytes:)` would count (conservative update raising the key's counters to
+    /// their minimum plus `count` is the same as raising them by one `count` times).
+    /// - Complexity: that of one `add`.
+    public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, count: UInt32, bytes: Int64) {
+        guard count > 0 else { return }
+        flush()
+        candidates.add(KeyHash.hash(key, seed: seed), key: key, path: path, bytes: bytes, weight: count, requests: UInt64(count))
     }
 
     /// Counts the pending key, if any.

@@ -86,4 +86,57 @@ struct KeyMemoTests {
         _ = bytes.withUnsafeMutableBytes { builder.build(target: UnsafeRawBufferPointer($0), hasLogEscapes: true) }
         #expect(builder.lastCaptures() == ["42"])
     }
+
+    /// Records what a slot held when the memo says it is about to hand it over.
+    final class EvictionLog: MemoEvictionObserver {
+        let builder: KeyBuilder
+        var held: [Int: ([UInt8], [UInt8])] = [:]
+        var evictions = 0
+        var wrong: [String] = []
+        init(_ builder: KeyBuilder) { self.builder = builder }
+        func willEvict(memoSlot: Int) {
+            evictions += 1
+            let entry = builder.memoEntry(memoSlot)
+            if let known = held.removeValue(forKey: memoSlot), known != (Array(entry.key), Array(entry.path)) {
+                wrong.append("slot \(memoSlot): \(String(decoding: entry.key, as: UTF8.self))")
+            }
+        }
+    }
+
+    /// With `hitsInPlace`, a hit names its slot and `memoEntry` reads the key `build` gives;
+    /// the observer is told before a slot changes hands, while the slot still reads the old key.
+    @Test(arguments: [UInt64(4), 5])
+    func hitsInPlaceNameTheirSlot(seed: UInt64) throws {
+        for (name, memoized, reference) in try Self.builders() {
+            let log = EvictionLog(memoized)
+            memoized.memoObserver = log
+            var hits = 0
+            for (i, (target, escapes)) in Self.targets(seed: seed, count: 20_000).enumerated() {
+                var bytes = Array(target.utf8)
+                let (got, slot, gotKey, gotPath) = bytes.withUnsafeMutableBytes { raw in
+                    let outcome = memoized.buildMemoized(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes, hitsInPlace: true)
+                    let slot = memoized.memoSlot
+                    let entry = slot >= 0 ? memoized.memoEntry(slot) : (key: memoized.key, path: memoized.path)
+                    return (outcome, slot, Array(entry.key), Array(entry.path))
+                }
+                let (want, wantKey, wantPath) = bytes.withUnsafeMutableBytes { raw in
+                    let outcome = reference.build(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes)
+                    return (outcome, Array(reference.key), Array(reference.path))
+                }
+                let context = "seed \(seed), \(name), target \(i) '\(target)'"
+                #expect(got == want, "\(context)")
+                if slot >= 0 {
+                    hits += 1
+                    #expect(want == .key, "\(context)")
+                    log.held[slot] = (gotKey, gotPath)
+                }
+                if want == .key {
+                    #expect(gotKey == wantKey && gotPath == wantPath, "\(context)")
+                }
+                if got != want || (want == .key && (gotKey != wantKey || gotPath != wantPath)) { return }
+            }
+            #expect(hits > 1_000 && log.evictions > 50, "\(name): \(hits) hits, \(log.evictions) evictions")
+            #expect(log.wrong.isEmpty, "\(name): \(log.wrong.prefix(3))")
+        }
+    }
 }
