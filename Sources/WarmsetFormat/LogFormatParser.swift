@@ -1,3 +1,56 @@
+/// The literal that ends a variable, for the finder: up to 8 bytes as a little-endian word.
+private struct Terminator {
+    var word: UInt64
+    var count: Int
+    /// A first byte preceded by an odd number of backslashes does not end the field.
+    var skipEscaped: Bool
+    /// Ones over the `count` bytes of `word`.
+    @inline(__always) var mask: UInt64 { count >= 8 ? ~0 : (1 << (8 &* UInt64(count))) &- 1 }
+
+    /// Where the variable this ends ends, from `from` in the line of `count` bytes at `base`:
+    /// the line's end for an empty terminator.
+    @_transparent
+    func end(in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
+        self.count == 0 ? count : find(in: base, count: count, from: from)
+    }
+
+    /// The first offset ≥ `from` where this terminator (1…8 bytes) starts, skipping one preceded
+    /// by an odd number of backslashes when it says so; nil when there is none.
+    @_transparent
+    func find(in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
+        let n = self.count
+        let first = UInt8(truncatingIfNeeded: word)
+        let last = count &- n
+        var at = from
+        while at <= last {
+            guard let offset = ByteScan.firstOccurrence(of: first, Int32(first), in: base, from: at, through: last) else { return nil }
+            var equal = true
+            if n > 1 {
+                if offset &+ 8 <= count {
+                    equal = (UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) ^ word) & mask == 0
+                } else {
+                    for k in 1..<n where base.load(fromByteOffset: offset &+ k, as: UInt8.self) != UInt8(truncatingIfNeeded: word >> (8 &* UInt64(k))) {
+                        equal = false
+                        break
+                    }
+                }
+            }
+            if equal && skipEscaped {
+                var backslashes = 0
+                var back = offset &- 1
+                while back >= from && base.load(fromByteOffset: back, as: UInt8.self) == 0x5C {
+                    backslashes &+= 1
+                    back &-= 1
+                }
+                if backslashes & 1 == 1 { equal = false }
+            }
+            if equal { return offset }
+            at = offset &+ 1
+        }
+        return nil
+    }
+}
+
 /// Reads lines of one compiled `LogFormat`, in place and without allocating.
 public final class LogFormatParser {
     /// A segment flattened for the hot loop. For a variable, `bytes` is the literal that ends it:
@@ -15,6 +68,8 @@ public final class LogFormatParser {
         var word: UInt64 = 0
         var mask: UInt64 = 0
 
+        var terminator: Terminator { Terminator(word: word, count: bytes.count, skipEscaped: skipEscaped) }
+
         init(isLiteral: Bool, field: Field?, bytes: UnsafeRawBufferPointer, skipEscaped: Bool) {
             self.isLiteral = isLiteral
             self.field = field
@@ -29,6 +84,47 @@ public final class LogFormatParser {
         }
     }
 
+    /// The terminators of the six variables of a `combined`-shaped format.
+    private protocol SixTerminatorSet {
+        var address: Terminator { get }
+        var user: Terminator { get }
+        var time: Terminator { get }
+        var request: Terminator { get }
+        var status: Terminator { get }
+        var bytes: Terminator { get }
+    }
+
+    /// A format's own six terminators, loaded.
+    private struct SixTerminators: SixTerminatorSet {
+        var address, user, time, request, status, bytes: Terminator
+        var all: [Terminator] { [address, user, time, request, status, bytes] }
+    }
+
+    /// nginx's `combined`: `$remote_addr - $remote_user [$time_local] "$request" $status
+    /// $body_bytes_sent "$http_referer" "$http_user_agent"`, as constants the finder folds in.
+    private struct CombinedTerminators: SixTerminatorSet {
+        var address: Terminator { Terminator(word: 0x20_2D20, count: 3, skipEscaped: false) }  // " - "
+        var user: Terminator { Terminator(word: 0x5B20, count: 2, skipEscaped: false) }  // " ["
+        var time: Terminator { Terminator(word: 0x22_205D, count: 3, skipEscaped: false) }  // "] \""
+        var request: Terminator { Terminator(word: 0x2022, count: 2, skipEscaped: true) }  // "\" "
+        var status: Terminator { Terminator(word: 0x20, count: 1, skipEscaped: false) }  // " "
+        var bytes: Terminator { Terminator(word: 0x2220, count: 2, skipEscaped: false) }  // " \""
+    }
+
+    /// `common`: `combined` without the referer and user agent (the byte count ends the line).
+    private struct CommonTerminators: SixTerminatorSet {
+        var address: Terminator { CombinedTerminators().address }
+        var user: Terminator { CombinedTerminators().user }
+        var time: Terminator { CombinedTerminators().time }
+        var request: Terminator { CombinedTerminators().request }
+        var status: Terminator { CombinedTerminators().status }
+        var bytes: Terminator { Terminator(word: 0, count: 0, skipEscaped: false) }
+    }
+
+    /// How lines are read: the general loop, or the unrolled one with the terminators loaded
+    /// or (for `combined` and `common` themselves) as constants.
+    enum Shape { case general, six, combined, common }
+
     nonisolated(unsafe) private static let emptyLine = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
     /// The format's leading literal (empty when it starts with a variable), as a step.
     private let leading: Step?
@@ -39,7 +135,9 @@ public final class LogFormatParser {
     /// six variables, the last four `$time_local`, `$request`, `$status` and `$body_bytes_sent`,
     /// each ended by 1–8 literal bytes (the last by none, too). Its lines are read by `parseSixFields`,
     /// the loop below unrolled, with the same steps in the same order.
-    private let combinedShape: Bool
+    let shape: Shape
+    /// The terminators of a `combined`-shaped format (`shape == .six`).
+    private let six: SixTerminators
     /// What the line must end with when the tail is skipped (the format's last literal).
     private let finalLiteral: UnsafeRawBufferPointer
     private let storage: [UnsafeMutableRawBufferPointer]
@@ -94,9 +192,29 @@ public final class LogFormatParser {
         neededVars = flat.count
         vars = .allocate(capacity: max(flat.count, 1))
         vars.initialize(from: flat, count: flat.count)
-        combinedShape = unrolled && leading == nil && flat.count == 6
+        let combinedShape = unrolled && leading == nil && flat.count == 6
             && flat.map(\.field) == [nil, nil, .timeLocal, .request, .status, .bytes]
             && flat.dropLast().allSatisfy { (1...8).contains($0.bytes.count) } && flat[flat.count - 1].bytes.count <= 8
+        if combinedShape {
+            let loaded = flat.map(\.terminator)
+            six = SixTerminators(
+                address: loaded[0], user: loaded[1], time: loaded[2], request: loaded[3], status: loaded[4], bytes: loaded[5])
+            func same(_ a: [Terminator], _ b: [Terminator]) -> Bool {
+                a.count == b.count && zip(a, b).allSatisfy { $0.word == $1.word && $0.count == $1.count && $0.skipEscaped == $1.skipEscaped }
+            }
+            func listed(_ t: some SixTerminatorSet) -> [Terminator] { [t.address, t.user, t.time, t.request, t.status, t.bytes] }
+            if same(six.all, listed(CombinedTerminators())) {
+                shape = .combined
+            } else if same(six.all, listed(CommonTerminators())) {
+                shape = .common
+            } else {
+                shape = .six
+            }
+        } else {
+            let none = Terminator(word: 0, count: 0, skipEscaped: false)
+            six = SixTerminators(address: none, user: none, time: none, request: none, status: none, bytes: none)
+            shape = .general
+        }
     }
 
     deinit {
@@ -114,9 +232,11 @@ public final class LogFormatParser {
         let base = line.baseAddress ?? UnsafeRawPointer(Self.emptyLine)
         let count = line.count
         var at = 0
-        if combinedShape {
-            if let problem = parseSixFields(line, base, count, at: &at, into: &fields) { return problem }
-            return checkTail(line, at: at)
+        switch shape {
+        case .combined: return parseSix(line, base, count, CombinedTerminators(), into: &fields)
+        case .common: return parseSix(line, base, count, CommonTerminators(), into: &fields)
+        case .six: return parseSix(line, base, count, six, into: &fields)
+        case .general: break
         }
         if let step = leading {
             let n = step.bytes.count
@@ -137,7 +257,7 @@ public final class LogFormatParser {
             let end: Int
             if n == 0 {
                 end = count
-            } else if n <= 8, let found = Self.terminator(step, in: base, count: count, from: at) {
+            } else if n <= 8, let found = step.terminator.find(in: base, count: count, from: at) {
                 end = found
             } else if n > 8, let found = ByteScan.find(step.bytes, in: line, from: at, skipEscaped: step.skipEscaped) {
                 end = found
@@ -168,71 +288,47 @@ public final class LogFormatParser {
         return nil
     }
 
-    /// The loop of `parse` unrolled for the `combined` shape (see `combinedShape`): the same finds,
-    /// stores and malformations, with the steps held in registers instead of reloaded per field.
-    @inline(__always)
-    private func parseSixFields(
-        _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, at: inout Int, into fields: inout RequestFields
+    /// A line of a `combined`-shaped format. Not inlined into `parse`: one function per
+    /// terminator set, each small enough for the finder to be inlined into it (the optimizer
+    /// stops inlining into a function past a size, and `parse` holds the general loop too).
+    @inline(never)
+    private func parseSix<Six: SixTerminatorSet>(
+        _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, _ six: Six, into fields: inout RequestFields
     ) -> Malformation? {
-        @inline(__always)
-        func end(_ step: Step, from: Int) -> Int? {
-            step.bytes.count == 0 ? count : Self.terminator(step, in: base, count: count, from: from)
-        }
-        // The loop's body six times over, each with its field known (so `store` folds to it):
-        // find the terminator, store the value, step over the terminator.
-        let address = vars[0], user = vars[1], time = vars[2], request = vars[3], status = vars[4], bytes = vars[5]
-        guard let addressEnd = end(address, from: 0) else { return Malformation(.truncated, at: count) }
-        at = addressEnd &+ address.bytes.count
-        guard let userEnd = end(user, from: at) else { return Malformation(.truncated, at: count) }
-        at = userEnd &+ user.bytes.count
-        guard let timeEnd = end(time, from: at) else { return Malformation(.truncated, at: count) }
-        if let problem = store(UnsafeRawBufferPointer(rebasing: line[at..<timeEnd]), as: .timeLocal, at: at, into: &fields) { return problem }
-        at = timeEnd &+ time.bytes.count
-        guard let requestEnd = end(request, from: at) else { return Malformation(.truncated, at: count) }
-        if let problem = store(UnsafeRawBufferPointer(rebasing: line[at..<requestEnd]), as: .request, at: at, into: &fields) { return problem }
-        at = requestEnd &+ request.bytes.count
-        guard let statusEnd = end(status, from: at) else { return Malformation(.truncated, at: count) }
-        if let problem = store(UnsafeRawBufferPointer(rebasing: line[at..<statusEnd]), as: .status, at: at, into: &fields) { return problem }
-        at = statusEnd &+ status.bytes.count
-        guard let bytesEnd = end(bytes, from: at) else { return Malformation(.truncated, at: count) }
-        if let problem = store(UnsafeRawBufferPointer(rebasing: line[at..<bytesEnd]), as: .bytes, at: at, into: &fields) { return problem }
-        at = bytesEnd &+ bytes.bytes.count
-        return nil
+        var at = 0
+        if let problem = parseSixFields(line, base, count, six, at: &at, into: &fields) { return problem }
+        return checkTail(line, at: at)
     }
 
-    /// The first offset ≥ `from` where the step's terminator (1…8 bytes) starts, skipping one
-    /// preceded by an odd number of backslashes when the step says so; nil when there is none.
+    /// The loop of `parse` unrolled for the `combined` shape (see `shape`): the same finds, the
+    /// same values and malformations, the field of each variable known: find the terminator,
+    /// store the value, step over the terminator, six times. Inlined three times: with the
+    /// terminators loaded, and with `combined`'s and `common`'s as constants.
     @inline(__always)
-    private static func terminator(_ step: Step, in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
-        let n = step.bytes.count
-        let first = UInt8(truncatingIfNeeded: step.word)
-        let last = count - n
-        var at = from
-        while at <= last {
-            guard let offset = ByteScan.firstOccurrence(of: first, Int32(first), in: base, from: at, through: last) else { return nil }
-            var equal = true
-            if n > 1 {
-                if offset + 8 <= count {
-                    equal = (UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) ^ step.word) & step.mask == 0
-                } else {
-                    for k in 1..<n where base.load(fromByteOffset: offset + k, as: UInt8.self) != step.bytes[k] {
-                        equal = false
-                        break
-                    }
-                }
-            }
-            if equal && step.skipEscaped {
-                var backslashes = 0
-                var back = offset - 1
-                while back >= from && base.load(fromByteOffset: back, as: UInt8.self) == 0x5C {
-                    backslashes += 1
-                    back -= 1
-                }
-                if backslashes & 1 == 1 { equal = false }
-            }
-            if equal { return offset }
-            at = offset + 1
+    private func parseSixFields<Six: SixTerminatorSet>(
+        _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, _ six: Six, at: inout Int,
+        into fields: inout RequestFields
+    ) -> Malformation? {
+        guard let addressEnd = six.address.end(in: base, count: count, from: 0) else { return Malformation(.truncated, at: count) }
+        at = addressEnd &+ six.address.count
+        guard let userEnd = six.user.end(in: base, count: count, from: at) else { return Malformation(.truncated, at: count) }
+        at = userEnd &+ six.user.count
+        guard let timeEnd = six.time.end(in: base, count: count, from: at) else { return Malformation(.truncated, at: count) }
+        fields.time = UnsafeRawBufferPointer(rebasing: line[at..<timeEnd])
+        at = timeEnd &+ six.time.count
+        guard let requestEnd = six.request.end(in: base, count: count, from: at) else { return Malformation(.truncated, at: count) }
+        RequestLine.split(UnsafeRawBufferPointer(rebasing: line[at..<requestEnd]), into: &fields)
+        at = requestEnd &+ six.request.count
+        guard let statusEnd = six.status.end(in: base, count: count, from: at) else { return Malformation(.truncated, at: count) }
+        fields.status = ByteScan.parseStatus(UnsafeRawBufferPointer(rebasing: line[at..<statusEnd]))
+        if fields.status < 0 { return Malformation(.badStatus, at: at) }
+        at = statusEnd &+ six.status.count
+        guard let bytesEnd = six.bytes.end(in: base, count: count, from: at) else { return Malformation(.truncated, at: count) }
+        guard let sent = ByteScan.parseCount(UnsafeRawBufferPointer(rebasing: line[at..<bytesEnd])) else {
+            return Malformation(.badBytes, at: at)
         }
+        fields.bytes = sent
+        at = bytesEnd &+ six.bytes.count
         return nil
     }
 

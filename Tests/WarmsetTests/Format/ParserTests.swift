@@ -40,12 +40,15 @@ struct ParserTests {
     /// each with one byte changed at every position (to a space, a quote, a backslash, a bracket,
     /// a digit or a letter), field by field and malformation by malformation.
     @Test("the unrolled loop for combined and common agrees with the general one", arguments: [
-        "combined", "common", #"$remote_addr $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer""#,
+        ("combined", LogFormatParser.Shape.combined), ("common", .common),
+        (#"$remote_addr $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer""#, .six),
     ])
-    func unrolledAgreesWithTheGeneralLoop(format: String) throws {
+    func unrolledAgreesWithTheGeneralLoop(format: String, shape: LogFormatParser.Shape) throws {
         let compiled = try LogFormat(format)
         let unrolled = LogFormatParser(format: compiled)
         let general = LogFormatParser(format: compiled, unrolled: false)
+        // combined's and common's terminators as constants, another format's loaded; the general loop.
+        #expect(unrolled.shape == shape && general.shape == .general)
         var lines: [[UInt8]] = try Self.corpus().split(separator: 0x0A, omittingEmptySubsequences: false).prefix(120).map(Array.init)
         let base = lines
         for line in base.prefix(40) {
