@@ -78,6 +78,30 @@ public enum ByteScan {
         return value
     }
 
+    /// `parseCount` of the `n` bytes that end at offset `end` of `base`, where the 8 bytes before
+    /// `end` may be read (`end >= 8` within one line): up to 8 digits in a few word operations
+    /// (one load, a check that every byte is a digit, three multiplies) instead of a loop.
+    @inline(__always)
+    public static func parseCount(_ base: UnsafeRawPointer, endingAt end: Int, count n: Int) -> Int64? {
+        guard n >= 1 && n <= 8 else { return parseCount(UnsafeRawBufferPointer(start: base + (end &- n), count: n)) }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: end &- 8, as: UInt64.self))
+        // The value is the top n bytes (the first digit lowest of them); the bytes before it
+        // become '0's, leading zeros of an 8-digit number.
+        let before: UInt64 = n == 8 ? 0 : (1 << (8 &* UInt64(8 &- n))) &- 1
+        let digits = (word & ~before) | (0x30 &* ones & before)
+        let isDigits = ((digits & (0xF0 &* ones)) | (((digits &+ 0x06 &* ones) & (0xF0 &* ones)) >> 4)) == 0x33 &* ones
+        guard isDigits else {
+            if n == 1 && word >> 56 == 0x2D { return 0 }  // "-": none
+            return nil
+        }
+        // Eight digits, the first in the lowest byte: pairs, then quads, then the whole.
+        var v = digits &- 0x30 &* ones
+        v = (v &* 10) &+ (v >> 8)
+        v = (((v & 0x0000_00FF_0000_00FF) &* 0x000F_4240_0000_0064) &+ (((v >> 16) & 0x0000_00FF_0000_00FF) &* 0x0000_2710_0000_0001)) >> 32
+        return Int64(v)
+    }
+
     /// Parses a 3-digit status code, or returns -1.
     @inline(__always)
     public static func parseStatus(_ bytes: UnsafeRawBufferPointer) -> Int {

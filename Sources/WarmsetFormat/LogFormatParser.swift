@@ -324,7 +324,11 @@ public final class LogFormatParser {
         if fields.status < 0 { return Malformation(.badStatus, at: at) }
         at = statusEnd &+ six.status.count
         guard let bytesEnd = six.bytes.end(in: base, count: count, from: at) else { return Malformation(.truncated, at: count) }
-        guard let sent = ByteScan.parseCount(UnsafeRawBufferPointer(rebasing: line[at..<bytesEnd])) else {
+        // Safe: the address, time, request and status (with their terminators) are before it.
+        let sent = bytesEnd >= 8
+            ? ByteScan.parseCount(base, endingAt: bytesEnd, count: bytesEnd &- at)
+            : ByteScan.parseCount(UnsafeRawBufferPointer(rebasing: line[at..<bytesEnd]))
+        guard let sent else {
             return Malformation(.badBytes, at: at)
         }
         fields.bytes = sent

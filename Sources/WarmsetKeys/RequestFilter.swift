@@ -70,9 +70,20 @@ public struct RequestFilter: Sendable {
     /// any other length.
     @inline(__always)
     static func pack(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        guard bytes.count >= 1 && bytes.count <= 7 else { return 0 }
-        var word = UInt64(bytes.count) << 56
-        for i in 0..<bytes.count { word |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        let n = bytes.count
+        guard n >= 1 && n <= 7, let base = bytes.baseAddress else { return 0 }
+        var word = UInt64(n) << 56
+        // Without a loop: two 4-byte loads that overlap for 4…7 bytes (the shared bytes are the
+        // same bytes, so or-ing them is harmless); first, middle and last byte for 1…3.
+        if n >= 4 {
+            let low = UInt64(UInt32(littleEndian: base.loadUnaligned(as: UInt32.self)))
+            let high = UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)))
+            word |= low | high << (8 &* UInt64(n &- 4))
+        } else {
+            let middle = n >> 1
+            word |= UInt64(base.load(as: UInt8.self)) | UInt64(base.load(fromByteOffset: middle, as: UInt8.self)) << (8 &* UInt64(middle))
+                | UInt64(base.load(fromByteOffset: n &- 1, as: UInt8.self)) << (8 &* UInt64(n &- 1))
+        }
         return word
     }
     /// Status classes that count: `classes[2]` for 2xx.

@@ -76,6 +76,31 @@ struct ParserTests {
         #expect(malformed > 1000, "the mutations reach the malformed paths (\(malformed) of \(lines.count) lines)")
     }
 
+    /// The byte count read a word at a time gives what the digit loop gives: every length
+    /// from 0 to 12, digits, `-`, and one byte of every other value at every position.
+    @Test("byte counts read a word at a time agree with the digit loop")
+    func wordCount() {
+        var rng = SplitMix(seed: 9)
+        var values: [[UInt8]] = [[], Array("-".utf8), Array("--".utf8), Array("0".utf8), Array("99999999".utf8), Array("123456789".utf8)]
+        for length in 1...12 {
+            for _ in 0..<200 { values.append((0..<length).map { _ in UInt8(ascii: "0") + UInt8(rng.next() % 10) }) }
+            for position in 0..<length {
+                for byte in [0, 0x2D, 0x2F, 0x3A, 0x20, 0x39 + 0x80, 0xB0, 0xFF] as [UInt8] {
+                    var value = (0..<length).map { _ in UInt8(ascii: "0") + UInt8(rng.next() % 10) }
+                    value[position] = byte
+                    values.append(value)
+                }
+            }
+        }
+        for value in values {
+            // What comes before the value in a line: anything (here: digits and junk).
+            let line = Array("9x9x9x9x9".utf8) + value
+            let want = value.withUnsafeBytes { ByteScan.parseCount($0) }
+            let got = line.withUnsafeBytes { ByteScan.parseCount($0.baseAddress!, endingAt: line.count, count: value.count) }
+            #expect(got == want, "\(value)")
+        }
+    }
+
     /// The field scan (16 bytes at a time, then a word, then bytes, then memchr past 64 bytes)
     /// finds what a plain loop finds, for every start, end and position of the byte.
     @Test("the byte scan agrees with a plain loop at every start, end and position")

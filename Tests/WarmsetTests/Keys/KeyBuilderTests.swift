@@ -164,4 +164,24 @@ struct KeyBuilderTests {
             }
         }
     }
+
+    /// A method packed into one word (loads that overlap, no loop) holds its bytes and length:
+    /// the word a byte-by-byte loop builds, for every length around 1…7 and every byte value.
+    @Test func methodWordsMatchAByteLoop() {
+        var rng = SystemRandomNumberGenerator()
+        for length in 0...9 {
+            for _ in 0..<300 {
+                let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                var want: UInt64 = 0
+                if (1...7).contains(length) {
+                    want = UInt64(length) << 56
+                    for (i, b) in bytes.enumerated() { want |= UInt64(b) << (8 * UInt64(i)) }
+                }
+                // The bytes in the middle of a larger buffer: nothing outside them may be read in.
+                let padded = [UInt8](repeating: 0xAA, count: 8) + bytes + [UInt8](repeating: 0x55, count: 8)
+                let got = padded.withUnsafeBytes { RequestFilter.pack(UnsafeRawBufferPointer(rebasing: $0[8..<(8 + length)])) }
+                #expect(got == want, "\(bytes)")
+            }
+        }
+    }
 }
