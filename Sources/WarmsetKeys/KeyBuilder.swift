@@ -222,7 +222,7 @@ public final class KeyBuilder {
         let header = memo.headers + slot
         let held = memo.slotBase(slot)
         if header.pointee.tag == hash && Int(header.pointee.targetCount) == n && header.pointee.escapes == hasLogEscapes
-            && memcmp(held, base, n) == 0
+            && KeyMemo.equal(held, base, n)
         {
             matchedRule = -1
             let outcome = header.pointee.outcome

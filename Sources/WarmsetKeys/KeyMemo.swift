@@ -62,18 +62,38 @@ struct KeyMemo {
             i &+= 8
         }
         if i < count {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < count {
-                tail |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift
-                shift &+= 8
-                i &+= 1
+            // The last 1…7 bytes without a byte loop: the word that ends the target (overlapping
+            // bytes already hashed) when it is 8 bytes long or more, else overlapping 4-byte or
+            // single-byte loads (as `RequestFilter.pack` does).
+            let tail: UInt64
+            if count >= 8 {
+                tail = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
+            } else if count >= 4 {
+                tail = UInt64(UInt32(littleEndian: base.loadUnaligned(as: UInt32.self)))
+                    | UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self))) << 32
+            } else {
+                tail = UInt64(base.load(as: UInt8.self)) | UInt64(base.load(fromByteOffset: count >> 1, as: UInt8.self)) << 8
+                    | UInt64(base.load(fromByteOffset: count &- 1, as: UInt8.self)) << 16
             }
             h = (h ^ tail) &* 0xFF51_AFD7_ED55_8CCD
         }
         h ^= h >> 29
         h = h &* 0xC4CE_B9FE_1A85_EC53
         return h ^ (h >> 32)
+    }
+
+    /// True when the `count` bytes at `a` and `b` are equal: 8 bytes at a time, the last word
+    /// overlapping (targets are a few dozen bytes: cheaper than a call into `memcmp`).
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        guard count >= 8 else { return memcmp(a, b, count) == 0 }
+        var i = 0
+        // Safe: i + 8 <= count, and the last load ends at count.
+        while i &+ 8 < count {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i &+= 8
+        }
+        return a.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
     }
 
     /// The slot for `hash`.

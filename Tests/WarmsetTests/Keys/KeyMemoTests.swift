@@ -139,4 +139,25 @@ struct KeyMemoTests {
             #expect(log.wrong.isEmpty, "\(name): \(log.wrong.prefix(3))")
         }
     }
+
+    /// The memo's word-at-a-time compare (the last word overlapping) agrees with `==` for every
+    /// length up to 40 and a difference at every position, and the hash reads no byte outside
+    /// the target (the same target between different neighbours hashes the same).
+    @Test func wordCompareAndHashStayInTheTarget() {
+        for length in 0...40 {
+            let a = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+            for position in -1..<length {
+                var b = a
+                if position >= 0 { b[position] ^= 0x20 }
+                let got = a.withUnsafeBytes { x in b.withUnsafeBytes { y in KeyMemo.equal(x.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, length) } }
+                #expect(got == (a == b), "length \(length), difference at \(position)")
+            }
+            guard length > 0 else { continue }
+            let hashes = [UInt8(0x00), 0xFF].map { pad -> UInt64 in
+                let padded = [UInt8](repeating: pad, count: 8) + a + [UInt8](repeating: pad, count: 8)
+                return padded.withUnsafeBytes { KeyMemo.hash($0.baseAddress! + 8, length, escapes: false) }
+            }
+            #expect(hashes[0] == hashes[1], "length \(length)")
+        }
+    }
 }
