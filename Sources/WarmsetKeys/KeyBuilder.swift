@@ -178,7 +178,7 @@ public final class KeyBuilder {
     /// The key and path held by memo slot `slot` (one that `memoSlot` named, or that
     /// `memoObserver` is told of). Valid until the slot is given to another target.
     public func memoEntry(_ slot: Int) -> (key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) {
-        let header = memo.headers[slot]
+        let header = memo.header(slot).pointee
         let held = memo.slotBase(slot)
         let n = Int(header.targetCount), pathCount = Int(header.pathCount)
         let path = UnsafeRawBufferPointer(start: held + n, count: pathCount)
@@ -219,7 +219,7 @@ public final class KeyBuilder {
         }
         let hash = KeyMemo.hash(base, n, escapes: hasLogEscapes)
         let slot = KeyMemo.slot(hash)
-        let header = memo.headers + slot
+        let header = memo.header(slot)
         let held = memo.slotBase(slot)
         if header.pointee.tag == hash && Int(header.pointee.targetCount) == n && header.pointee.escapes == hasLogEscapes
             && KeyMemo.equal(held, base, n)

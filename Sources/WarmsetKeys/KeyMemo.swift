@@ -16,7 +16,7 @@ import Darwin
 /// popular ones: a miss only records its hash in the slot (`pending`); a second miss of the
 /// same target while it is still recorded there takes the slot.
 ///
-/// Memory: `slotCount` × (`slotBytes` + a header), allocated once (about 1.1 MiB).
+/// Memory: `slotCount` × `slotStride` bytes, allocated once (1 MiB).
 struct KeyMemo {
     struct Header {
         /// The hash of the target held, and of the target that missed last (the doorkeeper).
@@ -31,22 +31,32 @@ struct KeyMemo {
     }
 
     static let slotCount = 4096
-    /// Bytes per slot for the target, the path and the key together; larger results are not held.
-    static let slotBytes = 256
+    /// Bytes per slot: its header, then the target, the path and the key together. The header
+    /// sits at the start of the slot's own bytes, so a lookup touches one place in memory (the
+    /// header and the target's first bytes share a cache line; the next lines follow it).
+    static let slotStride = 256
+    /// Room for the target, the path and the key together; larger results are not held.
+    static let slotBytes = slotStride - MemoryLayout<Header>.stride
 
-    let headers: UnsafeMutablePointer<Header>
-    let bytes: UnsafeMutableRawPointer
+    let storage: UnsafeMutableRawPointer
 
     init() {
-        headers = .allocate(capacity: Self.slotCount)
-        headers.initialize(repeating: Header(), count: Self.slotCount)
-        bytes = .allocate(byteCount: Self.slotCount * Self.slotBytes, alignment: 64)
+        precondition(MemoryLayout<Header>.stride <= 64 && MemoryLayout<Header>.alignment <= 64)
+        storage = .allocate(byteCount: Self.slotCount * Self.slotStride, alignment: 64)
+        for slot in 0..<Self.slotCount {
+            (storage + slot * Self.slotStride).initializeMemory(as: Header.self, repeating: Header(), count: 1)
+        }
     }
 
     func free() {
-        headers.deinitialize(count: Self.slotCount)
-        headers.deallocate()
-        bytes.deallocate()
+        for slot in 0..<Self.slotCount { header(slot).deinitialize(count: 1) }
+        storage.deallocate()
+    }
+
+    /// The header of slot `slot`.
+    @inline(__always)
+    func header(_ slot: Int) -> UnsafeMutablePointer<Header> {
+        (storage + slot &* Self.slotStride).assumingMemoryBound(to: Header.self)
     }
 
     /// A 64-bit hash of `count` bytes at `base` and the escapes flag (multiply-xor over 8-byte
@@ -100,7 +110,7 @@ struct KeyMemo {
     @inline(__always)
     static func slot(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & (slotCount - 1) }
 
-    /// The bytes of slot `slot`.
+    /// The bytes of slot `slot` (after its header).
     @inline(__always)
-    func slotBase(_ slot: Int) -> UnsafeMutableRawPointer { bytes + slot &* Self.slotBytes }
+    func slotBase(_ slot: Int) -> UnsafeMutableRawPointer { storage + (slot &* Self.slotStride &+ MemoryLayout<Header>.stride) }
 }
