@@ -38,8 +38,8 @@ add "pigz -dc | awk | sort | uniq -c | sort -rn | head" \
     "pigz -dc '$LOG.gz' | awk '\$6==\"\\\"GET\" {split(\$7,a,\"?\"); print a[1]}' | sort | uniq -c | sort -rn | head -10000 > /dev/null"
 add "warmset analyze .gz (sketch, top 10000, 1 rule)" \
     "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null"
-add "warmset analyze .gz --threads 1" \
-    "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --threads 1"
+add "warmset analyze .gz --threads 2" \
+    "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --threads 2"
 add "warmset analyze .gz --single-thread" \
     "'$BIN' analyze '$LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --single-thread"
 add "warmset analyze .gz --inflate zlib" \

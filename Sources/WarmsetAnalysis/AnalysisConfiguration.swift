@@ -48,6 +48,11 @@ public struct AnalysisConfiguration: Sendable {
     /// Parse workers (`--threads`): with more than one, each input's chunks are parsed on
     /// several threads and the counters merged (unweighted sketch or exact counting only).
     public var parseThreads = 1
+    /// When the parse workers were not chosen (no `--threads`): if every input is gzip, use
+    /// at most one worker fewer than the machine's cores (at least one), so that the inflating
+    /// thread has a core of its own. On 2 cores, two workers and the inflater (three busy
+    /// threads) ran about 10% slower than one worker and the inflater (docs/benchmarks.md).
+    public var spareCoreForInflate = false
 
     // Scaling out and choosing the warm set (issue 6).
 

@@ -106,8 +106,10 @@ public enum Analyzer {
                 sketchRequests: snapshot.requests))
         }
         let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
+        let opened = sources.compactMap(\.source)
         let lanes = ParallelAnalysis.lanes(
-            configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil)
+            configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil,
+            allGzip: !opened.isEmpty && opened.allSatisfy(\.isGzip))
         // With several lanes the workers count (each its own steps); these only collect.
         var steps = LineSteps(compiled, counter: counter, weigher: weigher, batchHits: lanes == 1)
         var linesRead = 0

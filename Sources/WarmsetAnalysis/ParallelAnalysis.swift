@@ -15,14 +15,20 @@ import WarmsetSketch
 /// chunk's line count, so they match a single-threaded run.
 enum ParallelAnalysis {
     /// How many parse workers this run can use: 1 when it must stay on one thread.
+    /// - Parameters:
+    ///   - allGzip: every input is gzip (see `AnalysisConfiguration.spareCoreForInflate`).
+    ///   - cores: the machine's cores.
     static func lanes(
-        _ configuration: AnalysisConfiguration, counter: any KeyCounter, counterOverride: (any KeyCounter)?, weighted: Bool
+        _ configuration: AnalysisConfiguration, counter: any KeyCounter, counterOverride: (any KeyCounter)?, weighted: Bool,
+        allGzip: Bool = false, cores: Int = ProcessInfo.processInfo.activeProcessorCount
     ) -> Int {
-        guard configuration.parseThreads > 1, configuration.decodeInBackground, counterOverride == nil, !weighted,
+        var threads = configuration.parseThreads
+        if configuration.spareCoreForInflate && allGzip { threads = min(threads, max(1, cores - 1)) }
+        guard threads > 1, configuration.decodeInBackground, counterOverride == nil, !weighted,
             configuration.maxLineBytes <= configuration.parallelChunkSize / 4
         else { return 1 }
-        if counter is SketchCounter { return configuration.parseThreads }
-        if let exact = counter as? ExactCounter, !exact.stats.weighted, exact.tracksEveryKey { return configuration.parseThreads }
+        if counter is SketchCounter { return threads }
+        if let exact = counter as? ExactCounter, !exact.stats.weighted, exact.tracksEveryKey { return threads }
         return 1
     }
 

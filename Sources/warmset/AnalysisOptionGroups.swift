@@ -39,6 +39,7 @@ extension AnalysisOptionGroups {
         c.inflater = input.inflate == .zlib ? .zlib : .isal
         c.decodeInBackground = !input.singleThread
         c.parseThreads = input.parseThreads
+        c.spareCoreForInflate = !input.threadsChosen
         c.methods = filters.methods ?? c.methods
         c.status = filters.status ?? c.status
         c.since = filters.since

@@ -32,9 +32,12 @@ struct InputOptions: ParsableArguments {
     var singleThread = false
 
     @Option(help: ArgumentHelp(
-        "Parse workers, besides the inflating thread (default: 2 when the machine has 2 or more cores). Applies to unweighted counting; 1 parses on one thread.",
+        "Parse workers, besides the inflating thread (default: 2 when the machine has 2 or more cores; for gzip input at most one fewer than the cores, as inflating takes one). Applies to unweighted counting; 1 parses on one thread.",
         valueName: "n"))
     var threads: Int?
+
+    /// True when the options fix the parse workers (`--threads`, `--single-thread`).
+    var threadsChosen: Bool { threads != nil || singleThread }
 
     /// The parse workers the options ask for.
     var parseThreads: Int {

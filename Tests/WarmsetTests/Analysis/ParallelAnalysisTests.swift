@@ -110,6 +110,24 @@ struct ParallelAnalysisTests {
         }
     }
 
+    /// Without `--threads`, all-gzip input leaves the inflating thread a core: one worker on
+    /// 2 cores, the asked-for number where cores allow, and plain or mixed input keeps both.
+    @Test("gzip input without --threads leaves the inflater a core")
+    func spareCoreForInflate() {
+        var c = AnalysisConfiguration()
+        c.parseThreads = 2
+        let counter = SketchCounter(parameters: SketchParameters(depth: 4, widthLog2: 10), top: 10)
+        func lanes(gzip: Bool, cores: Int) -> Int {
+            ParallelAnalysis.lanes(c, counter: counter, counterOverride: nil, weighted: false, allGzip: gzip, cores: cores)
+        }
+        #expect(lanes(gzip: true, cores: 2) == 2 && lanes(gzip: false, cores: 2) == 2, "chosen threads are kept")
+        c.spareCoreForInflate = true
+        #expect(lanes(gzip: true, cores: 2) == 1)
+        #expect(lanes(gzip: true, cores: 1) == 1)
+        #expect(lanes(gzip: true, cores: 4) == 2)
+        #expect(lanes(gzip: false, cores: 2) == 2)
+    }
+
     @Test("malformed samples number lines across chunks and files as one thread does")
     func samplesLateInFiles() throws {
         let dir = try TestSupport.temporaryDirectory()
