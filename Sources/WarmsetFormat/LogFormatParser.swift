@@ -1,5 +1,5 @@
 /// The literal that ends a variable, for the finder: up to 8 bytes as a little-endian word.
-private struct Terminator {
+private struct Terminator: Equatable {
     var word: UInt64
     var count: Int
     /// A first byte preceded by an odd number of backslashes does not end the field.
@@ -8,7 +8,9 @@ private struct Terminator {
     @inline(__always) var mask: UInt64 { count >= 8 ? ~0 : (1 << (8 &* UInt64(count))) &- 1 }
 
     /// Where the variable this ends ends, from `from` in the line of `count` bytes at `base`:
-    /// the line's end for an empty terminator.
+    /// the line's end for an empty terminator. `@_transparent` here and on `find`, not
+    /// `@inline(__always)`: with the latter the optimizer kept both out of line in `parseSix`
+    /// (callgrind: a call per field), and `combined`'s constants were not folded in.
     @_transparent
     func end(in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
         self.count == 0 ? count : find(in: base, count: count, from: from)
@@ -63,10 +65,9 @@ public final class LogFormatParser {
         /// For a literal: its bytes. For a variable: the literal that ends it (empty at the end of the format).
         var bytes: UnsafeRawBufferPointer
         var skipEscaped: Bool
-        /// `bytes` (up to 8 of them) as a little-endian word, and ones over those bytes: a literal of a
-        /// format is almost always short (`" - "`, `" ["`, `"\" "`), and one load, xor and mask compares it.
+        /// `bytes` (up to 8 of them) as a little-endian word: a literal of a format is almost always
+        /// short (`" - "`, `" ["`, `"\" "`), and one load, xor and mask compares it.
         var word: UInt64 = 0
-        var mask: UInt64 = 0
 
         var terminator: Terminator { Terminator(word: word, count: bytes.count, skipEscaped: skipEscaped) }
 
@@ -76,16 +77,13 @@ public final class LogFormatParser {
             self.bytes = bytes
             self.skipEscaped = skipEscaped
             if bytes.count <= 8 {
-                for (i, byte) in bytes.enumerated() {
-                    word |= UInt64(byte) << (8 * UInt64(i))
-                    mask |= 0xFF << (8 * UInt64(i))
-                }
+                for (i, byte) in bytes.enumerated() { word |= UInt64(byte) << (8 * UInt64(i)) }
             }
         }
     }
 
     /// The terminators of the six variables of a `combined`-shaped format.
-    private protocol SixTerminatorSet {
+    fileprivate protocol SixTerminatorSet {
         var address: Terminator { get }
         var user: Terminator { get }
         var time: Terminator { get }
@@ -97,7 +95,6 @@ public final class LogFormatParser {
     /// A format's own six terminators, loaded.
     private struct SixTerminators: SixTerminatorSet {
         var address, user, time, request, status, bytes: Terminator
-        var all: [Terminator] { [address, user, time, request, status, bytes] }
     }
 
     /// nginx's `combined`: `$remote_addr - $remote_user [$time_local] "$request" $status
@@ -121,7 +118,7 @@ public final class LogFormatParser {
         var bytes: Terminator { Terminator(word: 0, count: 0, skipEscaped: false) }
     }
 
-    /// How lines are read: the general loop, or the unrolled one with the terminators loaded
+    /// How lines are read (`shape`): the general loop, or the unrolled one with the terminators loaded
     /// or (for `combined` and `common` themselves) as constants.
     enum Shape { case general, six, combined, common }
 
@@ -131,13 +128,13 @@ public final class LogFormatParser {
     /// The variables up to the last one warmset needs, each with its terminator.
     private let vars: UnsafeMutablePointer<Step>
     private let neededVars: Int
-    /// The format has the shape of `combined` and `common` (the defaults): no leading literal, then
-    /// six variables, the last four `$time_local`, `$request`, `$status` and `$body_bytes_sent`,
-    /// each ended by 1–8 literal bytes (the last by none, too). Its lines are read by `parseSixFields`,
-    /// the loop below unrolled, with the same steps in the same order.
+    /// `.general`, or a format of the shape of `combined` and `common` (the defaults): no leading
+    /// literal, then six variables, the last four `$time_local`, `$request`, `$status` and
+    /// `$body_bytes_sent`, each ended by 1–8 literal bytes (the last by none, too). Such lines are
+    /// read by `parseSix`, the loop below unrolled, with the same finds in the same order.
     let shape: Shape
-    /// The terminators of a `combined`-shaped format (`shape == .six`).
-    private let six: SixTerminators
+    /// The terminators of a `combined`-shaped format that is neither `combined` nor `common` (`.six`).
+    private let six: SixTerminators?
     /// What the line must end with when the tail is skipped (the format's last literal).
     private let finalLiteral: UnsafeRawBufferPointer
     private let storage: [UnsafeMutableRawBufferPointer]
@@ -197,23 +194,20 @@ public final class LogFormatParser {
             && flat.dropLast().allSatisfy { (1...8).contains($0.bytes.count) } && flat[flat.count - 1].bytes.count <= 8
         if combinedShape {
             let loaded = flat.map(\.terminator)
-            six = SixTerminators(
-                address: loaded[0], user: loaded[1], time: loaded[2], request: loaded[3], status: loaded[4], bytes: loaded[5])
-            func same(_ a: [Terminator], _ b: [Terminator]) -> Bool {
-                a.count == b.count && zip(a, b).allSatisfy { $0.word == $1.word && $0.count == $1.count && $0.skipEscaped == $1.skipEscaped }
-            }
-            func listed(_ t: some SixTerminatorSet) -> [Terminator] { [t.address, t.user, t.time, t.request, t.status, t.bytes] }
-            if same(six.all, listed(CombinedTerminators())) {
+            if loaded == CombinedTerminators().all {
                 shape = .combined
-            } else if same(six.all, listed(CommonTerminators())) {
+                six = nil
+            } else if loaded == CommonTerminators().all {
                 shape = .common
+                six = nil
             } else {
                 shape = .six
+                six = SixTerminators(
+                    address: loaded[0], user: loaded[1], time: loaded[2], request: loaded[3], status: loaded[4], bytes: loaded[5])
             }
         } else {
-            let none = Terminator(word: 0, count: 0, skipEscaped: false)
-            six = SixTerminators(address: none, user: none, time: none, request: none, status: none, bytes: none)
             shape = .general
+            six = nil
         }
     }
 
@@ -235,14 +229,14 @@ public final class LogFormatParser {
         switch shape {
         case .combined: return parseSix(line, base, count, CombinedTerminators(), into: &fields)
         case .common: return parseSix(line, base, count, CommonTerminators(), into: &fields)
-        case .six: return parseSix(line, base, count, six, into: &fields)
+        case .six: if let six { return parseSix(line, base, count, six, into: &fields) }
         case .general: break
         }
         if let step = leading {
             let n = step.bytes.count
             guard n <= count else { return Malformation(.truncated, at: 0) }
             if n <= 8 && 8 <= count {
-                let different = (UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)) ^ step.word) & step.mask
+                let different = (UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)) ^ step.word) & step.terminator.mask
                 if different != 0 { return Malformation(.literalMismatch, at: different.trailingZeroBitCount >> 3) }
             } else {
                 for k in 0..<n where line[k] != step.bytes[k] { return Malformation(.literalMismatch, at: k) }
@@ -288,27 +282,16 @@ public final class LogFormatParser {
         return nil
     }
 
-    /// A line of a `combined`-shaped format. Not inlined into `parse`: one function per
-    /// terminator set, each small enough for the finder to be inlined into it (the optimizer
-    /// stops inlining into a function past a size, and `parse` holds the general loop too).
+    /// A line of a `combined`-shaped format: the general loop unrolled, the same finds, values and
+    /// malformations, the field of each variable known (find the terminator, store the value, step
+    /// over the terminator, six times). Specialized three times: with `combined`'s and `common`'s
+    /// terminators as constants and with a format's own loaded. Not inlined into `parse`: the
+    /// optimizer stops inlining into a function past a size, and `parse` holds the general loop.
     @inline(never)
     private func parseSix<Six: SixTerminatorSet>(
         _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, _ six: Six, into fields: inout RequestFields
     ) -> Malformation? {
         var at = 0
-        if let problem = parseSixFields(line, base, count, six, at: &at, into: &fields) { return problem }
-        return checkTail(line, at: at)
-    }
-
-    /// The loop of `parse` unrolled for the `combined` shape (see `shape`): the same finds, the
-    /// same values and malformations, the field of each variable known: find the terminator,
-    /// store the value, step over the terminator, six times. Inlined three times: with the
-    /// terminators loaded, and with `combined`'s and `common`'s as constants.
-    @inline(__always)
-    private func parseSixFields<Six: SixTerminatorSet>(
-        _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, _ six: Six, at: inout Int,
-        into fields: inout RequestFields
-    ) -> Malformation? {
         guard let addressEnd = six.address.end(in: base, count: count, from: 0) else { return Malformation(.truncated, at: count) }
         at = addressEnd &+ six.address.count
         guard let userEnd = six.user.end(in: base, count: count, from: at) else { return Malformation(.truncated, at: count) }
@@ -333,7 +316,7 @@ public final class LogFormatParser {
         }
         fields.bytes = sent
         at = bytesEnd &+ six.bytes.count
-        return nil
+        return checkTail(line, at: at)
     }
 
     @inline(__always)
@@ -412,4 +395,9 @@ public enum RequestLine {
         }
         fields.target = UnsafeRawBufferPointer(rebasing: value[(firstSpace + 1)..<targetEnd])
     }
+}
+
+extension LogFormatParser.SixTerminatorSet {
+    /// The six in order (to compare a format's terminators with `combined`'s and `common`'s).
+    fileprivate var all: [Terminator] { [address, user, time, request, status, bytes] }
 }
