@@ -230,13 +230,12 @@ public final class KeyBuilder {
                 memoSlot = slot
             } else if outcome == .key {
                 // Safe: the counts were checked against the scratch capacities when the slot was filled.
-                let pathCount = Int(header.pointee.pathCount)
-                pathBuffer.base.update(from: (held + n).assumingMemoryBound(to: UInt8.self), count: pathCount)
-                pathBuffer.count = pathCount
+                let entry = memoEntry(slot)
+                pathBuffer.base.update(from: entry.path.baseAddress!.assumingMemoryBound(to: UInt8.self), count: entry.path.count)
+                pathBuffer.count = entry.path.count
                 if !rules.isEmpty {
-                    let keyCount = Int(header.pointee.keyCount)
-                    keyBuffer.base.update(from: (held + n + pathCount).assumingMemoryBound(to: UInt8.self), count: keyCount)
-                    keyBuffer.count = keyCount
+                    keyBuffer.base.update(from: entry.key.baseAddress!.assumingMemoryBound(to: UInt8.self), count: entry.key.count)
+                    keyBuffer.count = entry.key.count
                 }
             }
             return outcome
