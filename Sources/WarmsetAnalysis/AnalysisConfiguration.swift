@@ -45,13 +45,14 @@ public struct AnalysisConfiguration: Sendable {
     public var inflater = Inflater.isal
     /// Decode each input on a second thread, overlapping inflate with parsing.
     public var decodeInBackground = true
-    /// Parse workers (`--threads`): with more than one, each input's chunks are parsed on
-    /// several threads and the counters merged (unweighted sketch or exact counting only).
+    /// Parse lanes (`--threads`): with more than one, each input's chunks are dealt to that
+    /// many lanes, each with its own parser and counter, parsed on as many threads and the
+    /// counters merged (unweighted sketch or exact counting only).
     public var parseThreads = 1
-    /// When the parse workers were not chosen (no `--threads`): if every input is gzip, use
-    /// at most one worker fewer than the machine's cores (at least one), so that the inflating
-    /// thread has a core of its own. On 2 cores, two workers and the inflater (three busy
-    /// threads) ran about 10% slower than one worker and the inflater (docs/benchmarks.md).
+    /// When the threads were not chosen (no `--threads`): if every input is gzip, run the
+    /// lanes on one thread fewer than the machine's cores (at least one), the inflating
+    /// thread parsing a lane's chunk itself whenever it is ahead. On 2 cores that keeps two
+    /// threads busy instead of three (docs/benchmarks.md).
     public var spareCoreForInflate = false
 
     // Scaling out and choosing the warm set (issue 6).

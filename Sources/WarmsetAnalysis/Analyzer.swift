@@ -107,9 +107,7 @@ public enum Analyzer {
         }
         let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
         let opened = sources.compactMap(\.source)
-        let lanes = ParallelAnalysis.lanes(
-            configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil,
-            allGzip: !opened.isEmpty && opened.allSatisfy(\.isGzip))
+        let lanes = ParallelAnalysis.lanes(configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil)
         // With several lanes the workers count (each its own steps); these only collect.
         var steps = LineSteps(compiled, counter: counter, weigher: weigher, batchHits: lanes == 1)
         var linesRead = 0
@@ -121,7 +119,9 @@ public enum Analyzer {
 
         if lanes > 1 {
             let outcome = try ParallelAnalysis.run(
-                sources, lanes: lanes, configuration: configuration, compiled: compiled, counter: counter,
+                sources, lanes: lanes,
+                threads: ParallelAnalysis.parseThreads(lanes: lanes, configuration, allGzip: !opened.isEmpty && opened.allSatisfy(\.isGzip)),
+                configuration: configuration, compiled: compiled, counter: counter,
                 sampleLimit: malformedSampleLimit, summary: &summary
             ) { consumed, lines in
                 if let progress {

@@ -5,31 +5,39 @@ import WarmsetInput
 import WarmsetKeys
 import WarmsetSketch
 
-/// Parsing on several threads: one inflates (or reads) each input into line-aligned chunks,
-/// `lanes` workers each parse, key and count every `lanes`-th chunk into their own counter,
-/// and the counters are merged at the end.
+/// Parsing on several threads: one inflates (or reads) each input into line-aligned chunks
+/// dealt to `lanes` lanes, each lane parses, keys and counts its chunks into its own counter
+/// (its own `ParseWorker`), and the counters are merged at the end.
 ///
-/// Used for unweighted sketch counting (the merged sketch is the sum of the workers'
+/// A lane is run by whichever thread is free (see `LineAlignedChunks`): the parse threads,
+/// and the decoding thread itself when its ring of buffers is full. Each lane still sees
+/// its chunks in order, one at a time, so the result depends on the lanes, not on the
+/// threads or their timing.
+///
+/// Used for unweighted sketch counting (the merged sketch is the sum of the lanes'
 /// sketches: the same ε·N bound) and for unweighted exact counting (the merge is exactly
 /// the single-threaded table). Line numbers in malformed samples are renumbered from each
 /// chunk's line count, so they match a single-threaded run.
 enum ParallelAnalysis {
-    /// How many parse workers this run can use: 1 when it must stay on one thread.
-    /// - Parameters:
-    ///   - allGzip: every input is gzip (see `AnalysisConfiguration.spareCoreForInflate`).
-    ///   - cores: the machine's cores.
-    static func lanes(
-        _ configuration: AnalysisConfiguration, counter: any KeyCounter, counterOverride: (any KeyCounter)?, weighted: Bool,
-        allGzip: Bool = false, cores: Int = ProcessInfo.processInfo.activeProcessorCount
-    ) -> Int {
-        var threads = configuration.parseThreads
-        if configuration.spareCoreForInflate && allGzip { threads = min(threads, max(1, cores - 1)) }
+    /// How many lanes this run can use: 1 when it must stay on one thread.
+    static func lanes(_ configuration: AnalysisConfiguration, counter: any KeyCounter, counterOverride: (any KeyCounter)?, weighted: Bool) -> Int {
+        let threads = configuration.parseThreads
         guard threads > 1, configuration.decodeInBackground, counterOverride == nil, !weighted,
             configuration.maxLineBytes <= configuration.parallelChunkSize / 4
         else { return 1 }
         if counter is SketchCounter { return threads }
         if let exact = counter as? ExactCounter, !exact.stats.weighted, exact.tracksEveryKey { return threads }
         return 1
+    }
+
+    /// How many threads parse `lanes` lanes besides the decoding thread (which also parses
+    /// when it is ahead): one fewer than the cores for all-gzip input when the user did not
+    /// choose (`AnalysisConfiguration.spareCoreForInflate`), inflating being a core's work;
+    /// else one per lane.
+    static func parseThreads(lanes: Int, _ configuration: AnalysisConfiguration, allGzip: Bool,
+                             cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+        guard configuration.spareCoreForInflate && allGzip else { return lanes }
+        return max(1, min(lanes, cores - 1))
     }
 
     /// What the workers found, merged.
@@ -42,14 +50,15 @@ enum ParallelAnalysis {
         var decodedTotal: Int64 = 0
     }
 
-    /// Reads every source with `lanes` workers; appends each input's entry to `summary`.
+    /// Reads every source with `lanes` lanes on `threads` parse threads (this one and
+    /// `threads - 1` more) plus the decoding thread; appends each input's entry to `summary`.
     /// - Parameters:
-    ///   - compiled: worker 0's parser and key builder (the others compile their own).
-    ///   - counter: worker 0's counter, a `SketchCounter` or an unweighted `ExactCounter`.
-    ///   - progress: called by worker 0 after each of its chunks, with the on-disk bytes
-    ///     consumed over all inputs and an estimate of the lines read.
+    ///   - compiled: lane 0's parser and key builder (the others compile their own).
+    ///   - counter: lane 0's counter, a `SketchCounter` or an unweighted `ExactCounter`.
+    ///   - progress: called on this thread after each chunk it parses, with the on-disk bytes
+    ///     consumed over all inputs and the lines counted so far.
     static func run(
-        _ sources: [(path: String, source: (any ByteSource)?)], lanes: Int, configuration: AnalysisConfiguration,
+        _ sources: [(path: String, source: (any ByteSource)?)], lanes: Int, threads: Int, configuration: AnalysisConfiguration,
         compiled: CompiledAnalysis, counter: any KeyCounter, sampleLimit: Int, summary: inout AnalysisSummary,
         progress: (_ consumed: Int64, _ lines: Int) -> Void
     ) throws -> Outcome {
@@ -65,27 +74,30 @@ enum ParallelAnalysis {
                 compiled: try CompiledAnalysis(configuration), counter: other, maxLineBytes: configuration.maxLineBytes,
                 sampleLimit: sampleLimit))
         }
+        let threads = max(1, min(threads, lanes))
         var outcome = Outcome(counter: counter, filtered: [Int](repeating: 0, count: RequestFilter.Reason.allCases.count))
         var consumedBefore: Int64 = 0
         for (fileOrder, (path, maybeSource)) in sources.enumerated() {
             guard let source = maybeSource else { continue }
-            let chunks = LineAlignedChunks(source, lanes: lanes, chunkSize: configuration.parallelChunkSize)
+            for worker in workers { worker.beginFile() }
+            let lanesOfFile = workers
+            let chunks = LineAlignedChunks(source, lanes: lanes, chunkSize: configuration.parallelChunkSize) { lane, chunk in
+                lanesOfFile[lane].process(chunk, fileOrder: fileOrder)
+            }
             let done = DispatchSemaphore(value: 0)
-            for lane in 1..<lanes {
-                let worker = workers[lane]
+            for index in 1..<threads {
                 let thread = Thread {
-                    worker.run(chunks, lane: lane, fileOrder: fileOrder) {}
+                    ParseWorker.drain(chunks, lanes: lanesOfFile, fileOrder: fileOrder) {}
                     done.signal()
                 }
-                thread.name = "warmset-parse-\(lane)"
+                thread.name = "warmset-parse-\(index)"
                 thread.start()
             }
             let linesBefore = outcome.linesRead
-            let first = workers[0]
-            first.run(chunks, lane: 0, fileOrder: fileOrder) {
-                progress(consumedBefore + chunks.compressedBytesConsumed, linesBefore + first.fileLines * lanes)
+            ParseWorker.drain(chunks, lanes: workers, fileOrder: fileOrder) {
+                progress(consumedBefore + chunks.compressedBytesConsumed, linesBefore + chunks.linesDone)
             }
-            for _ in 1..<lanes { done.wait() }
+            for _ in 1..<threads { done.wait() }
             chunks.waitUntilFinished()
 
             // Renumber: each chunk's first line follows the lines of every chunk before it.
@@ -117,6 +129,7 @@ enum ParallelAnalysis {
         }
 
         for worker in workers {
+            worker.finish()
             outcome.malformed += worker.malformed
             for i in outcome.filtered.indices { outcome.filtered[i] += worker.filtered[i] }
         }
@@ -134,27 +147,30 @@ enum ParallelAnalysis {
     }
 }
 
-/// One parse worker: its own parser, key builder and counter, and what it found.
+/// One lane: its own parser, key builder and counter, and what it found. Run by one thread
+/// at a time (`LineAlignedChunks` hands a lane's chunks out one at a time), not always the same.
 final class ParseWorker: @unchecked Sendable {
-    // @unchecked Sendable: a worker is used by one thread at a time; the threads are joined
-    // (a semaphore) before another reads its results. `fileLines` is read by worker 0's
-    // thread for progress only.
+    // @unchecked Sendable: a lane is used by one thread at a time, and the handover goes
+    // through `LineAlignedChunks`' lock; the threads are joined (a semaphore, then the
+    // decoder's end) before its results are read.
     let compiled: CompiledAnalysis
     let counter: any KeyCounter
     private let exact: ExactCounter?
     let maxLineBytes: Int
     let sampleLimit: Int
+    /// The per-line steps, kept across chunks and files (their batched hits are passed on in
+    /// `finish()`); moved out while a chunk is read, so the loop works on a local.
+    private var steps: LineSteps?
     /// Exact mode: for each chunk, its order in the whole run and the counter's key count before it.
     var marks: [(order: Int, firstKey: Int)] = []
+    /// Requests not counted, by reason: filled in by `finish()`.
     var filtered = [Int](repeating: 0, count: RequestFilter.Reason.allCases.count)
     var malformed = 0
     /// This file: the lines of each chunk counted.
     var chunkLines: [(sequence: Int, lines: Int)] = []
     /// This file: the first malformed lines, numbered within their chunk.
     var samples: [(sequence: Int, line: Int, text: String)] = []
-    /// This file: the lines counted so far.
-    var fileLines = 0
-    /// This file: the input error that ended this worker's lane.
+    /// This file: the input error that ended this lane.
     var error: InputError?
 
     init(compiled: CompiledAnalysis, counter: any KeyCounter, maxLineBytes: Int, sampleLimit: Int) {
@@ -163,55 +179,71 @@ final class ParseWorker: @unchecked Sendable {
         exact = counter as? ExactCounter
         self.maxLineBytes = maxLineBytes
         self.sampleLimit = sampleLimit
+        steps = LineSteps(compiled, counter: counter, batchHits: true)
     }
 
-    /// Parses, keys and counts every chunk of `lane`.
-    func run(_ chunks: LineAlignedChunks, lane: Int, fileOrder: Int, afterChunk: () -> Void) {
+    /// Runs lanes of `chunks` on this thread until every lane has ended.
+    static func drain(_ chunks: LineAlignedChunks, lanes: [ParseWorker], fileOrder: Int, afterChunk: () -> Void) {
+        var previous: (lane: Int, lines: Int)?
+        while let work = chunks.next(releasing: previous?.lane, lines: previous?.lines ?? 0) {
+            let worker = lanes[work.lane]
+            guard let chunk = work.chunk else {
+                if let error = work.error { worker.error = error }
+                previous = (work.lane, 0)
+                continue
+            }
+            previous = (work.lane, worker.process(chunk, fileOrder: fileOrder))
+            afterChunk()
+        }
+    }
+
+    /// Forgets the last file's chunks, samples and error.
+    func beginFile() {
         chunkLines = []
         samples = []
-        fileLines = 0
         error = nil
-        // Locals, not properties, in the per-line loop: no exclusivity checks per line.
-        var steps = LineSteps(compiled, counter: counter, batchHits: true)
-        steps.filtered = self.filtered
+    }
+
+    /// Parses, keys and counts the lines of `chunk`, the lane's next; returns how many.
+    func process(_ chunk: LineChunk, fileOrder: Int) -> Int {
+        if let exact { marks.append((order: fileOrder << 40 | chunk.sequence, firstKey: exact.keyCount)) }
+        // Locals, not properties, in the per-line loop: no exclusivity checks per line. Moved
+        // out (not copied), so appending to them copies nothing.
+        guard var steps = steps.take() else { return 0 }
+        defer { self.steps = steps }
         let maxLineBytes = self.maxLineBytes
         let sampleLimit = self.sampleLimit
         var malformed = self.malformed
-        var samples: [(sequence: Int, line: Int, text: String)] = []
-        var chunkLines: [(sequence: Int, lines: Int)] = []
-        var fileLines = 0
-        do {
-            while let chunk = try chunks.next(lane: lane) {
-                if let exact { marks.append((order: fileOrder << 40 | chunk.sequence, firstKey: exact.keyCount)) }
-                let sequence = chunk.sequence
-                let lines = chunk.forEachLine(
-                    maxLineBytes: maxLineBytes,
-                    onOverlong: { lineNumber, length in
-                        malformed += 1
-                        if samples.count < sampleLimit {
-                            samples.append((sequence, lineNumber, "longer than \(maxLineBytes) bytes (\(length)); skipped"))
-                        }
-                    }
-                ) { line, lineNumber in
-                    if let problem = steps.process(line) {
-                        malformed += 1
-                        if samples.count < sampleLimit {
-                            samples.append((sequence, lineNumber, "\(problem.reason.rawValue) at byte \(problem.byteOffset + 1)"))
-                        }
-                    }
+        var samples = self.samples
+        self.samples = []
+        let sequence = chunk.sequence
+        let lines = chunk.forEachLine(
+            maxLineBytes: maxLineBytes,
+            onOverlong: { lineNumber, length in
+                malformed += 1
+                if samples.count < sampleLimit {
+                    samples.append((sequence, lineNumber, "longer than \(maxLineBytes) bytes (\(length)); skipped"))
                 }
-                chunkLines.append((sequence, lines))
-                fileLines += lines
-                self.fileLines = fileLines
-                afterChunk()
             }
-        } catch {
-            self.error = error
+        ) { line, lineNumber in
+            if let problem = steps.process(line) {
+                malformed += 1
+                if samples.count < sampleLimit {
+                    samples.append((sequence, lineNumber, "\(problem.reason.rawValue) at byte \(problem.byteOffset + 1)"))
+                }
+            }
         }
-        steps.finish()
-        self.filtered = steps.filtered
         self.malformed = malformed
         self.samples = samples
-        self.chunkLines = chunkLines
+        chunkLines.append((sequence, lines))
+        return lines
+    }
+
+    /// Passes the batched hits on to the counter and takes the filter counts: after it the
+    /// counter has counted every line of every chunk.
+    func finish() {
+        guard let steps else { return }
+        steps.finish()
+        filtered = steps.filtered
     }
 }

@@ -18,15 +18,24 @@ public struct LineChunk {
 }
 
 /// Decodes a `ByteSource` on a second thread into a ring of reusable buffers cut at line
-/// ends, and hands the buffers out in turn to `lanes` parse workers.
+/// ends, and hands the buffers out as the chunks of `lanes` lanes.
 ///
 /// The bytes after a buffer's last newline are carried (copied: one partial line) to the
-/// start of the next buffer, so every chunk holds whole lines and each worker splits its own
+/// start of the next buffer, so every chunk holds whole lines and each lane splits its own
 /// chunks without seeing the others'. A line longer than a whole buffer is dropped up to its
-/// newline and reported as the next chunk's `leadingOverlong`. Chunk `s` goes to lane
-/// `s % lanes`, so the split depends only on the input. An error goes to the lane whose turn
-/// it was, after the chunks before it; then every lane ends. `deinit` stops the producer
-/// and waits for it.
+/// newline and reported as the next chunk's `leadingOverlong`. Chunk `s` belongs to lane
+/// `s % lanes`, so the split depends only on the input. A lane is a unit of work, not a
+/// thread: each lane's chunks are handed out in order and one at a time, to whichever thread
+/// asks (`next(releasing:lines:)`), so a lane's state (its parser, counter…) is only ever used
+/// by one thread at a time and sees its chunks in input order, whichever threads run it.
+///
+/// When the ring is full the decoding thread does not wait idle: given a `help` function, it
+/// takes a chunk of a lane that no thread holds and processes it itself, then goes on
+/// decoding. On two cores one parse thread and the decoder then share the parsing, and the
+/// result is the same as with any number of threads.
+///
+/// An error goes to the lane whose turn it was, after the chunks before it; then every lane
+/// ends. `deinit` stops the producer and waits for it.
 public final class LineAlignedChunks: @unchecked Sendable {
     // @unchecked Sendable: the buffers move between threads only under `condition`; the
     // progress counters are word-sized values read for progress, where a stale read is harmless.
@@ -48,7 +57,11 @@ public final class LineAlignedChunks: @unchecked Sendable {
     private var free: [Int]
     private var queues: [[Item]]
     private var holding: [Int?]
+    private var busy: [Bool]
     private var finished: [Bool]
+    private var ended = 0
+    private var linesCounted = 0
+    private let help: ((_ lane: Int, _ chunk: LineChunk) -> Int)?
     private var stopRequested = false
     private var producerDone = false
     private var producerConsumed: Int64 = 0
@@ -58,8 +71,13 @@ public final class LineAlignedChunks: @unchecked Sendable {
     /// - Parameters:
     ///   - lanes: the number of parse workers; each calls `next(lane:)` with its own index.
     ///   - chunkSize: the size of each buffer; lines longer than this are dropped.
-    ///   - buffersPerLane: buffers in the ring per worker.
-    public init(_ source: any ByteSource, lanes: Int, chunkSize: Int = 1 << 20, buffersPerLane: Int = 3) {
+    ///   - buffersPerLane: buffers in the ring per lane.
+    ///   - help: processes one chunk of a lane on the decoding thread, when the ring is full
+    ///     and no thread holds that lane; returns the lines it counted.
+    public init(
+        _ source: any ByteSource, lanes: Int, chunkSize: Int = 1 << 20, buffersPerLane: Int = 3,
+        help: ((_ lane: Int, _ chunk: LineChunk) -> Int)? = nil
+    ) {
         precondition(lanes >= 1 && chunkSize >= 16)
         self.source = source
         self.lanes = lanes
@@ -69,6 +87,8 @@ public final class LineAlignedChunks: @unchecked Sendable {
         free = Array(0..<count)
         queues = Array(repeating: [], count: lanes)
         holding = Array(repeating: nil, count: lanes)
+        busy = Array(repeating: false, count: lanes)
+        self.help = help
         finished = Array(repeating: false, count: lanes)
         let thread = Thread { [self] in produce() }
         thread.name = "warmset-inflate"
@@ -98,41 +118,99 @@ public final class LineAlignedChunks: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The next chunk for `lane`, or nil when the input has ended for it. Returns the
-    /// lane's previous chunk to the ring.
-    /// - Throws: the source's `InputError`, on the lane whose turn it was; after it the
-    ///   lane ends.
-    public func next(lane: Int) throws(InputError) -> LineChunk? {
+    /// What a thread is given to do: the next chunk of one lane, or that lane's end.
+    public struct Work {
+        public var lane: Int
+        /// The chunk; nil when the lane's input has ended here.
+        public var chunk: LineChunk?
+        /// Why the input ended early, on the lane whose turn it was (with `chunk` nil).
+        public var error: InputError?
+    }
+
+    /// Lines counted so far over all lanes (what `next(releasing:lines:)` and `help` reported).
+    public var linesDone: Int {
         condition.lock()
         defer { condition.unlock() }
+        return linesCounted
+    }
+
+    /// Hands the lane this thread held back (its chunk's buffer returns to the ring), then
+    /// waits for the next piece of work: the oldest chunk of a lane no thread holds. The
+    /// thread holds that lane until its next call. Nil when every lane has ended.
+    /// - Parameters:
+    ///   - lane: the lane of the work the previous call gave this thread, if any.
+    ///   - lines: the lines counted in that work.
+    public func next(releasing lane: Int? = nil, lines: Int = 0) -> Work? {
+        condition.lock()
+        defer { condition.unlock() }
+        if let lane { release(lane, lines: lines) }
+        while true {
+            if ended == lanes { return nil }
+            if let lane = takeable(endsToo: true) {
+                let item = queues[lane].removeFirst()
+                busy[lane] = true
+                if item.last {
+                    finished[lane] = true
+                    ended += 1
+                    return Work(lane: lane, chunk: nil, error: item.error)
+                }
+                return Work(lane: lane, chunk: chunk(of: item), error: nil)
+            }
+            condition.wait()
+        }
+    }
+
+    /// With `condition` held: the lane's buffer back to the ring and the lane free.
+    private func release(_ lane: Int, lines: Int) {
         if let held = holding[lane] {
             free.append(held)
             holding[lane] = nil
-            condition.broadcast()
         }
-        if finished[lane] { return nil }
-        while queues[lane].isEmpty { condition.wait() }
-        let item = queues[lane].removeFirst()
-        if let error = item.error {
-            finished[lane] = true
-            throw error
+        busy[lane] = false
+        linesCounted += lines
+        condition.broadcast()
+    }
+
+    /// With `condition` held: the free lane whose next item comes first in the input (so the
+    /// ring drains in order), or nil. Lane ends only when `endsToo`.
+    private func takeable(endsToo: Bool) -> Int? {
+        var best: Int?
+        for lane in 0..<lanes where !busy[lane] && !finished[lane] {
+            guard let head = queues[lane].first, endsToo || !head.last else { continue }
+            if best == nil || head.sequence < queues[best!].first!.sequence { best = lane }
         }
-        if item.last { finished[lane] = true }
+        return best
+    }
+
+    /// With `condition` held: the chunk an item stands for; its buffer is held by its lane.
+    private func chunk(of item: Item) -> LineChunk {
         if item.buffer < 0 {
-            return item.leadingOverlong.map {
-                LineChunk(bytes: UnsafeRawBufferPointer(start: nil, count: 0), sequence: item.sequence, leadingOverlong: $0)
-            }
+            return LineChunk(bytes: UnsafeRawBufferPointer(start: nil, count: 0), sequence: item.sequence, leadingOverlong: item.leadingOverlong)
         }
-        holding[lane] = item.buffer
+        holding[item.sequence % lanes] = item.buffer
         return LineChunk(
             bytes: UnsafeRawBufferPointer(rebasing: buffers[item.buffer][item.start..<item.end]), sequence: item.sequence,
             leadingOverlong: item.leadingOverlong)
     }
 
+    /// A free buffer to decode into; while there is none, a lane's chunk processed here
+    /// (`help`) instead of waiting, when one is waiting and no thread holds its lane.
     private func takeFree() -> Int? {
         condition.lock()
         defer { condition.unlock() }
-        while free.isEmpty && !stopRequested { condition.wait() }
+        while free.isEmpty && !stopRequested {
+            if let help, let lane = takeable(endsToo: false) {
+                let item = queues[lane].removeFirst()
+                busy[lane] = true
+                let chunk = chunk(of: item)
+                condition.unlock()
+                let lines = help(lane, chunk)
+                condition.lock()
+                release(lane, lines: lines)
+                continue
+            }
+            condition.wait()
+        }
         return stopRequested ? nil : free.removeLast()
     }
 

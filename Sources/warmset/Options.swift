@@ -32,7 +32,7 @@ struct InputOptions: ParsableArguments {
     var singleThread = false
 
     @Option(help: ArgumentHelp(
-        "Parse workers, besides the inflating thread (default: 2 when the machine has 2 or more cores; for gzip input at most one fewer than the cores, as inflating takes one). Applies to unweighted counting; 1 parses on one thread.",
+        "Parse lanes, each with its own counter, run on as many threads besides the inflating thread (default: 2 when the machine has 2 or more cores; for gzip input one thread fewer than the cores, and the inflating thread parses whenever it is ahead). Applies to unweighted counting; 1 parses on one thread.",
         valueName: "n"))
     var threads: Int?
 

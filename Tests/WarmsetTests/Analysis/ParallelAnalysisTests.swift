@@ -46,7 +46,11 @@ struct ParallelAnalysisTests {
             let chunks = LineAlignedChunks(MemorySource(text, chunk: readSize), lanes: 1, chunkSize: chunkSize, buffersPerLane: 2)
             var got: [[UInt8]?] = []
             var sequence = 0
-            while let chunk = try chunks.next(lane: 0) {
+            var lane: Int?
+            while let work = chunks.next(releasing: lane) {
+                lane = work.lane
+                #expect(work.error == nil)
+                guard let chunk = work.chunk else { continue }
                 #expect(chunk.sequence == sequence)
                 sequence += 1
                 let count = chunk.forEachLine(maxLineBytes: maxLineBytes, onOverlong: { _, _ in got.append(nil) }) { line, _ in
@@ -110,22 +114,84 @@ struct ParallelAnalysisTests {
         }
     }
 
-    /// Without `--threads`, all-gzip input leaves the inflating thread a core: one worker on
-    /// 2 cores, the asked-for number where cores allow, and plain or mixed input keeps both.
+    /// Without `--threads`, all-gzip input runs its lanes on one thread fewer than the cores
+    /// (the inflater parses when it is ahead): one on 2 cores, and plain or mixed input keeps one
+    /// thread per lane.
     @Test("gzip input without --threads leaves the inflater a core")
     func spareCoreForInflate() {
         var c = AnalysisConfiguration()
         c.parseThreads = 2
         let counter = SketchCounter(parameters: SketchParameters(depth: 4, widthLog2: 10), top: 10)
-        func lanes(gzip: Bool, cores: Int) -> Int {
-            ParallelAnalysis.lanes(c, counter: counter, counterOverride: nil, weighted: false, allGzip: gzip, cores: cores)
+        #expect(ParallelAnalysis.lanes(c, counter: counter, counterOverride: nil, weighted: false) == 2)
+        func threads(gzip: Bool, cores: Int, lanes: Int = 2) -> Int {
+            ParallelAnalysis.parseThreads(lanes: lanes, c, allGzip: gzip, cores: cores)
         }
-        #expect(lanes(gzip: true, cores: 2) == 2 && lanes(gzip: false, cores: 2) == 2, "chosen threads are kept")
+        #expect(threads(gzip: true, cores: 2) == 2 && threads(gzip: false, cores: 2) == 2, "chosen threads are kept")
         c.spareCoreForInflate = true
-        #expect(lanes(gzip: true, cores: 2) == 1)
-        #expect(lanes(gzip: true, cores: 1) == 1)
-        #expect(lanes(gzip: true, cores: 4) == 2)
-        #expect(lanes(gzip: false, cores: 2) == 2)
+        #expect(threads(gzip: true, cores: 2) == 1)
+        #expect(threads(gzip: true, cores: 1) == 1)
+        #expect(threads(gzip: true, cores: 4) == 2)
+        #expect(threads(gzip: true, cores: 4, lanes: 4) == 3)
+        #expect(threads(gzip: false, cores: 2) == 2)
+    }
+
+    /// The decoding thread parses a lane's chunk whenever its ring is full: a slow parse
+    /// thread lets it get ahead, and both parse. And the result is the same whoever parsed
+    /// what, on 1, 2 or 3 parse threads (each lane sees its chunks in order).
+    @Test("the inflating thread parses when ahead; the result does not depend on who parsed")
+    func decoderHelps() throws {
+        let paths = try inputs(seed: 31)
+        let exact = try Analyzer.run(configuration(paths, exact: true, threads: 1, chunkSize: 4096))
+        for path in paths {
+            let source = try InputOpener.open(path)
+            var helped = 0
+            var parsed = 0
+            let chunks = LineAlignedChunks(source, lanes: 3, chunkSize: 4096, buffersPerLane: 1) { _, chunk in
+                helped += 1
+                var lines = 0
+                _ = chunk.forEachLine(maxLineBytes: 1024, onOverlong: { _, _ in lines += 1 }) { _, _ in lines += 1 }
+                return lines
+            }
+            var lane: Int?
+            var lines = 0
+            while let work = chunks.next(releasing: lane, lines: lines) {
+                lane = work.lane
+                lines = 0
+                #expect(work.error == nil)
+                guard let chunk = work.chunk else { continue }
+                parsed += 1
+                Thread.sleep(forTimeInterval: 0.002)  // a slow parser: the decoder gets ahead
+                _ = chunk.forEachLine(maxLineBytes: 1024, onOverlong: { _, _ in lines += 1 }) { _, _ in lines += 1 }
+            }
+            chunks.waitUntilFinished()
+            #expect(helped > 0 && parsed > 0, "\(path): helped \(helped), parsed \(parsed)")
+            #expect(chunks.linesDone == exact.summary.inputs.first { $0.path == path }?.lines, "\(path)")
+        }
+
+        var c = configuration(paths, exact: false, threads: 3, chunkSize: 4096)
+        c.sketch = SketchParameters(depth: 4, widthLog2: 10)
+        c.top = 50
+        func outcome(threads: Int) throws -> (ranked: [RankedKey], outcome: ParallelAnalysis.Outcome) {
+            let sources: [(path: String, source: (any ByteSource)?)] = try paths.map { ($0, try InputOpener.open($0)) }
+            let counter = SketchCounter(parameters: c.sketch, top: c.top)
+            var summary = AnalysisSummary()
+            let outcome = try ParallelAnalysis.run(
+                sources, lanes: 3, threads: threads, configuration: c, compiled: try CompiledAnalysis(c), counter: counter,
+                sampleLimit: 5, summary: &summary) { _, _ in }
+            return (outcome.counter.ranked(limit: 50), outcome)
+        }
+        let reference = try outcome(threads: 3)
+        #expect(reference.outcome.linesRead == exact.summary.linesRead)
+        #expect(reference.outcome.malformed == exact.summary.linesMalformed)
+        #expect(reference.outcome.samples == exact.summary.malformedSamples)
+        #expect(reference.ranked.count == 50)
+        for threads in [1, 2, 3, 1] {
+            let again = try outcome(threads: threads)
+            #expect(again.ranked == reference.ranked, "\(threads) threads")
+            #expect(again.outcome.samples == reference.outcome.samples)
+            #expect(again.outcome.filtered == reference.outcome.filtered)
+            #expect(again.outcome.linesRead == reference.outcome.linesRead)
+        }
     }
 
     @Test("malformed samples number lines across chunks and files as one thread does")
