@@ -1,3 +1,4 @@
+import CPrefetch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -100,6 +101,13 @@ final class KeyTable {
             if order != 0 { return order < 0 }
         }
         return a.count < b.count
+    }
+
+    /// Starts loading the slot where `find` starts looking for `hash`, for a lookup a few steps
+    /// later: the slots are larger than a core's cache, and the lookup waits for this load.
+    @inline(__always)
+    func prefetch(_ hash: Hash128) {
+        warmset_prefetch(slots + (Int(truncatingIfNeeded: hash.low) & slotMask))
     }
 
     /// The entry index of a hash (the 128 bits stand for the key).

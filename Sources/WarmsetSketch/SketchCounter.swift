@@ -52,7 +52,9 @@ final class CandidateSet<Cell: SketchCell> {
             turnedAway = true
             return
         }
-        if let index = table.find(hash, key: key) {
+        // By the hash alone, as eviction finds candidates: its 128 bits stand for the key, and
+        // comparing the bytes would wait for one more cache miss (the key's bytes) per request.
+        if let index = table.find(hash) {
             table.record(index, count: count, bytes: UInt64(max(bytes, 0)))
             return
         }
@@ -239,6 +241,7 @@ public final class SketchCounter: MergeableCounter {
     public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64) {
         let hash = KeyHash.hash(key, seed: seed)
         candidates.sketch.prefetch(hash)
+        candidates.table.prefetch(hash)
         flush()
         let needed = key.count + path.count
         if needed > pendingCapacity {
