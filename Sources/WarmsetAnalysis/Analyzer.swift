@@ -109,7 +109,7 @@ public enum Analyzer {
         let opened = sources.compactMap(\.source)
         let lanes = ParallelAnalysis.lanes(configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil)
         // With several lanes the workers count (each its own steps); these only collect.
-        var steps = LineSteps(compiled, counter: counter, weigher: weigher, batchHits: lanes == 1)
+        var steps = LineSteps(compiled, counter: counter, weigher: weigher, batchHits: lanes == 1, oneLineLate: lanes == 1)
         var linesRead = 0
         var malformed = 0
         var samples: [String] = []
@@ -162,6 +162,7 @@ public enum Analyzer {
                                 }
                             }
                         },
+                        beforeReuse: { steps.flush() },
                         onOverlong: { lineNumber, length in
                             linesRead += 1
                             malformed += 1
@@ -183,6 +184,7 @@ public enum Analyzer {
                     summary.partial = true
                     summary.errors.append(error.description)
                 }
+                steps.flush()  // the last line, before `chunks` lets go of its buffers
                 decoded = chunks.decodedBytes
                 lines = linesRead - linesBefore
                 consumedBefore += source.compressedBytesConsumed

@@ -17,12 +17,26 @@ struct LineSteps {
     private var fields = RequestFields()
     /// Requests not counted, indexed by `RequestFilter.Reason.index`.
     var filtered = [Int](repeating: 0, count: RequestFilter.Reason.allCases.count)
+    /// Key and count each line when the next one arrives (see `init`).
+    private let oneLineLate: Bool
+    /// The line waiting to be keyed and counted: its target (in the caller's line bytes), the
+    /// escapes flag, the bytes sent and the memo's hash of the target.
+    private var pending: (target: UnsafeRawBufferPointer, escapes: Bool, bytes: Int64, memoHash: UInt64?)?
 
     /// - Parameter batchHits: count the requests answered by the key memo per memo slot and
     ///   pass them to the counter in batches (`HitTally`), when it is an unweighted sketch.
     ///   The counter then misses up to a batch per slot until `finish()`: only for loops that
     ///   call it before the counter is read, and one such `LineSteps` at a time per `compiled`.
-    init(_ compiled: CompiledAnalysis, counter: any KeyCounter, weigher: RequestWeigher? = nil, batchHits: Bool = false) {
+    /// - Parameter oneLineLate: parse and filter each line at once, but key and count it when
+    ///   the next line arrives (unweighted counting only), having started to load its key memo
+    ///   slot: the load, a cache miss, then overlaps the next line's parsing. The caller calls
+    ///   `flush()` before the bytes of the lines it passed may change (before it reuses a
+    ///   buffer), and `finish()` at the end.
+    init(
+        _ compiled: CompiledAnalysis, counter: any KeyCounter, weigher: RequestWeigher? = nil, batchHits: Bool = false,
+        oneLineLate: Bool = false
+    ) {
+        self.oneLineLate = oneLineLate && weigher == nil
         parser = compiled.parser
         filter = compiled.filter
         keys = compiled.keys
@@ -35,8 +49,20 @@ struct LineSteps {
         }
     }
 
-    /// Passes the batched hits on to the counter: after it, the counter has counted every line.
-    func finish() { tally?.passAll() }
+    /// Keys and counts the line waiting, if any: after it no line's bytes are needed.
+    @inline(__always)
+    mutating func flush() {
+        guard let line = pending else { return }
+        pending = nil
+        key(line.target, escapes: line.escapes, bytes: line.bytes, memoHash: line.memoHash)
+    }
+
+    /// Counts the line waiting and passes the batched hits on to the counter: after it, the
+    /// counter has counted every line.
+    mutating func finish() {
+        flush()
+        tally?.passAll()
+    }
 
     /// Requests filtered out or without a key, over all reasons.
     var filteredTotal: Int { filtered.reduce(0, +) }
@@ -55,19 +81,32 @@ struct LineSteps {
             filtered[RequestFilter.Reason.badRequest.index] += 1
             return nil
         }
-        switch keys.buildMemoized(target: target, hasLogEscapes: fields.hasLogEscapes, hitsInPlace: tally != nil) {
+        if oneLineLate {
+            let memoHash = keys.prefetchMemo(target: target, hasLogEscapes: fields.hasLogEscapes)
+            flush()
+            pending = (target, fields.hasLogEscapes, fields.bytes, memoHash)
+            return nil
+        }
+        key(target, escapes: fields.hasLogEscapes, bytes: fields.bytes, memoHash: nil)
+        return nil
+    }
+
+    /// Builds the key of a line that passed the filter and counts it (the weigher reads
+    /// `fields`: never one line late).
+    @inline(__always)
+    private mutating func key(_ target: UnsafeRawBufferPointer, escapes: Bool, bytes: Int64, memoHash: UInt64?) {
+        switch keys.buildMemoized(target: target, hasLogEscapes: escapes, hitsInPlace: tally != nil, memoHash: memoHash) {
         case .key:
             if let tally, case let slot = keys.memoSlot, slot >= 0 {
-                tally.count(slot: slot, bytes: fields.bytes)
+                tally.count(slot: slot, bytes: bytes)
             } else if let weigher {
                 weigher.add(fields, key: keys.key, path: keys.path)
             } else {
-                counter.add(key: keys.key, path: keys.path, bytes: fields.bytes)
+                counter.add(key: keys.key, path: keys.path, bytes: bytes)
             }
         case .skipped(let reason):
             filtered[reason.index] += 1
         }
-        return nil
     }
 }
 

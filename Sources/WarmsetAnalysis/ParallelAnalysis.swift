@@ -179,7 +179,7 @@ final class ParseWorker: @unchecked Sendable {
         exact = counter as? ExactCounter
         self.maxLineBytes = maxLineBytes
         self.sampleLimit = sampleLimit
-        steps = LineSteps(compiled, counter: counter, batchHits: true)
+        steps = LineSteps(compiled, counter: counter, batchHits: true, oneLineLate: true)
     }
 
     /// Runs lanes of `chunks` on this thread until every lane has ended.
@@ -233,6 +233,7 @@ final class ParseWorker: @unchecked Sendable {
                 }
             }
         }
+        steps.flush()  // the chunk's bytes go back to the ring after this
         self.malformed = malformed
         self.samples = samples
         chunkLines.append((sequence, lines))
@@ -242,7 +243,8 @@ final class ParseWorker: @unchecked Sendable {
     /// Passes the batched hits on to the counter and takes the filter counts: after it the
     /// counter has counted every line of every chunk.
     func finish() {
-        guard let steps else { return }
+        guard var steps = steps.take() else { return }
+        defer { self.steps = steps }
         steps.finish()
         filtered = steps.filtered
     }

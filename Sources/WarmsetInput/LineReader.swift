@@ -48,6 +48,9 @@ public final class LineReader {
     ///
     /// - Parameters:
     ///   - afterRead: called after every chunk, for progress reporting.
+    ///   - beforeReuse: called once the lines of a chunk have been delivered, before any byte
+    ///     of the lines delivered so far changes (the chunk's buffer is handed back, the carry
+    ///     buffer refilled): for a caller that holds on to a line until the next one.
     ///   - onOverlong: called with the line number and the length of a line over the limit.
     /// - Returns: the number of lines (delivered and overlong).
     /// - Throws: the source's `InputError`s (lines before the failure have been delivered),
@@ -57,6 +60,7 @@ public final class LineReader {
     public func forEachLine(
         of chunks: any ChunkSource,
         afterRead: () -> Void = {},
+        beforeReuse: () -> Void = {},
         onOverlong: (_ lineNumber: Int, _ length: Int) -> Void = { _, _ in },
         _ body: (_ line: UnsafeRawBufferPointer, _ lineNumber: Int) throws -> Void
     ) throws -> Int {
@@ -117,6 +121,7 @@ public final class LineReader {
                 try deliver(base + start, end - start)
                 start = end + 1
             }
+            beforeReuse()
             if start < n {
                 let rest = n - start
                 if rest > carryCapacity {

@@ -1,3 +1,4 @@
+import CPrefetch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -211,13 +212,16 @@ public final class KeyBuilder {
     /// - Complexity: O(target length) on a hit; `build`'s cost plus a copy on a miss.
     /// - Parameter hitsInPlace: a hit leaves `key` and `path` as they were and `memoSlot` names
     ///   the slot that holds its key (read with `memoEntry`): for a caller that counts hits per slot.
-    public func buildMemoized(target: UnsafeRawBufferPointer, hasLogEscapes: Bool, hitsInPlace: Bool = false) -> Outcome {
+    /// - Parameter memoHash: `prefetchMemo`'s answer for this target, if the caller asked it.
+    public func buildMemoized(
+        target: UnsafeRawBufferPointer, hasLogEscapes: Bool, hitsInPlace: Bool = false, memoHash: UInt64? = nil
+    ) -> Outcome {
         memoSlot = -1
         let n = target.count
         guard let base = target.baseAddress, n <= KeyMemo.slotBytes else {
             return build(target: target, hasLogEscapes: hasLogEscapes)
         }
-        let hash = KeyMemo.hash(base, n, escapes: hasLogEscapes)
+        let hash = memoHash ?? KeyMemo.hash(base, n, escapes: hasLogEscapes)
         let slot = KeyMemo.slot(hash)
         let header = memo.header(slot)
         let held = memo.slotBase(slot)
@@ -258,6 +262,19 @@ public final class KeyBuilder {
             tag: hash, pending: 0, targetCount: UInt16(n), pathCount: UInt16(pathCount), keyCount: UInt16(keyCount),
             escapes: hasLogEscapes, outcome: outcome)
         return outcome
+    }
+
+    /// Starts loading the memo slot that `buildMemoized` will look `target` up in, and returns
+    /// the memo's hash of it (pass it as `memoHash`). For a caller that keys each line one line
+    /// later: the memo is larger than a core's cache, and a lookup otherwise waits for this load.
+    @inline(__always)
+    public func prefetchMemo(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> UInt64? {
+        guard let base = target.baseAddress, target.count <= KeyMemo.slotBytes else { return nil }
+        let hash = KeyMemo.hash(base, target.count, escapes: hasLogEscapes)
+        let header = UnsafeRawPointer(memo.header(KeyMemo.slot(hash)))
+        warmset_prefetch(header)
+        warmset_prefetch(header + 64)  // the target's bytes go on past the header's line
+        return hash
     }
 
     @inline(__always)
