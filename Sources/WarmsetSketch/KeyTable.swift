@@ -110,6 +110,15 @@ final class KeyTable {
         warmset_prefetch(slots + (Int(truncatingIfNeeded: hash.low) & slotMask))
     }
 
+    /// Starts loading the entry that `hash`'s first slot names, once that slot is in cache
+    /// (`prefetch` a step earlier). A hint only: the slot may name another key's entry.
+    @inline(__always)
+    func prefetchEntry(_ hash: Hash128) {
+        let index = Int(slots[Int(truncatingIfNeeded: hash.low) & slotMask])
+        guard index >= 0 else { return }
+        entries.withUnsafeBufferPointer { warmset_prefetch($0.baseAddress! + index) }
+    }
+
     /// The entry index of a hash (the 128 bits stand for the key).
     @inline(__always)
     func find(_ hash: Hash128) -> Int? {

@@ -195,22 +195,55 @@ public protocol MergeableCounter: KeyCounter {
 /// Request counting: a count-min sketch of 32-bit counters plus a bounded candidate set for
 /// the top N. This is the default and the fast path.
 ///
-/// Each `add` is carried out one call late: it hashes the new key, prefetches that key's d
-/// counters, and meanwhile counts the key before it, whose counters were prefetched one call
-/// earlier. The d random cache misses per request then overlap with the work of the next line
-/// instead of stalling it. Everything that reads the counter (`core`, `sketch`, ranking,
-/// stats, snapshots, merges) first counts the pending key, so no reader ever sees it missing.
+/// Each `add` is carried out two calls late, in stages: it hashes the new key and prefetches
+/// that key's d counters and its first candidate slot; it reads the slot of the key before it
+/// (loaded by now) and prefetches the candidate entry it names; and it counts the key before
+/// that, whose counters, slot and entry are then in cache. The random cache misses per request
+/// overlap with the work of the next lines instead of stalling each other. Everything that
+/// reads the counter (`core`, `sketch`, ranking, stats, snapshots, merges) first counts the
+/// pending keys, in order, so no reader ever sees one missing.
 public final class SketchCounter: MergeableCounter {
+    /// A key waiting to be counted: its hash, bytes sent and its key and path bytes.
+    private struct Pending {
+        var hash = Hash128(low: 0, high: 0)
+        var bytes: Int64 = 0
+        var keyLength = 0
+        var pathLength = 0
+        var buffer: UnsafeMutableRawPointer
+        var capacity: Int
+
+        init() {
+            capacity = 512
+            buffer = .allocate(byteCount: capacity, alignment: 16)
+        }
+
+        /// Holds `key` and `path` (growing the buffer when they are longer than any before).
+        mutating func hold(_ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64) {
+            let needed = key.count + path.count
+            if needed > capacity {
+                buffer.deallocate()
+                capacity = max(needed, 2 * capacity)
+                buffer = .allocate(byteCount: capacity, alignment: 16)
+            }
+            if let base = key.baseAddress { buffer.copyMemory(from: base, byteCount: key.count) }
+            if let base = path.baseAddress { (buffer + key.count).copyMemory(from: base, byteCount: path.count) }
+            self.hash = hash
+            self.bytes = bytes
+            keyLength = key.count
+            pathLength = path.count
+        }
+
+        var key: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: buffer, count: keyLength) }
+        var path: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: buffer + keyLength, count: pathLength) }
+    }
+
     private let candidates: CandidateSet<UInt32>
     private let seed: UInt64
-    /// The key counted one call late: its hash, bytes and the key and path in `pendingBuffer`.
-    private var pendingHash = Hash128(low: 0, high: 0)
-    private var pendingBytes: Int64 = 0
-    private var pendingKeyLength = 0
-    private var pendingPathLength = 0
-    private var hasPending = false
-    private var pendingBuffer: UnsafeMutableRawPointer
-    private var pendingCapacity = 512
+    /// The key two calls back (counted at the next call) and the one before it.
+    private var older = Pending()
+    private var newer = Pending()
+    private var hasOlder = false
+    private var hasNewer = false
 
     /// The candidates and sketch, with every `add` so far counted.
     var core: CandidateSet<UInt32> {
@@ -230,10 +263,12 @@ public final class SketchCounter: MergeableCounter {
     public init(parameters: SketchParameters, top: Int, candidates: Int? = nil, conservative: Bool = true) {
         self.candidates = CandidateSet(parameters: parameters, capacity: max(candidates ?? 2 * top, top, 1), conservative: conservative)
         seed = parameters.seed
-        pendingBuffer = .allocate(byteCount: pendingCapacity, alignment: 16)
     }
 
-    deinit { pendingBuffer.deallocate() }
+    deinit {
+        older.buffer.deallocate()
+        newer.buffer.deallocate()
+    }
 
     /// - Complexity: O(d + key length), plus O(log N) when the candidate set changes; no
     ///   allocation unless a key and path are longer than any before.
@@ -242,20 +277,14 @@ public final class SketchCounter: MergeableCounter {
         let hash = KeyHash.hash(key, seed: seed)
         candidates.sketch.prefetch(hash)
         candidates.table.prefetch(hash)
-        flush()
-        let needed = key.count + path.count
-        if needed > pendingCapacity {
-            pendingBuffer.deallocate()
-            pendingCapacity = max(needed, 2 * pendingCapacity)
-            pendingBuffer = .allocate(byteCount: pendingCapacity, alignment: 16)
+        countOlder()
+        if hasNewer {
+            candidates.table.prefetchEntry(newer.hash)
+            swap(&older, &newer)
+            hasOlder = true
         }
-        if let base = key.baseAddress { pendingBuffer.copyMemory(from: base, byteCount: key.count) }
-        if let base = path.baseAddress { (pendingBuffer + key.count).copyMemory(from: base, byteCount: path.count) }
-        pendingHash = hash
-        pendingBytes = bytes
-        pendingKeyLength = key.count
-        pendingPathLength = path.count
-        hasPending = true
+        newer.hold(hash, key: key, path: path, bytes: bytes)
+        hasNewer = true
     }
 
     /// Counts `count` requests for `key` at once, moving `bytes` in all: what `count` calls of
@@ -268,15 +297,21 @@ public final class SketchCounter: MergeableCounter {
         candidates.add(KeyHash.hash(key, seed: seed), key: key, path: path, bytes: bytes, weight: count, requests: UInt64(count))
     }
 
-    /// Counts the pending key, if any.
+    /// Counts the key two calls back, if any.
+    @inline(__always)
+    private func countOlder() {
+        guard hasOlder else { return }
+        hasOlder = false
+        candidates.add(older.hash, key: older.key, path: older.path, bytes: older.bytes, weight: 1)
+    }
+
+    /// Counts the pending keys, in the order they came.
     @inline(__always)
     func flush() {
-        guard hasPending else { return }
-        hasPending = false
-        candidates.add(
-            pendingHash, key: UnsafeRawBufferPointer(start: pendingBuffer, count: pendingKeyLength),
-            path: UnsafeRawBufferPointer(start: pendingBuffer + pendingKeyLength, count: pendingPathLength), bytes: pendingBytes,
-            weight: 1)
+        countOlder()
+        guard hasNewer else { return }
+        hasNewer = false
+        candidates.add(newer.hash, key: newer.key, path: newer.path, bytes: newer.bytes, weight: 1)
     }
 
     /// - Complexity: O(c log c) for c candidates.
