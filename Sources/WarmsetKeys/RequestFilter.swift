@@ -51,8 +51,8 @@ public struct RequestFilter: Sendable {
     /// Up to four methods of at most 7 bytes, each packed into a word (`pack`), so the check per
     /// line compares integers; `methodWords` is -1 when `methods` does not fit (then the list is
     /// walked) and 0 when any method counts.
-    private var packedMethods: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    private var methodWords = 0
+    @usableFromInline var packedMethods: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline var methodWords = 0
 
     private mutating func rebuildMethodTable() {
         packedMethods = (0, 0, 0, 0)
@@ -68,7 +68,7 @@ public struct RequestFilter: Sendable {
 
     /// A method of 1 to 7 bytes as one word: the bytes and, in the top byte, the length; 0 for
     /// any other length.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func pack(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         let n = bytes.count
         guard n >= 1 && n <= 7, let base = bytes.baseAddress else { return 0 }
@@ -91,7 +91,7 @@ public struct RequestFilter: Sendable {
     /// Single status codes that count.
     public var statusCodes: Set<Int> { didSet { rebuildStatusTable() } }
     /// Statuses that count, indexed by code (0…999), so the check per line is one load.
-    private var statusAllowed: [Bool] = []
+    @usableFromInline var statusAllowed: [Bool] = []
 
     private mutating func rebuildStatusTable() {
         statusAllowed = (0..<1000).map { code in
@@ -146,7 +146,9 @@ public struct RequestFilter: Sendable {
 
     /// Checks the method, status, host and time of `fields`.
     /// - Returns: nil when the request counts, or why it does not.
-    @inline(__always)
+    /// - Note: `@inlinable`: called for every line from the analysis module, where a call
+    ///   (this struct and the fields passed by reference) cost about as much as the checks.
+    @inlinable @inline(__always)
     public func check(_ fields: RequestFields) -> Reason? {
         if let method = fields.method, methodWords != 0 {
             if methodWords > 0 {
