@@ -109,12 +109,12 @@ reading=""
   echo
   echo "Allocations (scripts/malloc-count.c, an LD_PRELOAD counter of malloc/calloc/realloc/posix_memalign):"
   echo "$M_SHORT calls for the first 1,000,000 lines, $M_LONG for the first 2,000,000: $(awk -v a="$M_SHORT" -v b="$M_LONG" 'BEGIN {printf "%.6f", (b-a)/1000000}') per line"
-  echo "in steady state with the default two parse workers; with \`--threads 1\`: $M1_SHORT and $M1_LONG, $(awk -v a="$M1_SHORT" -v b="$M1_LONG" 'BEGIN {printf "%.6f", (b-a)/1000000}') per line."
+  echo "in steady state with the default two lanes; with \`--threads 1\`: $M1_SHORT and $M1_LONG, $(awk -v a="$M1_SHORT" -v b="$M1_LONG" 'BEGIN {printf "%.6f", (b-a)/1000000}') per line."
   echo
   echo "Plain input rate of warmset: parse + key + count on one core (\`--threads 1\`, file read on another thread),"
   t=$(echo "${TIMES["warmset analyze plain --threads 1"]}" | median)
   awk -v t="$t" -v b="$plain_bytes" 'BEGIN {printf "%.0f MB/s; ", b/t/1e6}'
-  echo "with two parse workers (the default on 2+ cores):"
+  echo "with two lanes on two threads (the default on 2+ cores):"
   t=$(echo "${TIMES["warmset analyze plain (sketch, top 10000, 1 rule)"]}" | median)
   awk -v t="$t" -v b="$plain_bytes" 'BEGIN {printf "%.0f MB/s.\n", b/t/1e6}'
   if [ -n "$reading" ]; then echo; echo "$reading"; fi
