@@ -34,7 +34,9 @@ protocol InflateEngine: AnyObject {
 ///
 /// Concatenated members (as pigz and logrotate write them) are one stream. Zero padding
 /// after the last member is ignored; any other trailing bytes, a truncated member, or data
-/// the inflater rejects raise an `InputError` naming the compressed byte offset.
+/// the inflater rejects raise an `InputError` naming the compressed byte offset. The bytes
+/// decoded before such an error are returned first, and the error comes with the next read:
+/// nothing that could be decoded is lost.
 final class GzipSource: ByteSource {
     private let file: RawFile
     private let input: UnsafeMutableRawBufferPointer
@@ -45,6 +47,8 @@ final class GzipSource: ByteSource {
     private var inputEnd: Int
     private var inMember = false
     private var finished = false
+    /// An error met after some bytes of a read were decoded: thrown by the next read.
+    private var deferredError: InputError?
 
     init(file: RawFile, buffer: UnsafeMutableRawBufferPointer, staged: Int, inflater: Inflater) {
         self.file = file
@@ -73,8 +77,24 @@ final class GzipSource: ByteSource {
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        if let error = deferredError {
+            deferredError = nil
+            finished = true
+            throw error
+        }
         guard !finished, buffer.count > 0 else { return 0 }
         var produced = 0
+        do {
+            return try inflate(into: buffer, produced: &produced)
+        } catch {
+            guard produced > 0 else { throw error }
+            deferredError = error
+            return produced
+        }
+    }
+
+    /// Fills `buffer` from the start, counting the bytes decoded in `produced` as it goes.
+    private func inflate(into buffer: UnsafeMutableRawBufferPointer, produced: inout Int) throws(InputError) -> Int {
         while produced < buffer.count {
             if !(try refillIfEmpty()) {
                 if inMember {

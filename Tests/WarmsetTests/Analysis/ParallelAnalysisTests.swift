@@ -194,6 +194,36 @@ struct ParallelAnalysisTests {
         }
     }
 
+    /// A gzip file cut short: every thread setting counts the same lines, those before the cut.
+    @Test("a truncated gzip input gives the same partial counts on one thread and on lanes")
+    func truncatedGzipSameOnEveryPath() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        var bytes: [UInt8] = []
+        TrafficGenerator(lines: 30_000, keys: 500, zipf: 1.0, seed: 12).write { bytes += $0 }
+        let path = dir.appendingPathComponent("cut.log").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "gzip -c '\(path)' > '\(path).full.gz' && head -c $(( $(stat -c %s '\(path).full.gz') * 2 / 3 )) '\(path).full.gz' > '\(path).gz'"]
+        try gzip.run()
+        gzip.waitUntilExit()
+        var runs: [AnalysisResult] = []
+        for (threads, background) in [(1, false), (1, true), (2, true), (3, true)] {
+            var c = configuration([path + ".gz"], exact: true, threads: threads, chunkSize: 1 << 20)
+            c.allowPartial = true
+            c.decodeInBackground = background
+            runs.append(try Analyzer.run(c))
+        }
+        let lines = runs[0].summary.linesRead
+        #expect(lines > 10_000 && lines < 30_000, "\(lines) lines before the cut")
+        for run in runs {
+            #expect(run.summary.partial)
+            #expect(run.summary.linesRead == lines)
+            let sameRanking = run.ranked == runs[0].ranked  // a Bool: the rankings are long to print
+            #expect(sameRanking, "\(run.ranked.count) keys against \(runs[0].ranked.count)")
+        }
+    }
+
     @Test("malformed samples number lines across chunks and files as one thread does")
     func samplesLateInFiles() throws {
         let dir = try TestSupport.temporaryDirectory()

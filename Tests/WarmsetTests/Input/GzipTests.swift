@@ -60,6 +60,36 @@ struct GzipTests {
         }
     }
 
+    /// A stream cut short: the bytes decoded before the cut come back first, however large the
+    /// read, and the error with the next read (a read that met the cut used to return nothing).
+    @Test("a truncated stream gives its decoded bytes before the error", arguments: Inflater.allCases)
+    func truncatedKeepsDecodedBytes(inflater: Inflater) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let path = dir.appendingPathComponent("cut.log").path
+        var text: [UInt8] = []
+        for i in 0..<40_000 { text += Array("GET /item/\(i * 7919 % 100_003) \(String(repeating: "y", count: i % 61))\n".utf8) }
+        FileManager.default.createFile(atPath: path, contents: Data(text))
+        let gz = Process()
+        gz.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gz.arguments = ["-c", "gzip -c '\(path)' > '\(path).full.gz' && head -c $(( $(stat -c %s '\(path).full.gz') / 2 )) '\(path).full.gz' > '\(path).gz'"]
+        try gz.run()
+        gz.waitUntilExit()
+        #expect(gz.terminationStatus == 0)
+        let source = try InputOpener.open(path + ".gz", inflater: inflater)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 1)
+        defer { buffer.deallocate() }
+        let n = try source.read(into: buffer)
+        #expect(n > text.count * 3 / 10 && n < text.count, "\(n) of \(text.count) bytes")
+        #expect(Array(buffer[0..<n]) == Array(text[0..<n]))
+        do {
+            _ = try source.read(into: buffer)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.kind == .gzipTruncated)
+        }
+        #expect(try source.read(into: buffer) == 0, "after the error the stream has ended")
+    }
+
     @Test("corrupt data is reported with zlib's message and an offset inside the file", arguments: Inflater.allCases)
     func corrupt(inflater: Inflater) throws {
         do {
