@@ -16,12 +16,25 @@ struct LineSteps {
     private let tally: HitTally?
     private var fields = RequestFields()
     /// Requests not counted, indexed by `RequestFilter.Reason.index`.
-    var filtered = [Int](repeating: 0, count: RequestFilter.Reason.allCases.count)
+    var filtered: [Int] {
+        get { Array(UnsafeBufferPointer(start: notCounted.counts, count: ReasonCounts.count)) }
+        nonmutating set {
+            for i in 0..<ReasonCounts.count { notCounted.counts[i] = i < newValue.count ? newValue[i] : 0 }
+        }
+    }
+    /// Behind `filtered`: counting a line there is one increment (an array's element would
+    /// cost a uniqueness check and a bounds check, for nearly half the lines).
+    private let notCounted = ReasonCounts()
     /// Key and count each line when the next one arrives (see `init`).
     private let oneLineLate: Bool
-    /// The line waiting to be keyed and counted: its target (in the caller's line bytes), the
-    /// escapes flag, the bytes sent and the memo's hash of the target.
-    private var pending: (target: UnsafeRawBufferPointer, escapes: Bool, bytes: Int64, memoHash: UInt64?)?
+    /// The line waiting to be keyed and counted (when `hasPending`): its target (in the caller's
+    /// line bytes), the escapes flag, the bytes sent and the memo's hash of the target. Plain
+    /// fields and a flag, not an optional tuple: this is written and read for every line.
+    private var hasPending = false
+    private var pendingTarget = UnsafeRawBufferPointer(start: nil, count: 0)
+    private var pendingEscapes = false
+    private var pendingBytes: Int64 = 0
+    private var pendingMemoHash: UInt64?
 
     /// - Parameter batchHits: count the requests answered by the key memo per memo slot and
     ///   pass them to the counter in batches (`HitTally`), when it is an unweighted sketch.
@@ -52,9 +65,9 @@ struct LineSteps {
     /// Keys and counts the line waiting, if any: after it no line's bytes are needed.
     @inline(__always)
     mutating func flush() {
-        guard let line = pending else { return }
-        pending = nil
-        key(line.target, escapes: line.escapes, bytes: line.bytes, memoHash: line.memoHash)
+        guard hasPending else { return }
+        hasPending = false
+        key(pendingTarget, escapes: pendingEscapes, bytes: pendingBytes, memoHash: pendingMemoHash)
     }
 
     /// Counts the line waiting and passes the batched hits on to the counter: after it, the
@@ -65,7 +78,7 @@ struct LineSteps {
     }
 
     /// Requests filtered out or without a key, over all reasons.
-    var filteredTotal: Int { filtered.reduce(0, +) }
+    var filteredTotal: Int { (0..<ReasonCounts.count).reduce(0) { $0 + notCounted.counts[$1] } }
 
     /// Parses, filters, keys and counts one line (without its newline).
     /// - Returns: why the line does not match the format, or nil (counted or filtered).
@@ -74,17 +87,21 @@ struct LineSteps {
     mutating func process(_ line: UnsafeRawBufferPointer) -> Malformation? {
         if let problem = parser.parse(line, into: &fields) { return problem }
         if let reason = filter.check(fields) {
-            filtered[reason.index] += 1
+            notCounted.counts[reason.index] &+= 1
             return nil
         }
         guard let target = fields.target, !fields.badRequestLine else {
-            filtered[RequestFilter.Reason.badRequest.index] += 1
+            notCounted.counts[RequestFilter.Reason.badRequest.index] &+= 1
             return nil
         }
         if oneLineLate {
             let memoHash = keys.prefetchMemo(target: target, hasLogEscapes: fields.hasLogEscapes)
             flush()
-            pending = (target, fields.hasLogEscapes, fields.bytes, memoHash)
+            hasPending = true
+            pendingTarget = target
+            pendingEscapes = fields.hasLogEscapes
+            pendingBytes = fields.bytes
+            pendingMemoHash = memoHash
             return nil
         }
         key(target, escapes: fields.hasLogEscapes, bytes: fields.bytes, memoHash: nil)
@@ -105,7 +122,7 @@ struct LineSteps {
                 counter.add(key: keys.key, path: keys.path, bytes: bytes)
             }
         case .skipped(let reason):
-            filtered[reason.index] += 1
+            notCounted.counts[reason.index] &+= 1
         }
     }
 }
@@ -167,4 +184,17 @@ final class HitTally: MemoEvictionObserver {
     func passAll() {
         for slot in 0..<KeyBuilder.memoSlotCount where counts[slot] > 0 { pass(slot) }
     }
+}
+
+/// One counter per `RequestFilter.Reason`, allocated once.
+private final class ReasonCounts {
+    static let count = RequestFilter.Reason.allCases.count
+    let counts: UnsafeMutablePointer<Int>
+
+    init() {
+        counts = .allocate(capacity: Self.count)
+        counts.initialize(repeating: 0, count: Self.count)
+    }
+
+    deinit { counts.deallocate() }
 }
