@@ -108,7 +108,7 @@ public enum Analyzer {
         let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
         let opened = sources.compactMap(\.source)
         let lanes = ParallelAnalysis.lanes(configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil)
-        // With several lanes the workers count (each its own steps); these only collect.
+        // With several lanes the lanes count (each its own steps); these only collect.
         var steps = LineSteps(compiled, counter: counter, weigher: weigher, batchHits: lanes == 1, oneLineLate: lanes == 1)
         var linesRead = 0
         var malformed = 0

@@ -4,7 +4,7 @@ import WarmsetSketch
 
 /// The per-line steps every analysis shares: parse → filter → key → count.
 ///
-/// Used by the batch analyzer, each parallel parse worker and watch mode's live analysis,
+/// Used by the batch analyzer, each parallel parse lane and watch mode's live analysis,
 /// so the steps exist once. A value type held in a local `var` by the loop that owns it.
 struct LineSteps {
     let parser: AccessLogParser

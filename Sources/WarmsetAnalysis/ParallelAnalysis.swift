@@ -7,7 +7,7 @@ import WarmsetSketch
 
 /// Parsing on several threads: one inflates (or reads) each input into line-aligned chunks
 /// dealt to `lanes` lanes, each lane parses, keys and counts its chunks into its own counter
-/// (its own `ParseWorker`), and the counters are merged at the end.
+/// (its own `ParseLane`), and the counters are merged at the end.
 ///
 /// A lane is run by whichever thread is free (see `LineAlignedChunks`): the parse threads,
 /// and the decoding thread itself when its ring of buffers is full. Each lane still sees
@@ -40,7 +40,7 @@ enum ParallelAnalysis {
         return max(1, min(lanes, cores - 1))
     }
 
-    /// What the workers found, merged.
+    /// What the lanes found, merged.
     struct Outcome {
         var counter: any KeyCounter
         var linesRead = 0
@@ -62,7 +62,7 @@ enum ParallelAnalysis {
         compiled: CompiledAnalysis, counter: any KeyCounter, sampleLimit: Int, summary: inout AnalysisSummary,
         progress: (_ consumed: Int64, _ lines: Int) -> Void
     ) throws -> Outcome {
-        var workers = [ParseWorker(compiled: compiled, counter: counter, maxLineBytes: configuration.maxLineBytes, sampleLimit: sampleLimit)]
+        var workers = [ParseLane(compiled: compiled, counter: counter, maxLineBytes: configuration.maxLineBytes, sampleLimit: sampleLimit)]
         for _ in 1..<lanes {
             let other: any KeyCounter
             if let sketch = counter as? SketchCounter {
@@ -70,7 +70,7 @@ enum ParallelAnalysis {
             } else {
                 other = ExactCounter(seed: configuration.sketch.seed)
             }
-            workers.append(ParseWorker(
+            workers.append(ParseLane(
                 compiled: try CompiledAnalysis(configuration), counter: other, maxLineBytes: configuration.maxLineBytes,
                 sampleLimit: sampleLimit))
         }
@@ -87,14 +87,14 @@ enum ParallelAnalysis {
             let done = DispatchSemaphore(value: 0)
             for index in 1..<threads {
                 let thread = Thread {
-                    ParseWorker.drain(chunks, lanes: lanesOfFile, fileOrder: fileOrder) {}
+                    ParseLane.drain(chunks, lanes: lanesOfFile, fileOrder: fileOrder) {}
                     done.signal()
                 }
                 thread.name = "warmset-parse-\(index)"
                 thread.start()
             }
             let linesBefore = outcome.linesRead
-            ParseWorker.drain(chunks, lanes: workers, fileOrder: fileOrder) {
+            ParseLane.drain(chunks, lanes: workers, fileOrder: fileOrder) {
                 progress(consumedBefore + chunks.compressedBytesConsumed, linesBefore + chunks.linesDone)
             }
             for _ in 1..<threads { done.wait() }
@@ -149,7 +149,7 @@ enum ParallelAnalysis {
 
 /// One lane: its own parser, key builder and counter, and what it found. Run by one thread
 /// at a time (`LineAlignedChunks` hands a lane's chunks out one at a time), not always the same.
-final class ParseWorker: @unchecked Sendable {
+final class ParseLane: @unchecked Sendable {
     // @unchecked Sendable: a lane is used by one thread at a time, and the handover goes
     // through `LineAlignedChunks`' lock; the threads are joined (a semaphore, then the
     // decoder's end) before its results are read.
@@ -183,7 +183,7 @@ final class ParseWorker: @unchecked Sendable {
     }
 
     /// Runs lanes of `chunks` on this thread until every lane has ended.
-    static func drain(_ chunks: LineAlignedChunks, lanes: [ParseWorker], fileOrder: Int, afterChunk: () -> Void) {
+    static func drain(_ chunks: LineAlignedChunks, lanes: [ParseLane], fileOrder: Int, afterChunk: () -> Void) {
         var previous: (lane: Int, lines: Int)?
         while let work = chunks.next(releasing: previous?.lane, lines: previous?.lines ?? 0) {
             let worker = lanes[work.lane]

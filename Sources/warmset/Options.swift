@@ -36,10 +36,10 @@ struct InputOptions: ParsableArguments {
         valueName: "n"))
     var threads: Int?
 
-    /// True when the options fix the parse workers (`--threads`, `--single-thread`).
+    /// True when the options fix the parse lanes (`--threads`, `--single-thread`).
     var threadsChosen: Bool { threads != nil || singleThread }
 
-    /// The parse workers the options ask for.
+    /// The parse lanes the options ask for.
     var parseThreads: Int {
         if singleThread { return 1 }
         return threads ?? (ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1)
@@ -120,7 +120,7 @@ struct CountingOptions: ParsableArguments {
     @Flag(help: "Count every key exactly in a hash map (memory grows with the number of distinct keys).")
     var exact = false
 
-    @Option(help: ArgumentHelp("Sketch memory for the counters, e.g. 32MiB (4 rows); more memory, a smaller error bound ε·N. Each parse worker (--threads) has its own. (default: 8MiB)", valueName: "size"))
+    @Option(help: ArgumentHelp("Sketch memory for the counters, e.g. 32MiB (4 rows); more memory, a smaller error bound ε·N. Each parse lane (--threads) has its own. (default: 8MiB)", valueName: "size"))
     var sketchMemory: String?
 
     @Option(help: ArgumentHelp("Sketch error: counts are at most ε·N too high (sets the width).", valueName: "ε"))
