@@ -62,46 +62,46 @@ enum ParallelAnalysis {
         compiled: CompiledAnalysis, counter: any KeyCounter, sampleLimit: Int, summary: inout AnalysisSummary,
         progress: (_ consumed: Int64, _ lines: Int) -> Void
     ) throws -> Outcome {
-        var workers = [ParseLane(compiled: compiled, counter: counter, maxLineBytes: configuration.maxLineBytes, sampleLimit: sampleLimit)]
-        for _ in 1..<lanes {
-            let other: any KeyCounter
-            if let sketch = counter as? SketchCounter {
-                other = sketch.emptyCopy()
-            } else {
-                other = ExactCounter(seed: configuration.sketch.seed)
+        // Lane 0 counts into `counter`; the others into empty copies, merged into it at the end.
+        let parseLanes = try [ParseLane(compiled: compiled, counter: counter, maxLineBytes: configuration.maxLineBytes, sampleLimit: sampleLimit)]
+            + (1..<lanes).map { _ in
+                let other: any KeyCounter
+                if let sketch = counter as? SketchCounter {
+                    other = sketch.emptyCopy()
+                } else {
+                    other = ExactCounter(seed: configuration.sketch.seed)
+                }
+                return ParseLane(
+                    compiled: try CompiledAnalysis(configuration), counter: other, maxLineBytes: configuration.maxLineBytes,
+                    sampleLimit: sampleLimit)
             }
-            workers.append(ParseLane(
-                compiled: try CompiledAnalysis(configuration), counter: other, maxLineBytes: configuration.maxLineBytes,
-                sampleLimit: sampleLimit))
-        }
         let threads = max(1, min(threads, lanes))
         var outcome = Outcome(counter: counter, filtered: [Int](repeating: 0, count: RequestFilter.Reason.allCases.count))
         var consumedBefore: Int64 = 0
         for (fileOrder, (path, maybeSource)) in sources.enumerated() {
             guard let source = maybeSource else { continue }
-            for worker in workers { worker.beginFile() }
-            let lanesOfFile = workers
+            for lane in parseLanes { lane.beginFile() }
             let chunks = LineAlignedChunks(source, lanes: lanes, chunkSize: configuration.parallelChunkSize) { lane, chunk in
-                lanesOfFile[lane].process(chunk, fileOrder: fileOrder)
+                parseLanes[lane].process(chunk, fileOrder: fileOrder)
             }
             let done = DispatchSemaphore(value: 0)
             for index in 1..<threads {
                 let thread = Thread {
-                    ParseLane.drain(chunks, lanes: lanesOfFile, fileOrder: fileOrder) {}
+                    ParseLane.drain(chunks, lanes: parseLanes, fileOrder: fileOrder) {}
                     done.signal()
                 }
                 thread.name = "warmset-parse-\(index)"
                 thread.start()
             }
             let linesBefore = outcome.linesRead
-            ParseLane.drain(chunks, lanes: workers, fileOrder: fileOrder) {
+            ParseLane.drain(chunks, lanes: parseLanes, fileOrder: fileOrder) {
                 progress(consumedBefore + chunks.compressedBytesConsumed, linesBefore + chunks.linesDone)
             }
             for _ in 1..<threads { done.wait() }
             chunks.waitUntilFinished()
 
             // Renumber: each chunk's first line follows the lines of every chunk before it.
-            var perChunk = workers.flatMap(\.chunkLines)
+            var perChunk = parseLanes.flatMap(\.chunkLines)
             perChunk.sort { $0.sequence < $1.sequence }
             var firstLine: [Int: Int] = [:]
             var lines = 0
@@ -109,13 +109,13 @@ enum ParallelAnalysis {
                 firstLine[chunk.sequence] = lines
                 lines += chunk.lines
             }
-            var samples = workers.flatMap(\.samples)
+            var samples = parseLanes.flatMap(\.samples)
             samples.sort { ($0.sequence, $0.line) < ($1.sequence, $1.line) }
             for sample in samples where outcome.samples.count < sampleLimit {
                 outcome.samples.append("\(path):\((firstLine[sample.sequence] ?? 0) + sample.line): \(sample.text)")
             }
             var failure: String?
-            if let error = workers.lazy.compactMap(\.error).first {
+            if let error = parseLanes.lazy.compactMap(\.error).first {
                 failure = error.description
                 summary.partial = true
                 summary.errors.append(error.description)
@@ -128,18 +128,18 @@ enum ParallelAnalysis {
                 lines: lines, error: failure))
         }
 
-        for worker in workers {
-            worker.finish()
-            outcome.malformed += worker.malformed
-            for i in outcome.filtered.indices { outcome.filtered[i] += worker.filtered[i] }
+        for lane in parseLanes {
+            lane.finish()
+            outcome.malformed += lane.malformed
+            for i in outcome.filtered.indices { outcome.filtered[i] += lane.filtered[i] }
         }
         if let sketch = counter as? SketchCounter {
-            for worker in workers.dropFirst() {
-                if let other = worker.counter as? SketchCounter { sketch.absorb(other) }
+            for lane in parseLanes.dropFirst() {
+                if let other = lane.counter as? SketchCounter { sketch.absorb(other) }
             }
         } else {
-            let shares: [ExactCounter.WorkerShare] = workers.compactMap { worker in
-                (worker.counter as? ExactCounter).map { (counter: $0, marks: worker.marks) }
+            let shares: [ExactCounter.WorkerShare] = parseLanes.compactMap { lane in
+                (lane.counter as? ExactCounter).map { (counter: $0, marks: lane.marks) }
             }
             outcome.counter = ExactCounter.merged(shares, seed: configuration.sketch.seed)
         }
@@ -163,8 +163,8 @@ final class ParseLane: @unchecked Sendable {
     private var steps: LineSteps?
     /// Exact mode: for each chunk, its order in the whole run and the counter's key count before it.
     var marks: [(order: Int, firstKey: Int)] = []
-    /// Requests not counted, by reason: filled in by `finish()`.
-    var filtered = [Int](repeating: 0, count: RequestFilter.Reason.allCases.count)
+    /// Requests not counted, by reason (complete after `finish()`).
+    var filtered: [Int] { steps?.filtered ?? [Int](repeating: 0, count: RequestFilter.Reason.allCases.count) }
     var malformed = 0
     /// This file: the lines of each chunk counted.
     var chunkLines: [(sequence: Int, lines: Int)] = []
@@ -186,13 +186,13 @@ final class ParseLane: @unchecked Sendable {
     static func drain(_ chunks: LineAlignedChunks, lanes: [ParseLane], fileOrder: Int, afterChunk: () -> Void) {
         var previous: (lane: Int, lines: Int)?
         while let work = chunks.next(releasing: previous?.lane, lines: previous?.lines ?? 0) {
-            let worker = lanes[work.lane]
+            let lane = lanes[work.lane]
             guard let chunk = work.chunk else {
-                if let error = work.error { worker.error = error }
+                if let error = work.error { lane.error = error }
                 previous = (work.lane, 0)
                 continue
             }
-            previous = (work.lane, worker.process(chunk, fileOrder: fileOrder))
+            previous = (work.lane, lane.process(chunk, fileOrder: fileOrder))
             afterChunk()
         }
     }
@@ -240,12 +240,11 @@ final class ParseLane: @unchecked Sendable {
         return lines
     }
 
-    /// Passes the batched hits on to the counter and takes the filter counts: after it the
-    /// counter has counted every line of every chunk.
+    /// Passes the batched hits on to the counter: after it the counter has counted every line
+    /// of every chunk.
     func finish() {
         guard var steps = steps.take() else { return }
-        defer { self.steps = steps }
         steps.finish()
-        filtered = steps.filtered
+        self.steps = steps
     }
 }

@@ -59,7 +59,6 @@ public final class LineAlignedChunks: @unchecked Sendable {
     private var holding: [Int?]
     private var busy: [Bool]
     private var finished: [Bool]
-    private var ended = 0
     private var linesCounted = 0
     private let help: ((_ lane: Int, _ chunk: LineChunk) -> Int)?
     private var stopRequested = false
@@ -69,7 +68,7 @@ public final class LineAlignedChunks: @unchecked Sendable {
 
     /// Starts decoding `source` on a new thread.
     /// - Parameters:
-    ///   - lanes: the number of parse workers; each calls `next(lane:)` with its own index.
+    ///   - lanes: the number of lanes: chunk `s` belongs to lane `s % lanes`.
     ///   - chunkSize: the size of each buffer; lines longer than this are dropped.
     ///   - buffersPerLane: buffers in the ring per lane.
     ///   - help: processes one chunk of a lane on the decoding thread, when the ring is full
@@ -144,20 +143,24 @@ public final class LineAlignedChunks: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if let lane { release(lane, lines: lines) }
-        while true {
-            if ended == lanes { return nil }
+        while finished.contains(false) {
             if let lane = takeable(endsToo: true) {
-                let item = queues[lane].removeFirst()
-                busy[lane] = true
+                let item = take(lane)
                 if item.last {
                     finished[lane] = true
-                    ended += 1
                     return Work(lane: lane, chunk: nil, error: item.error)
                 }
                 return Work(lane: lane, chunk: chunk(of: item), error: nil)
             }
             condition.wait()
         }
+        return nil
+    }
+
+    /// With `condition` held: the lane's next item, the lane now held.
+    private func take(_ lane: Int) -> Item {
+        busy[lane] = true
+        return queues[lane].removeFirst()
     }
 
     /// With `condition` held: the lane's buffer back to the ring and the lane free.
@@ -200,9 +203,7 @@ public final class LineAlignedChunks: @unchecked Sendable {
         defer { condition.unlock() }
         while free.isEmpty && !stopRequested {
             if let help, let lane = takeable(endsToo: false) {
-                let item = queues[lane].removeFirst()
-                busy[lane] = true
-                let chunk = chunk(of: item)
+                let chunk = chunk(of: take(lane))
                 condition.unlock()
                 let lines = help(lane, chunk)
                 condition.lock()
