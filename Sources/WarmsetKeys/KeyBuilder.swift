@@ -218,10 +218,9 @@ public final class KeyBuilder {
     ) -> Outcome {
         memoSlot = -1
         let n = target.count
-        guard let base = target.baseAddress, n <= KeyMemo.slotBytes else {
+        guard let base = target.baseAddress, n <= KeyMemo.slotBytes, let hash = memoHash ?? Self.memoHash(target, escapes: hasLogEscapes) else {
             return build(target: target, hasLogEscapes: hasLogEscapes)
         }
-        let hash = memoHash ?? KeyMemo.hash(base, n, escapes: hasLogEscapes)
         let slot = KeyMemo.slot(hash)
         let header = memo.header(slot)
         let held = memo.slotBase(slot)
@@ -269,12 +268,18 @@ public final class KeyBuilder {
     /// later: the memo is larger than a core's cache, and a lookup otherwise waits for this load.
     @inline(__always)
     public func prefetchMemo(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> UInt64? {
-        guard let base = target.baseAddress, target.count <= KeyMemo.slotBytes else { return nil }
-        let hash = KeyMemo.hash(base, target.count, escapes: hasLogEscapes)
+        guard let hash = Self.memoHash(target, escapes: hasLogEscapes) else { return nil }
         let header = UnsafeRawPointer(memo.header(KeyMemo.slot(hash)))
         warmset_prefetch(header)
         warmset_prefetch(header + 64)  // the target's bytes go on past the header's line
         return hash
+    }
+
+    /// The memo's hash of `target`, or nil for a target the memo does not hold (too long for a slot).
+    @inline(__always)
+    private static func memoHash(_ target: UnsafeRawBufferPointer, escapes: Bool) -> UInt64? {
+        guard let base = target.baseAddress, target.count <= KeyMemo.slotBytes else { return nil }
+        return KeyMemo.hash(base, target.count, escapes: escapes)
     }
 
     @inline(__always)

@@ -310,8 +310,10 @@ public final class SketchCounter: MergeableCounter {
     func flush() {
         countOlder()
         guard hasNewer else { return }
+        swap(&older, &newer)
+        hasOlder = true
         hasNewer = false
-        candidates.add(newer.hash, key: newer.key, path: newer.path, bytes: newer.bytes, weight: 1)
+        countOlder()
     }
 
     /// - Complexity: O(c log c) for c candidates.
