@@ -70,6 +70,28 @@ enum TestSupport {
             stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs `command` with /bin/sh; its exit status.
+    @discardableResult
+    static func shell(_ command: String) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Gzips `path` with the gzip tool into `path.gz`, then keeps only the first `fraction` of
+    /// the compressed bytes: a stream cut short, as a copy interrupted midway leaves it.
+    /// - Returns: the cut file's path.
+    static func truncatedGzip(of path: String, keeping fraction: Double) throws -> String {
+        let full = try shell("gzip -c '\(path)' > '\(path).full.gz'")
+        let size = try FileManager.default.attributesOfItem(atPath: path + ".full.gz")[.size] as? Int ?? 0
+        let cut = try shell("head -c \(Int(Double(size) * fraction)) '\(path).full.gz' > '\(path).gz'")
+        guard full == 0 && cut == 0 && size > 0 else { throw CocoaError(.fileWriteUnknown) }
+        return path + ".gz"
+    }
+
     /// A fresh temporary directory.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("warmset-test-\(UUID().uuidString)")
