@@ -184,7 +184,6 @@ public enum Analyzer {
                     summary.partial = true
                     summary.errors.append(error.description)
                 }
-                steps.flush()  // the last line, before `chunks` lets go of its buffers
                 decoded = chunks.decodedBytes
                 lines = linesRead - linesBefore
                 consumedBefore += source.compressedBytesConsumed

@@ -50,7 +50,8 @@ public final class LineReader {
     ///   - afterRead: called after every chunk, for progress reporting.
     ///   - beforeReuse: called once the lines of a chunk have been delivered, before any byte
     ///     of the lines delivered so far changes (the chunk's buffer is handed back, the carry
-    ///     buffer refilled): for a caller that holds on to a line until the next one.
+    ///     buffer refilled), and after the input's last line: for a caller that holds on to a
+    ///     line until the next one, every line is let go of before this returns.
     ///   - onOverlong: called with the line number and the length of a line over the limit.
     /// - Returns: the number of lines (delivered and overlong).
     /// - Throws: the source's `InputError`s (lines before the failure have been delivered),
@@ -138,6 +139,7 @@ public final class LineReader {
             onOverlong(lineNumber, skipped)
         } else if carried > 0 {
             try deliver(carry, carried)
+            beforeReuse()
         }
         return lineNumber
     }

@@ -216,6 +216,34 @@ struct ParallelAnalysisTests {
         }
     }
 
+    /// On one thread each line is keyed when the next arrives: a file's last line, with or
+    /// without a newline, is still counted, once, and under its own key. Each file ends with a
+    /// request for a key no other line has. (That it is keyed before its file's buffers go is
+    /// `LineReader`'s `beforeReuse` contract, tested with the reader.)
+    @Test("one thread keys each file's last line before moving to the next file")
+    func lastLineOfEachFile() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        var paths: [String] = []
+        for i in 0..<3 {
+            var bytes: [UInt8] = []
+            TrafficGenerator(lines: 4000, keys: 300, zipf: 1.0, seed: 40 + UInt64(i)).write { bytes += $0 }
+            bytes += Array(#"10.0.0.9 - - [27/Nov/2026:10:00:00 +0000] "GET /products/\#(9_000_000 + i) HTTP/1.1" 200 512 "-" "t""#.utf8)
+            if i != 1 { bytes.append(0x0A) }  // the middle file's last line has no newline
+            let path = dir.appendingPathComponent("part\(i).log").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            paths.append(path)
+        }
+        for background in [false, true] {
+            var c = configuration(paths, exact: true, threads: 1, chunkSize: 4096)
+            c.decodeInBackground = background
+            let result = try Analyzer.run(c)
+            for i in 0..<3 {
+                let key = "product:\(9_000_000 + i)"
+                #expect(result.ranked.first { $0.key == key }?.count == 1, "\(key), background \(background)")
+            }
+        }
+    }
+
     @Test("malformed samples number lines across chunks and files as one thread does")
     func samplesLateInFiles() throws {
         let dir = try TestSupport.temporaryDirectory()

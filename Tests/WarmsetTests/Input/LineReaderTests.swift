@@ -81,34 +81,38 @@ struct PrefetchTests {
 
     /// A caller may hold on to each line until the next one arrives or `beforeReuse` is
     /// called (the analyzer keys lines one late): the held line's bytes are still intact then,
-    /// whichever chunk or the carry buffer they are in, with the ring and reading directly.
+    /// whichever chunk or the carry buffer they are in, with the ring and reading directly;
+    /// and the last line is let go of before `forEachLine` returns.
     @Test("a line held until the next one or beforeReuse keeps its bytes")
     func holdOneLine() throws {
-        let text = LineReaderTests.randomText(seed: 33, lines: 2000)
-        let expected = referenceLines(text)
-        for chunk in [1, 7, 64, 100, 129, 4096] {
-            for background in [false, true] {
-                let chunks: any ChunkSource = background
-                    ? PrefetchedChunks(MemorySource(text, chunk: chunk), chunkSize: chunk, count: 2)
-                    : DirectChunks(MemorySource(text, chunk: chunk), chunkSize: chunk)
-                var lines: [[UInt8]] = []
-                var held: UnsafeRawBufferPointer?
-                var flushes = 0
-                try LineReader(maxLineBytes: 4096).forEachLine(
-                    of: chunks,
-                    beforeReuse: {
-                        flushes += 1
-                        if let line = held { lines.append(Array(line)) }
-                        held = nil
-                    }
-                ) { line, _ in
-                    if let previous = held { lines.append(Array(previous)) }
-                    held = line
+        let random = LineReaderTests.randomText(seed: 33, lines: 2000)
+        // Ending with a newline, and with a last line without one (delivered from the carry).
+        let ended = random.last == 0x0A ? random : random + [0x0A]
+        for (text, chunk, background) in [ended, ended + Array("tail".utf8)].flatMap({ text in
+            [1, 7, 64, 100, 129, 4096].flatMap { chunk in [false, true].map { (text, chunk, $0) } }
+        }) {
+            let expected = referenceLines(text)
+            let chunks: any ChunkSource = background
+                ? PrefetchedChunks(MemorySource(text, chunk: chunk), chunkSize: chunk, count: 2)
+                : DirectChunks(MemorySource(text, chunk: chunk), chunkSize: chunk)
+            var lines: [[UInt8]] = []
+            var held: UnsafeRawBufferPointer?
+            var flushes = 0
+            try LineReader(maxLineBytes: 4096).forEachLine(
+                of: chunks,
+                beforeReuse: {
+                    flushes += 1
+                    if let line = held { lines.append(Array(line)) }
+                    held = nil
                 }
-                if let line = held { lines.append(Array(line)) }
-                #expect(lines == expected, "chunk \(chunk), background \(background)")
-                #expect(flushes > 0)
+            ) { line, _ in
+                if let previous = held { lines.append(Array(previous)) }
+                held = line
             }
+            #expect(held == nil, "the last line is let go of before forEachLine returns")
+            if let line = held { lines.append(Array(line)) }
+            #expect(lines == expected, "chunk \(chunk), background \(background), \(text.last == 0x0A ? "" : "no ")final newline")
+            #expect(flushes > 0)
         }
     }
 
