@@ -56,7 +56,7 @@ let package = Package(
         // parse: nginx log_format compiled to a byte-level parser; JSON lines
         .target(name: "WarmsetFormat", dependencies: ["CByteScan"], swiftSettings: hotPath),
         // filter and key: request filters, URL normalization, key rules
-        .target(name: "WarmsetKeys", dependencies: ["CPCRE2", "CPrefetch", "WarmsetFormat"], swiftSettings: hotPath),
+        .target(name: "WarmsetKeys", dependencies: ["CByteScan", "CPCRE2", "CPrefetch", "WarmsetFormat"], swiftSettings: hotPath),
         // count and rank: hash, count-min sketch, candidates, exact counts (pure Swift)
         .target(
             name: "WarmsetSketch",

@@ -1,3 +1,4 @@
+import CByteScan
 import CPrefetch
 #if canImport(Glibc)
 import Glibc
@@ -66,11 +67,6 @@ public final class KeyBuilder {
     private var queryBuffer: ByteScratch
     private var keyBuffer: ByteScratch
     private let segmentStarts: UnsafeMutablePointer<Int>
-    /// Per byte: `unreserved` and `stays` bits.
-    private let byteClasses: UnsafeMutablePointer<UInt8>
-    static let unreservedBit: UInt8 = 1
-    /// Bytes that stay as they are in a normalized path (and are not `%`).
-    static let stays: UInt8 = 2
     /// The index in `rules` of the rule that made the last key, or -1 (an index, not a
     /// reference: storing a class reference per line costs a retain and a release).
     private var matchedRule = -1
@@ -116,11 +112,6 @@ public final class KeyBuilder {
         queryBuffer = ByteScratch(capacity: 3 * maxTargetBytes + 4)
         keyBuffer = ByteScratch(capacity: maxKeyBytes)
         segmentStarts = .allocate(capacity: (3 * maxTargetBytes + 4) / 2 + 2)
-        byteClasses = .allocate(capacity: 256)
-        for b in 0..<256 {
-            let byte = UInt8(b)
-            byteClasses[b] = (Self.isUnreserved(byte) ? Self.unreservedBit : 0) | (Self.isPlain(byte) ? Self.stays : 0)
-        }
         params.reserveCapacity(64)
 
         var literalBytes = 0
@@ -159,7 +150,6 @@ public final class KeyBuilder {
         queryBuffer.free()
         keyBuffer.free()
         segmentStarts.deallocate()
-        byteClasses.deallocate()
         literalStorage.deallocate()
         flatPieces.deallocate()
         flatRules.deallocate()
@@ -414,6 +404,15 @@ public final class KeyBuilder {
         }
     }
 
+    /// True when normalization leaves the path `raw` as it is: every byte `isPlain`, and no
+    /// `/` followed by `/` or `.`. Checked 16 bytes at a time (`warmset_path_is_plain` holds the
+    /// byte classes of `isPlain`; a test compares it with a byte loop).
+    @inline(__always)
+    static func isNormalPath(_ raw: UnsafeRawBufferPointer) -> Bool {
+        guard let base = raw.baseAddress else { return true }
+        return warmset_path_is_plain(base.assumingMemoryBound(to: UInt8.self), raw.count) != 0
+    }
+
     /// Appends one normalized byte sequence (percent-encoding fixed) to `out`.
     @inline(__always)
     private static func appendNormalized(_ s: UnsafeRawBufferPointer, to out: inout ByteScratch) -> RequestFilter.Reason? {
@@ -446,20 +445,8 @@ public final class KeyBuilder {
 
     /// Normalizes a path into `out`: percent-encoding, then dot segments and repeated slashes.
     private func normalizePath(_ raw: UnsafeRawBufferPointer, into out: inout ByteScratch) -> RequestFilter.Reason? {
-        // Fast path: most logged paths are already normal (no `%`, no byte to encode, no `//`
-        // or `/.`), and are copied as they are.
-        let classes = byteClasses
-        var clean = raw.count <= out.capacity
-        var previousSlash = false
-        for b in raw {
-            let c = classes[Int(b)]
-            if c & Self.stays == 0 || (previousSlash && (b == 0x2F || b == 0x2E)) {
-                clean = false
-                break
-            }
-            previousSlash = b == 0x2F
-        }
-        if clean {
+        // Fast path: most logged paths are already normal, and are copied as they are.
+        if raw.count <= out.capacity && Self.isNormalPath(raw) {
             _ = out.append(raw)
             return nil
         }

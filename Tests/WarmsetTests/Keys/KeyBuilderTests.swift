@@ -184,4 +184,54 @@ struct KeyBuilderTests {
             }
         }
     }
+
+    /// The 16-bytes-at-a-time check that a path is already normal says what a byte loop over
+    /// `isPlain` and the slash pairs says: every byte value at every position of paths of 1…49
+    /// bytes (short ones go byte by byte, longer ones by blocks, the last block overlapping), a
+    /// `//` or `/.` at every position (across block edges too), and random paths of the bytes
+    /// that matter.
+    @Test func normalPathCheckMatchesAByteLoop() {
+        func reference(_ bytes: [UInt8]) -> Bool {
+            var previousSlash = false
+            for b in bytes {
+                if !KeyBuilder.isPlain(b) || (previousSlash && (b == 0x2F || b == 0x2E)) { return false }
+                previousSlash = b == 0x2F
+            }
+            return true
+        }
+        func check(_ bytes: [UInt8]) {
+            // In the middle of a buffer whose other bytes would fail the check if they were read.
+            let padded = [UInt8](repeating: 0x25, count: 16) + bytes + [UInt8](repeating: 0x25, count: 16)
+            let got = padded.withUnsafeBytes { KeyBuilder.isNormalPath(UnsafeRawBufferPointer(rebasing: $0[16..<(16 + bytes.count)])) }
+            #expect(got == reference(bytes), "\(bytes)")
+        }
+        var plainPaths = 0
+        for length in 1...49 {
+            let base = [UInt8(0x2F)] + [UInt8](repeating: 0x61, count: length - 1)
+            check(base)
+            for position in 0..<length {
+                for value in 0...255 {
+                    var bytes = base
+                    bytes[position] = UInt8(value)
+                    check(bytes)
+                    if reference(bytes) { plainPaths += 1 }
+                }
+                if position + 1 < length {
+                    for second: UInt8 in [0x2F, 0x2E, 0x61] {
+                        var bytes = base
+                        bytes[position] = 0x2F
+                        bytes[position + 1] = second
+                        check(bytes)
+                    }
+                }
+            }
+        }
+        #expect(plainPaths > 49 * 40)  // both answers were given many times
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x2F, 0x2E, 0x61, 0x7E, 0x25, 0x7B, 0x3F, 0x20, 0x80]
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 1...40, using: &rng)
+            check((0..<length).map { _ in alphabet.randomElement(using: &rng)! })
+        }
+    }
 }

@@ -36,13 +36,17 @@ struct KeyMemoTests {
             let popular = rng.next() % 4 != 0
             let n = popular ? rng.next() % 40 : rng.next() % 100_000
             var target = pieces[Int(rng.next() % UInt64(pieces.count))] + String(n)
-            switch rng.next() % 12 {
+            switch rng.next() % 14 {
             case 0: target += "/profile"
             case 1: target += "?page=\(n % 3)&sort=x"
             case 2: target = "http://other.example" + target
             case 3: target = "nopath" + target
             case 4: target += String(repeating: "x", count: 300)  // longer than a memo slot
             case 5: target += "/\u{01}"
+            // A fragment, a decoded `?` or `#` before the real one, a query holding a forbidden byte.
+            case 6: target += "#frag?x=\(n % 3)"
+            case 7: target += (n % 2 == 0 ? "\\x3F" : "\\x23") + "a?b=\(n % 3)"
+            case 8: target += "?q=\u{01}\(n % 3)"
             default: break
             }
             out.append((target, rng.next() % 5 != 0))
