@@ -89,4 +89,31 @@ static inline __attribute__((always_inline)) int warmset_path_is_plain(const uns
     return 1;
 }
 
+/// 1 when `byte` is not among the `length` bytes at base + from, else 0; for 1 <= length <= 32,
+/// a constant where it is inlined (a field's usual length): one or two overlapping loads and
+/// compares, no loop. Reads nothing outside those bytes.
+static inline __attribute__((always_inline)) int warmset_lacks_byte(const unsigned char *base, long from, long length, unsigned char byte) {
+    const unsigned char *p = base + from;
+#if defined(__SSE2__)
+    if (length >= 16) {
+        const __m128i pattern = _mm_set1_epi8((char)byte);
+        const __m128i head = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), pattern);
+        const __m128i tail = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + length - 16)), pattern);
+        return _mm_movemask_epi8(_mm_or_si128(head, tail)) == 0;
+    }
+#endif
+    if (length >= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + length - 8, 8);
+        a ^= 0x0101010101010101ULL * byte;
+        b ^= 0x0101010101010101ULL * byte;
+        return (((a - 0x0101010101010101ULL) & ~a) | ((b - 0x0101010101010101ULL) & ~b)) & 0x8080808080808080ULL ? 0 : 1;
+    }
+    for (long i = 0; i < length; i++) {
+        if (p[i] == byte) return 0;
+    }
+    return 1;
+}
+
 #endif

@@ -76,6 +76,39 @@ struct ParserTests {
         #expect(malformed > 1000, "the mutations reach the malformed paths (\(malformed) of \(lines.count) lines)")
     }
 
+    /// The unrolled loop checks `-`, a 26-byte `$time_local` and a 3-digit status where they
+    /// usually end; a field holding its own terminator before that point ends there, as in the
+    /// general loop. The single-byte mutations above cannot build such a line (`] "` is 3 bytes).
+    @Test("a field that holds its terminator before its usual length ends there", arguments: ["combined", "common"])
+    func terminatorBeforeTheUsualLength(format: String) throws {
+        let compiled = try LogFormat(format)
+        let unrolled = LogFormatParser(format: compiled)
+        let general = LogFormatParser(format: compiled, unrolled: false)
+        let tail = format == "combined" ? #" "r" "u""# : ""
+        let early = #"ab] "GET /x HTTP/1.1" 200 "#  // 26 bytes: `] "` at 2 and at 26
+        #expect(early.utf8.count == 26)
+        let lines = [
+            #"1.2.3.4 - - ["# + early + #"] "GET /y HTTP/1.1" 404 7"# + tail,
+            #"1.2.3.4 - - [ab] "GET /x HTTP/1.1" 200 5"# + tail,
+            #"1.2.3.4 - - [27/Nov/2026:00:00:00 +0000] "GET /z HTTP/1.1" 2 0 7"# + tail,
+            #"1.2.3.4 -  [27/Nov/2026:00:00:00 +0000] "GET /z HTTP/1.1" 200 7"# + tail,
+        ]
+        var answers: [String] = []
+        for line in lines {
+            var a = RequestFields()
+            var b = RequestFields()
+            var bytes = Array(line.utf8)
+            let (problemA, problemB) = bytes.withUnsafeMutableBytes { raw in
+                (unrolled.parse(UnsafeRawBufferPointer(raw), into: &a), general.parse(UnsafeRawBufferPointer(raw), into: &b))
+            }
+            #expect(problemA == problemB, "\(line)")
+            if problemA == nil { #expect(ParsedLine(a) == ParsedLine(b), "\(line)") }
+            answers.append(problemA.map { "\($0.reason)" } ?? String(decoding: a.target ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self))
+        }
+        // The first line's time is `ab`; its byte count is then `]`.
+        #expect(answers == ["badBytes", "/x", "badStatus", "/z"])
+    }
+
     /// The byte count read a word at a time gives what the digit loop gives: every length
     /// from 0 to 12, digits, `-`, and one byte of every other value at every position.
     @Test("byte counts read a word at a time agree with the digit loop")
