@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import WarmsetFormat
+
 /// A fixed-capacity byte buffer that is reused for every line.
 ///
 /// Appending past the capacity fails instead of growing, so memory stays bounded and no
@@ -39,4 +46,20 @@ struct ByteScratch {
     }
 }
 
-import WarmsetFormat
+/// Comparing short byte strings.
+enum ShortBytes {
+    /// True when the `count` bytes at `a` and `b` are equal: 8 bytes at a time, the last word
+    /// overlapping (targets and a rule's prefix are a few dozen bytes: cheaper than a call into
+    /// `memcmp`).
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        guard count >= 8 else { return memcmp(a, b, count) == 0 }
+        var i = 0
+        // Safe: i + 8 <= count, and the last load ends at count.
+        while i &+ 8 < count {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i &+= 8
+        }
+        return a.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+    }
+}

@@ -215,7 +215,7 @@ public final class KeyBuilder {
         let header = memo.header(slot)
         let held = memo.slotBase(slot)
         if header.pointee.tag == hash && Int(header.pointee.targetCount) == n && header.pointee.escapes == hasLogEscapes
-            && KeyMemo.equal(held, base, n)
+            && ShortBytes.equal(held, base, n)
         {
             matchedRule = -1
             let outcome = header.pointee.outcome

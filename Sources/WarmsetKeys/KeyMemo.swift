@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// What `KeyBuilder` made of recent request targets: a fixed table of `slotCount` slots, each
 /// holding one target's bytes, its outcome, and its normalized path and key.
 ///
@@ -107,20 +101,6 @@ struct KeyMemo {
         h ^= h >> 29
         h = h &* 0xC4CE_B9FE_1A85_EC53
         return h ^ (h >> 32)
-    }
-
-    /// True when the `count` bytes at `a` and `b` are equal: 8 bytes at a time, the last word
-    /// overlapping (targets are a few dozen bytes: cheaper than a call into `memcmp`).
-    @inline(__always)
-    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
-        guard count >= 8 else { return memcmp(a, b, count) == 0 }
-        var i = 0
-        // Safe: i + 8 <= count, and the last load ends at count.
-        while i &+ 8 < count {
-            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-            i &+= 8
-        }
-        return a.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
     }
 
     /// The slot for `hash`.

@@ -14,6 +14,9 @@ public final class Pattern {
     private let ovector: UnsafeMutablePointer<Int>
     /// JIT-compiled: matched with `pcre2_jit_match`, which skips the interpreter's checks.
     private let jit: Bool
+    /// The literal bytes every match starts with at the subject's start (`literalPrefix`): a
+    /// subject that does not start with them is turned away without calling PCRE2.
+    private let prefix: UnsafeMutableRawBufferPointer
     // PCRE2 wants a non-null subject even when it is empty.
     nonisolated(unsafe) private static let emptySubject: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
 
@@ -46,9 +49,14 @@ public final class Pattern {
         }
         matchData = data
         ovector = pcre2_get_ovector_pointer_8(data)
+        let literal = Self.literalPrefix(source, anchored: wholeSubject)
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(literal.count, 1), alignment: 8)
+        storage.copyBytes(from: literal)
+        prefix = UnsafeMutableRawBufferPointer(rebasing: storage[0..<literal.count])
     }
 
     deinit {
+        prefix.deallocate()
         pcre2_match_data_free_8(matchData)
         pcre2_code_free_8(code)
     }
@@ -67,6 +75,9 @@ public final class Pattern {
     /// - Complexity: that of the pattern; no allocation.
     @inline(__always)
     public func matches(_ subject: UnsafeRawBufferPointer) -> Bool {
+        if prefix.count > 0 {
+            guard subject.count >= prefix.count, ShortBytes.equal(subject.baseAddress!, prefix.baseAddress!, prefix.count) else { return false }
+        }
         let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(Self.emptySubject)
         if jit { return pcre2_jit_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0 }
         return pcre2_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0
@@ -78,6 +89,60 @@ public final class Pattern {
         let start = ovector[2 * index], end = ovector[2 * index + 1]
         guard start != warmset_pcre2_unset(), end >= start else { return nil }
         return start..<end
+    }
+
+    /// The literal bytes that every match of `source` starts with at the start of the subject,
+    /// read conservatively (empty when unsure): the pattern is anchored there (`anchored`, or a
+    /// leading `^`) and has no `|` outside parentheses; after the `^`, letters, digits and
+    /// punctuation that is no metacharacter are taken up to the first other byte, less the last
+    /// one taken when that byte is a quantifier (`?`, `*`, `+`, `{`); an escaped punctuation byte
+    /// (`\/`) is that byte. A pattern holding `\Q`,
+    /// `(?#` or `[:` (quoting, comments, POSIX classes, which the scan for `|` does not read) has none.
+    static func literalPrefix(_ source: String, anchored: Bool) -> [UInt8] {
+        let b = Array(source.utf8)
+        var i = 0
+        if b.first == UInt8(ascii: "^") { i = 1 } else if !anchored { return [] }
+        if source.contains("\\Q") || source.contains("(?#") || source.contains("[:") { return [] }
+        // A `|` outside any group makes the pattern an alternation: no common prefix is known.
+        var depth = 0
+        var j = 0
+        while j < b.count {
+            switch b[j] {
+            case UInt8(ascii: "\\"):
+                j += 2
+                continue
+            case UInt8(ascii: "["):
+                // A class: to its closing `]` (a `]` first in it, after an optional `^`, is a member).
+                j += 1
+                if j < b.count && b[j] == UInt8(ascii: "^") { j += 1 }
+                if j < b.count && b[j] == UInt8(ascii: "]") { j += 1 }
+                while j < b.count && b[j] != UInt8(ascii: "]") { j += b[j] == UInt8(ascii: "\\") ? 2 : 1 }
+            case UInt8(ascii: "("): depth += 1
+            case UInt8(ascii: ")"): depth -= 1
+            case UInt8(ascii: "|") where depth <= 0: return []
+            default: break
+            }
+            j += 1
+        }
+        func isLetterOrDigit(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
+        let plain = Array("/-_:,=&~%!@;'\"<>#` ".utf8)
+        var out: [UInt8] = []
+        while i < b.count {
+            let c = b[i]
+            if isLetterOrDigit(c) || plain.contains(c) {
+                out.append(c)
+                i += 1
+            } else if c == UInt8(ascii: "\\"), i + 1 < b.count, b[i + 1] > 0x20, b[i + 1] < 0x7F, !isLetterOrDigit(b[i + 1]) {
+                out.append(b[i + 1])  // `\/`, `\.`: an escaped punctuation byte is itself
+                i += 2
+            } else {
+                if c == UInt8(ascii: "?") || c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: "{"), !out.isEmpty {
+                    out.removeLast()  // the quantifier applies to the last byte taken
+                }
+                break
+            }
+        }
+        return out
     }
 
     private static func message(for code: Int32) -> String {

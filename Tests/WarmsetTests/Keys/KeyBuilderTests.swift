@@ -234,4 +234,57 @@ struct KeyBuilderTests {
             check((0..<length).map { _ in alphabet.randomElement(using: &rng)! })
         }
     }
+
+    @Test("the literal prefix a rule's matches start with", arguments: [
+        (#"^/products/(\d+)$"#, true, "/products/"),
+        (#"/products/(\d+)"#, true, "/products/"),
+        (#"/products/(\d+)"#, false, ""),
+        (#"^/static/"#, false, "/static/"),
+        (#"^\/api\/v1\/(.*)$"#, true, "/api/v1/"),
+        (#"^/items?/(\d+)$"#, true, "/item"),
+        (#"^/ab*c"#, true, "/a"),
+        (#"^/a{2}"#, true, "/"),
+        (#"^/a.b"#, true, "/a"),
+        (#"^/a|/b"#, true, ""),
+        (#"^/a/(x|y)$"#, true, "/a/"),
+        (#"^/a/[|]$"#, true, "/a/"),
+        (#"^/a/[]|]$"#, true, "/a/"),
+        (#"^/a/\|b$"#, true, "/a/|b"),
+        (#"(?i)^/A/"#, true, ""),
+        (#"^(?i)/A/"#, true, ""),
+        (#"^/a\Q|\E"#, true, ""),
+        (#"^/a[[:digit:]]"#, true, ""),
+        (#"^/a(?#|)b"#, true, ""),
+        (#"^/a\d"#, true, "/a"),
+        (#"^/caf\x{e9}"#, true, "/caf"),
+    ])
+    func literalPrefix(pattern: String, anchored: Bool, expected: String) {
+        #expect(Pattern.literalPrefix(pattern, anchored: anchored) == Array(expected.utf8), "\(pattern)")
+    }
+
+    /// Turning subjects away by the literal prefix gives PCRE2's answer: each pattern against
+    /// the same pattern in a non-capturing group (which has no prefix, so PCRE2 decides), on
+    /// subjects that share the prefix, part of it, or none of it.
+    @Test func literalPrefixAgreesWithPCRE2() throws {
+        let patterns = [#"^/products/(\d+)$"#, #"^/items?/(\d+)$"#, #"^\/api\/v1\/(.*)$"#, #"^/ab*c"#, #"^/a/(x|y)$"#, #"^/static/"#]
+        let subjects = ["/products/1", "/products/", "/products", "/product/1", "/item/7", "/items/7", "/ite/7", "/api/v1/x", "/api/v2/x",
+                        "/ac", "/abbbc", "/a", "/a/x", "/a/z", "/static/s.css", "/stat", "", "/", "x/products/1"]
+        var turnedAway = 0
+        for source in patterns {
+            for whole in [true, false] {
+                let fast = try Pattern(source, wholeSubject: whole, what: "test")
+                let reference = try Pattern("(?:" + source + ")", wholeSubject: whole, what: "test")
+                let prefix = Pattern.literalPrefix(source, anchored: whole)
+                for subject in subjects {
+                    var bytes = Array(subject.utf8)
+                    let (got, want) = bytes.withUnsafeMutableBytes { raw in
+                        (fast.matches(UnsafeRawBufferPointer(raw)), reference.matches(UnsafeRawBufferPointer(raw)))
+                    }
+                    #expect(got == want, "\(source) on '\(subject)'")
+                    if !subject.utf8.starts(with: prefix) { turnedAway += 1 }
+                }
+            }
+        }
+        #expect(turnedAway > 50)  // the prefix turned many subjects away
+    }
 }

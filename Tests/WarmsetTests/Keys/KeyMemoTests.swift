@@ -153,7 +153,7 @@ struct KeyMemoTests {
             for position in -1..<length {
                 var b = a
                 if position >= 0 { b[position] ^= 0x20 }
-                let got = a.withUnsafeBytes { x in b.withUnsafeBytes { y in KeyMemo.equal(x.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, length) } }
+                let got = a.withUnsafeBytes { x in b.withUnsafeBytes { y in ShortBytes.equal(x.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, length) } }
                 #expect(got == (a == b), "length \(length), difference at \(position)")
             }
             guard length > 0 else { continue }
