@@ -272,7 +272,9 @@ public final class SketchCounter: MergeableCounter {
 
     /// - Complexity: O(d + key length), plus O(log N) when the candidate set changes; no
     ///   allocation unless a key and path are longer than any before.
-    @inline(__always)
+    /// `@inline(never)`: inlined into its protocol witness thunk (the per-line loop calls it
+    /// through `any KeyCounter`), the C prefetch helpers stayed calls there (three per add).
+    @inline(never)
     public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64) {
         let hash = KeyHash.hash(key, seed: seed)
         candidates.sketch.prefetch(hash)
