@@ -116,4 +116,28 @@ static inline __attribute__((always_inline)) int warmset_lacks_byte(const unsign
     return 1;
 }
 
+/// The offset of the first `a` or `b` in base[from..<end], or -1. Reads nothing outside that range.
+static inline __attribute__((always_inline)) long warmset_find_either(const unsigned char *base, long from, long end, unsigned char a, unsigned char b) {
+    long at = from;
+#if defined(__SSE2__)
+    const __m128i pa = _mm_set1_epi8((char)a), pb = _mm_set1_epi8((char)b);
+    while (at + 16 <= end) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(base + at));
+        const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, pa), _mm_cmpeq_epi8(v, pb)));
+        if (mask != 0) return at + __builtin_ctz((unsigned)mask);
+        at += 16;
+    }
+    if (at < end && end - from >= 16) {
+        // The last 1…15 bytes as the top of the 16 that end the range (the others were looked at).
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(base + end - 16));
+        const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, pa), _mm_cmpeq_epi8(v, pb))) >> (16 - (end - at));
+        return mask != 0 ? at + __builtin_ctz((unsigned)mask) : -1;
+    }
+#endif
+    for (; at < end; at++) {
+        if (base[at] == a || base[at] == b) return at;
+    }
+    return -1;
+}
+
 #endif

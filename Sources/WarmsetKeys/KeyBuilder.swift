@@ -287,13 +287,21 @@ public final class KeyBuilder {
         guard source.count > 0, source[0] == 0x2F else {
             return Self.isAbsoluteForm(source) ? .skipped(.absoluteForm) : .skipped(.badRequest)
         }
+        // The path ends at the first `?` or `#`; the query, if any, at the first `#` after it (a
+        // fragment is never sent).
         var queryStart = source.count
         var end = source.count
-        if let base = source.baseAddress {
-            if let q = memchr(base, 0x3F, source.count) { queryStart = UnsafeRawPointer(q) - base }
-            if let h = memchr(base, 0x23, source.count) { end = UnsafeRawPointer(h) - base }  // a fragment is never sent
+        if let base = source.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+            let cut = warmset_find_either(base, 0, source.count, 0x3F, 0x23)
+            if cut >= 0 {
+                queryStart = cut
+                if base[cut] == 0x23 {
+                    end = cut
+                } else if let h = memchr(base + cut, 0x23, source.count - cut) {
+                    end = UnsafeRawPointer(h) - UnsafeRawPointer(base)
+                }
+            }
         }
-        if queryStart > end { queryStart = end }
         if let reason = normalizePath(UnsafeRawBufferPointer(rebasing: source[0..<queryStart]), into: &path) { return .skipped(reason) }
         for e in 0..<excludes.count where flatExcludes[e]._withUnsafeGuaranteedRef({ $0.matches(path.bytes) }) {
             return .skipped(.excluded)

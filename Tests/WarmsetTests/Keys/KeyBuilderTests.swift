@@ -63,6 +63,12 @@ struct KeyBuilderTests {
         #expect(Self.build(all, "/s?q=caf%c3%a9&&a=%41").1 == "/s?a=A&q=caf%C3%A9")
         #expect(Self.build(all, "/s?a=2&a=1").1 == "/s?a=1&a=2")
         #expect(Self.build(all, "/s?").1 == "/s")
+        // The query ends at a fragment; a `#` before any `?` ends the path and there is no query.
+        #expect(Self.build(all, "/s?b=2&a=1#x?c=3").1 == "/s?a=1&b=2")
+        #expect(Self.build(all, "/s#x?c=3").1 == "/s")
+        #expect(Self.build(all, "/s\\x3Fb=2").1 == "/s?b=2")  // a decoded `?` starts the query
+        #expect(Self.build(all, "/a/b/c/d/e/f/g/h?z=1&y=2").1 == "/a/b/c/d/e/f/g/h?y=2&z=1")  // `?` past 16 bytes
+        #expect(Self.build(all, "/a/b/c/d/e/f/g/h/i/j/k/l#frag").1 == "/a/b/c/d/e/f/g/h/i/j/k/l")
         let some = KeyBuilder(queryPolicy: try QueryPolicy(parsing: "page,sort"))
         #expect(Self.build(some, "/c?sort=price&session=x&page=2").1 == "/c?page=2&sort=price")
         #expect(Self.build(some, "/c?session=x").1 == "/c")
