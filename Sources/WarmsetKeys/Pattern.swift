@@ -17,6 +17,10 @@ public final class Pattern {
     /// The literal bytes every match starts with at the subject's start (`literalPrefix`): a
     /// subject that does not start with them is turned away without calling PCRE2.
     private let prefix: UnsafeMutableRawBufferPointer
+    /// The pattern is `prefix`, a group of digits and `suffix` (`digitsShape`): matched here,
+    /// without PCRE2.
+    private let digitsGroup: Bool
+    private let suffix: UnsafeMutableRawBufferPointer
     // PCRE2 wants a non-null subject even when it is empty.
     nonisolated(unsafe) private static let emptySubject: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
 
@@ -49,14 +53,20 @@ public final class Pattern {
         }
         matchData = data
         ovector = pcre2_get_ovector_pointer_8(data)
-        let literal = Self.literalPrefix(source, anchored: wholeSubject)
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(literal.count, 1), alignment: 8)
-        storage.copyBytes(from: literal)
-        prefix = UnsafeMutableRawBufferPointer(rebasing: storage[0..<literal.count])
+        func keep(_ bytes: [UInt8]) -> UnsafeMutableRawBufferPointer {
+            let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
+            storage.copyBytes(from: bytes)
+            return UnsafeMutableRawBufferPointer(rebasing: storage[0..<bytes.count])
+        }
+        let shape = wholeSubject && captureCount == 1 ? Self.digitsShape(source) : nil
+        digitsGroup = shape != nil
+        prefix = keep(shape?.prefix ?? Self.literalPrefix(source, anchored: wholeSubject))
+        suffix = keep(shape?.suffix ?? [])
     }
 
     deinit {
         prefix.deallocate()
+        suffix.deallocate()
         pcre2_match_data_free_8(matchData)
         pcre2_code_free_8(code)
     }
@@ -78,9 +88,25 @@ public final class Pattern {
         if prefix.count > 0 {
             guard subject.count >= prefix.count, ShortBytes.equal(subject.baseAddress!, prefix.baseAddress!, prefix.count) else { return false }
         }
+        if digitsGroup { return matchDigitsGroup(subject) }
         let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(Self.emptySubject)
         if jit { return pcre2_jit_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0 }
         return pcre2_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0
+    }
+
+    /// `matches` for a pattern of `digitsShape` whose prefix the subject starts with: digits
+    /// (one at least), then exactly the suffix. Sets the whole match and group 1 as PCRE2 would.
+    private func matchDigitsGroup(_ subject: UnsafeRawBufferPointer) -> Bool {
+        let n = subject.count
+        var end = prefix.count
+        while end < n && subject[end] &- 0x30 < 10 { end &+= 1 }
+        guard end > prefix.count, n &- end == suffix.count else { return false }
+        if suffix.count > 0 && !ShortBytes.equal(subject.baseAddress! + end, suffix.baseAddress!, suffix.count) { return false }
+        ovector[0] = 0
+        ovector[1] = n
+        ovector[2] = prefix.count
+        ovector[3] = end
+        return true
     }
 
     /// The byte range of group `index` (0 is the whole match) in the last matched subject.
@@ -124,25 +150,54 @@ public final class Pattern {
             }
             j += 1
         }
+        let (bytes, end) = literalRun(b, from: i)
+        var out = bytes
+        if end < b.count, [UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "{")].contains(b[end]), !out.isEmpty {
+            out.removeLast()  // the quantifier applies to the last byte taken
+        }
+        return out
+    }
+
+    /// The literal bytes of `b` from `from` on: letters, digits and punctuation that is no
+    /// metacharacter, and escaped punctuation (`\/` is `/`), up to the first other byte (at `end`).
+    static func literalRun(_ b: [UInt8], from: Int) -> (bytes: [UInt8], end: Int) {
         func isLetterOrDigit(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
         let plain = Array("/-_:,=&~%!@;'\"<>#` ".utf8)
         var out: [UInt8] = []
+        var i = from
         while i < b.count {
             let c = b[i]
             if isLetterOrDigit(c) || plain.contains(c) {
                 out.append(c)
                 i += 1
             } else if c == UInt8(ascii: "\\"), i + 1 < b.count, b[i + 1] > 0x20, b[i + 1] < 0x7F, !isLetterOrDigit(b[i + 1]) {
-                out.append(b[i + 1])  // `\/`, `\.`: an escaped punctuation byte is itself
+                out.append(b[i + 1])
                 i += 2
             } else {
-                if c == UInt8(ascii: "?") || c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: "{"), !out.isEmpty {
-                    out.removeLast()  // the quantifier applies to the last byte taken
-                }
                 break
             }
         }
-        return out
+        return (out, i)
+    }
+
+    /// For a whole-subject pattern of the shape `^LITERAL(\d+)LITERAL$` (`[0-9]` for `\d`, the
+    /// `^` and `$` optional, the second literal not starting with a digit): its two literals.
+    /// PCRE2 matches such a pattern exactly when the subject is the first literal, one or more
+    /// ASCII digits (the group, as long as the run goes: no digit follows it) and the second
+    /// literal, which is what `matches` then checks itself. Nil for any other pattern.
+    static func digitsShape(_ source: String) -> (prefix: [UInt8], suffix: [UInt8])? {
+        let b = Array(source.utf8)
+        var i = b.first == UInt8(ascii: "^") ? 1 : 0
+        let (prefix, afterPrefix) = literalRun(b, from: i)
+        i = afterPrefix
+        var group: [UInt8] = []
+        for spelling in [Array(#"(\d+)"#.utf8), Array("([0-9]+)".utf8)] where b[i...].starts(with: spelling) { group = spelling }
+        guard !group.isEmpty else { return nil }
+        i += group.count
+        let (suffix, end) = literalRun(b, from: i)
+        guard end == b.count || (end == b.count - 1 && b[end] == UInt8(ascii: "$")) else { return nil }
+        if let first = suffix.first, first >= 0x30 && first <= 0x39 { return nil }
+        return (prefix, suffix)
     }
 
     private static func message(for code: Int32) -> String {

@@ -268,14 +268,38 @@ struct KeyBuilderTests {
         #expect(Pattern.literalPrefix(pattern, anchored: anchored) == Array(expected.utf8), "\(pattern)")
     }
 
-    /// Turning subjects away by the literal prefix gives PCRE2's answer: each pattern against
-    /// the same pattern in a non-capturing group (which has no prefix, so PCRE2 decides), on
-    /// subjects that share the prefix, part of it, or none of it.
+    @Test("rules of the shape LITERAL(\\d+)LITERAL are matched without PCRE2", arguments: [
+        (#"^/products/(\d+)$"#, "/products/", ""),
+        (#"/users/(\d+)/profile"#, "/users/", "/profile"),
+        (#"^\/u\/([0-9]+)\.json$"#, "/u/", ".json"),
+        (#"^(\d+)$"#, "", ""),
+    ])
+    func digitsShape(pattern: String, prefix: String, suffix: String) {
+        let shape = Pattern.digitsShape(pattern)
+        #expect(shape?.prefix == Array(prefix.utf8) && shape?.suffix == Array(suffix.utf8), "\(pattern)")
+    }
+
+    @Test("other patterns are left to PCRE2", arguments: [
+        #"^/p/(\d+)1$"#, #"^/p/(\d*)$"#, #"^/p/(\d+)?$"#, #"^/p/(\d+)/x+$"#, #"^/p/(\d+)$x"#, #"^/p/(?<id>\d+)$"#,
+        #"^/p/(\d+)|/q$"#, #"^/p/(\w+)$"#, #"^/p/\Q(\d+)$"#, #"^/a?/(\d+)$"#, #"^/p/(\d+)(x)$"#,
+    ])
+    func notDigitsShape(pattern: String) {
+        #expect(Pattern.digitsShape(pattern) == nil, "\(pattern)")
+    }
+
+    /// Turning subjects away by the literal prefix, and matching `LITERAL(\d+)LITERAL` rules
+    /// without PCRE2, give PCRE2's answers and groups: each pattern against the same pattern in
+    /// a non-capturing group (which has neither, so PCRE2 decides), on subjects that share all,
+    /// part or none of the prefix, digits or not, the suffix or not.
     @Test func literalPrefixAgreesWithPCRE2() throws {
-        let patterns = [#"^/products/(\d+)$"#, #"^/items?/(\d+)$"#, #"^\/api\/v1\/(.*)$"#, #"^/ab*c"#, #"^/a/(x|y)$"#, #"^/static/"#]
-        let subjects = ["/products/1", "/products/", "/products", "/product/1", "/item/7", "/items/7", "/ite/7", "/api/v1/x", "/api/v2/x",
-                        "/ac", "/abbbc", "/a", "/a/x", "/a/z", "/static/s.css", "/stat", "", "/", "x/products/1"]
+        let patterns = [#"^/products/(\d+)$"#, #"^/items?/(\d+)$"#, #"^\/api\/v1\/(.*)$"#, #"^/ab*c"#, #"^/a/(x|y)$"#, #"^/static/"#,
+                        #"^/users/(\d+)/profile$"#, #"^/u/([0-9]+)\.json$"#, #"^/p/(\d+)1$"#, #"^(\d+)$"#]
+        let subjects = ["/products/1", "/products/", "/products", "/product/1", "/products/12a", "/products/0123456789", "/products/1/",
+                        "/item/7", "/items/7", "/ite/7", "/api/v1/x", "/api/v2/x", "/ac", "/abbbc", "/a", "/a/x", "/a/z",
+                        "/static/s.css", "/stat", "", "/", "x/products/1", "/users/42/profile", "/users/42/profiles", "/users//profile",
+                        "/users/4x2/profile", "/u/7.json", "/u/7xjson", "/u/.json", "/p/121", "/p/1", "/p/11", "12345", "12a"]
         var turnedAway = 0
+        var matched = 0
         for source in patterns {
             for whole in [true, false] {
                 let fast = try Pattern(source, wholeSubject: whole, what: "test")
@@ -283,14 +307,20 @@ struct KeyBuilderTests {
                 let prefix = Pattern.literalPrefix(source, anchored: whole)
                 for subject in subjects {
                     var bytes = Array(subject.utf8)
-                    let (got, want) = bytes.withUnsafeMutableBytes { raw in
-                        (fast.matches(UnsafeRawBufferPointer(raw)), reference.matches(UnsafeRawBufferPointer(raw)))
+                    let (got, want, groups) = bytes.withUnsafeMutableBytes { raw in
+                        let got = fast.matches(UnsafeRawBufferPointer(raw)), want = reference.matches(UnsafeRawBufferPointer(raw))
+                        let groups = (0...fast.captureCount).map { (fast.group($0), reference.group($0)) }
+                        return (got, want, groups)
                     }
                     #expect(got == want, "\(source) on '\(subject)'")
+                    if got && want {
+                        matched += 1
+                        for (index, (a, b)) in groups.enumerated() { #expect(a == b, "\(source) on '\(subject)': group \(index)") }
+                    }
                     if !subject.utf8.starts(with: prefix) { turnedAway += 1 }
                 }
             }
         }
-        #expect(turnedAway > 50)  // the prefix turned many subjects away
+        #expect(turnedAway > 50 && matched > 20)  // the prefix turned many subjects away, and many matched
     }
 }
