@@ -327,11 +327,10 @@ public final class KeyBuilder {
                     continue
                 }
                 guard let range = rule.pattern._withUnsafeGuaranteedRef({ $0.group(piece.group) }) else { continue }
-                for i in range {
-                    let b = subject[i]
-                    if b <= 0x20 || b == 0x7F { return .skipped(.forbiddenByte) }
-                    if !key.append(b) { return .skipped(.keyTooLong) }
-                }
+                // A capture is appended whole: the path and query it is cut from hold no byte
+                // ≤ 0x20 and no 0x7F (normalization turns away a target with one and encodes
+                // every other byte that may not stay; a test holds random targets to that).
+                if !key.append(UnsafeRawBufferPointer(rebasing: subject[range])) { return .skipped(.keyTooLong) }
             }
             if key.count == 0 { return .skipped(.noRule) }
             return .key

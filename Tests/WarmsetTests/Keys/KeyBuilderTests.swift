@@ -323,4 +323,38 @@ struct KeyBuilderTests {
         }
         #expect(turnedAway > 50 && matched > 20)  // the prefix turned many subjects away, and many matched
     }
+
+    /// No key or path ever holds a control byte, a space or DEL, whatever the target (raw bytes
+    /// or the log's `\xHH` escapes of any value, in the path or the query): rules append
+    /// captures without looking at their bytes, and keys go into protocols that forbid them.
+    @Test func keysNeverHoldControlBytesOrSpaces() throws {
+        let builders = [
+            KeyBuilder(rules: [try KeyRule(#"^/(.*)$ => k:$1"#)], queryPolicy: .all),
+            KeyBuilder(rules: [try KeyRule(#"^/p/(\d+)(.*)$ => p:$1:$2"#)], queryPolicy: .all),
+            KeyBuilder(queryPolicy: .all),
+        ]
+        var rng = SplitMix(seed: 7)
+        let pieces = ["/", "/p/", "12", "?", "&", "=", "#", "%", "%2", "%20", "%7F", "%0a", "a", " ", "\u{7F}", "\u{01}", "\t", "é"]
+        var keys = 0
+        for _ in 0..<20_000 {
+            var target = ""
+            for _ in 0..<Int(rng.next() % 8 + 1) {
+                if rng.next() % 4 == 0 {
+                    let value = String(rng.next() % 256, radix: 16, uppercase: true)
+                    target += "\\x" + (value.count == 1 ? "0" + value : value)
+                } else {
+                    target += pieces[Int(rng.next() % UInt64(pieces.count))]
+                }
+            }
+            for builder in builders {
+                let (outcome, key, path) = Self.build(builder, "/" + target)
+                guard outcome == .key else { continue }
+                keys += 1
+                let bad = Array(key.utf8).contains { $0 <= 0x20 || $0 == 0x7F } || Array(path.utf8).contains { $0 <= 0x20 || $0 == 0x7F }
+                #expect(!bad, "'\(target)' gave key '\(key)'")
+                if bad { return }
+            }
+        }
+        #expect(keys > 10_000)
+    }
 }
