@@ -30,7 +30,7 @@ extension ExactCounter {
         for segment in segments {
             let table = shares[segment.worker].counter.table
             for e in segment.from..<segment.to {
-                let entry = table.entries[e]
+                let entry = table.entry(e)
                 let key = table.key(of: entry)
                 let index = result.table.find(entry.hash, key: key) ?? result.table.insert(entry.hash, key: key, path: table.path(of: entry))
                 result.table.record(index, count: entry.count, bytes: entry.bytesSum, weight: entry.weight)

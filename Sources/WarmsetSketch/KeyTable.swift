@@ -20,7 +20,11 @@ final class KeyTable {
         var weight: Double = 0
     }
 
-    private(set) var entries: [Entry] = []
+    /// The entries, `count` of them in `capacity` (a buffer of its own, not an array: the
+    /// per-request lookup and count then pay no uniqueness check, retain or release).
+    private var storage: UnsafeMutablePointer<Entry>
+    private var capacity: Int
+    private(set) var count = 0
     private var slots: UnsafeMutablePointer<Int32>
     private var slotMask: Int
     private var arena: UnsafeMutablePointer<UInt8>
@@ -36,19 +40,26 @@ final class KeyTable {
         slotMask = slotCount - 1
         arenaCapacity = max(expectedCount * 48, 4096)
         arena = .allocate(capacity: arenaCapacity)
-        entries.reserveCapacity(expectedCount)
+        capacity = max(expectedCount, 16)
+        storage = .allocate(capacity: capacity)
     }
 
     deinit {
         slots.deallocate()
         arena.deallocate()
+        storage.deallocate()  // Entry is plain data: nothing to deinitialize
     }
 
-    var count: Int { entries.count }
+    /// A copy of the entries, in index order (for ranking, merging, snapshots: not per request).
+    var entries: [Entry] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+
+    /// The entry at `index` (below `count`).
+    @inline(__always)
+    func entry(_ index: Int) -> Entry { storage[index] }
 
     /// Bytes held: slots, entries and the arena.
     var memoryBytes: Int {
-        (slotMask + 1) * 4 + entries.capacity * MemoryLayout<Entry>.stride + arenaCapacity
+        (slotMask + 1) * 4 + capacity * MemoryLayout<Entry>.stride + arenaCapacity
     }
 
     func key(of entry: Entry) -> UnsafeRawBufferPointer {
@@ -67,7 +78,7 @@ final class KeyTable {
         while true {
             let index = Int(slots[slot])
             if index < 0 { return nil }
-            let entry = entries[index]
+            let entry = storage[index]
             if entry.hash == hash && Int(entry.keyLength) == key.count
                 && (key.count == 0 || Self.equal(UnsafeRawPointer(arena + entry.keyOffset), key.baseAddress!, key.count))
             {
@@ -116,7 +127,7 @@ final class KeyTable {
     func prefetchEntry(_ hash: Hash128) {
         let index = Int(slots[Int(truncatingIfNeeded: hash.low) & slotMask])
         guard index >= 0 else { return }
-        entries.withUnsafeBufferPointer { warmset_prefetch($0.baseAddress! + index) }
+        warmset_prefetch(storage + index)
     }
 
     /// The entry index of a hash (the 128 bits stand for the key).
@@ -126,7 +137,7 @@ final class KeyTable {
         while true {
             let index = Int(slots[slot])
             if index < 0 { return nil }
-            if entries[index].hash == hash { return index }
+            if storage[index].hash == hash { return index }
             slot = (slot + 1) & slotMask
         }
     }
@@ -135,15 +146,24 @@ final class KeyTable {
     /// - Complexity: amortized O(1 + key length).
     @discardableResult
     func insert(_ hash: Hash128, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> Int {
-        if (entries.count + 1) * 2 > slotMask + 1 { grow() }
+        if (count + 1) * 2 > slotMask + 1 { grow() }
+        if count == capacity {
+            let larger = UnsafeMutablePointer<Entry>.allocate(capacity: 2 * capacity)
+            larger.moveInitialize(from: storage, count: count)
+            storage.deallocate()
+            storage = larger
+            capacity *= 2
+        }
         let needed = key.count + path.count
         if arenaUsed + needed > arenaCapacity { makeRoom(needed) }
         let offset = arenaUsed
         if let base = key.baseAddress, key.count > 0 { memcpy(arena + offset, base, key.count) }
         if let base = path.baseAddress, path.count > 0 { memcpy(arena + offset + key.count, base, path.count) }
         arenaUsed += needed
-        let index = entries.count
-        entries.append(Entry(hash: hash, keyOffset: offset, keyLength: Int32(key.count), pathLength: Int32(path.count), count: 0, bytesSum: 0))
+        let index = count
+        (storage + index).initialize(
+            to: Entry(hash: hash, keyOffset: offset, keyLength: Int32(key.count), pathLength: Int32(path.count), count: 0, bytesSum: 0))
+        count += 1
         var slot = Int(truncatingIfNeeded: hash.low) & slotMask
         while slots[slot] >= 0 { slot = (slot + 1) & slotMask }
         slots[slot] = Int32(index)
@@ -152,33 +172,33 @@ final class KeyTable {
 
     @inline(__always)
     func record(_ index: Int, count: UInt64, bytes: UInt64) {
-        entries[index].count &+= count
-        entries[index].bytesSum &+= bytes
+        storage[index].count &+= count
+        storage[index].bytesSum &+= bytes
     }
 
     @inline(__always)
     func record(_ index: Int, count: UInt64, bytes: UInt64, weight: Double) {
-        entries[index].count &+= count
-        entries[index].bytesSum &+= bytes
-        entries[index].weight += weight
+        storage[index].count &+= count
+        storage[index].bytesSum &+= bytes
+        storage[index].weight += weight
     }
 
     /// Multiplies every entry's weight (forward decay's renormalization).
     /// - Complexity: O(n).
     func scaleWeights(by factor: Double) {
-        for i in entries.indices { entries[i].weight *= factor }
+        for i in 0..<count { storage[i].weight *= factor }
     }
 
     /// Removes the entry at `index`; the last entry takes its index.
     /// - Complexity: O(1) expected.
     func remove(at index: Int) {
-        let entry = entries[index]
+        let entry = storage[index]
         arenaDead += Int(entry.keyLength) + Int(entry.pathLength)
         // Backward-shift deletion keeps probe chains intact without tombstones.
         var hole = slotOf(entryIndex: index, hash: entry.hash)
         var probe = (hole + 1) & slotMask
         while slots[probe] >= 0 {
-            let home = Int(truncatingIfNeeded: entries[Int(slots[probe])].hash.low) & slotMask
+            let home = Int(truncatingIfNeeded: storage[Int(slots[probe])].hash.low) & slotMask
             // Move it back if its home is not cyclically within (hole, probe].
             let distanceToProbe = (probe - home) & slotMask
             let distanceToHole = (hole - home) & slotMask
@@ -189,13 +209,13 @@ final class KeyTable {
             probe = (probe + 1) & slotMask
         }
         slots[hole] = -1
-        let last = entries.count - 1
+        let last = count - 1
         if index != last {
-            let moved = entries[last]
+            let moved = storage[last]
             slots[slotOf(entryIndex: last, hash: moved.hash)] = Int32(index)
-            entries[index] = moved
+            storage[index] = moved
         }
-        entries.removeLast()
+        count -= 1
     }
 
     private func slotOf(entryIndex: Int, hash: Hash128) -> Int {
@@ -210,7 +230,8 @@ final class KeyTable {
         slots = .allocate(capacity: newCount)
         slots.initialize(repeating: -1, count: newCount)
         slotMask = newCount - 1
-        for (index, entry) in entries.enumerated() {
+        for index in 0..<count {
+            let entry = storage[index]
             var slot = Int(truncatingIfNeeded: entry.hash.low) & slotMask
             while slots[slot] >= 0 { slot = (slot + 1) & slotMask }
             slots[slot] = Int32(index)
@@ -226,10 +247,10 @@ final class KeyTable {
         }
         let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         var used = 0
-        for i in entries.indices {
-            let length = Int(entries[i].keyLength) + Int(entries[i].pathLength)
-            memcpy(fresh + used, arena + entries[i].keyOffset, length)
-            entries[i].keyOffset = used
+        for i in 0..<count {
+            let length = Int(storage[i].keyLength) + Int(storage[i].pathLength)
+            memcpy(fresh + used, arena + storage[i].keyOffset, length)
+            storage[i].keyOffset = used
             used += length
         }
         arena.deallocate()
