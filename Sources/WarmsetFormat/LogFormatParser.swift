@@ -245,13 +245,22 @@ public final class LogFormatParser {
         // An empty line may have no address; nothing is loaded from it then (every load is bounded by `count`).
         let base = line.baseAddress ?? UnsafeRawPointer(Self.emptyLine)
         let count = line.count
-        var at = 0
         switch shape {
         case .combined: return parseSix(line, base, count, CombinedTerminators(), into: &fields)
         case .common: return parseSix(line, base, count, CommonTerminators(), into: &fields)
         case .six: if let six { return parseSix(line, base, count, six, into: &fields) }
         case .general: break
         }
+        return parseGeneral(line, base, count, into: &fields)
+    }
+
+    /// A line of any other format: each variable up to its terminator, in a loop over the steps.
+    /// Out of line, so that `parse` itself stays a dispatch without the loop's stack frame.
+    @inline(never)
+    private func parseGeneral(
+        _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, into fields: inout RequestFields
+    ) -> Malformation? {
+        var at = 0
         if let step = leading {
             let n = step.bytes.count
             guard n <= count else { return Malformation(.truncated, at: 0) }
