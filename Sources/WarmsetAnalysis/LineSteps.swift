@@ -83,7 +83,9 @@ struct LineSteps {
     /// Parses, filters, keys and counts one line (without its newline).
     /// - Returns: why the line does not match the format, or nil (counted or filtered).
     /// - Complexity: O(line length) plus the counter's add; no allocation.
-    @inline(__always)
+    /// `@inline(never)`: one direct call per line from the (inlined) line loop; inlined into
+    /// that loop's large function, the request filter was left a call and the fields copied.
+    @inline(never)
     mutating func process(_ line: UnsafeRawBufferPointer) -> Malformation? {
         if let problem = parser.parse(line, into: &fields) { return problem }
         if let reason = filter.check(fields) {

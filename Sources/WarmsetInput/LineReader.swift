@@ -16,8 +16,8 @@ public final class LineReader {
     /// The longest line delivered; longer ones are reported through `onOverlong`.
     public let maxLineBytes: Int
     private let readSize: Int
-    private let carry: UnsafeMutableRawPointer
-    private let carryCapacity: Int
+    @usableFromInline let carry: UnsafeMutableRawPointer
+    @usableFromInline let carryCapacity: Int
 
     /// Creates a reader.
     /// - Parameters:
@@ -57,7 +57,9 @@ public final class LineReader {
     /// - Throws: the source's `InputError`s (lines before the failure have been delivered),
     ///   and whatever `body` throws.
     /// - Complexity: O(n) in the bytes read; one `memchr` pass over each byte.
-    @discardableResult
+    /// `@inlinable`: inlined into the caller's loop, `body` (the per-line work) is inlined too,
+    /// instead of a call through a closure for every line.
+    @inlinable @discardableResult
     public func forEachLine(
         of chunks: any ChunkSource,
         afterRead: () -> Void = {},
@@ -153,7 +155,8 @@ extension LineChunk {
     /// `onOverlong` instead, as `LineReader` does.
     /// - Returns: the number of lines (delivered and overlong).
     /// - Complexity: O(n) in the chunk's bytes; one `memchr` pass.
-    @inline(__always)
+    /// `@inlinable`: inlined into the caller, so is `body` (no call through a closure per line).
+    @inlinable
     public func forEachLine(
         maxLineBytes: Int,
         onOverlong: (_ lineNumber: Int, _ length: Int) -> Void,
