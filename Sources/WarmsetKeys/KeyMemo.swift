@@ -24,11 +24,13 @@ struct KeyMemo {
         var outcome: KeyBuilder.Outcome = .key
     }
 
-    static let slotCount = 4096
+    static let slotCount = 8192
     /// Bytes per slot: its header, then the target, the path and the key together. The header
-    /// sits at the start of the slot's own bytes, so a lookup touches one place in memory (the
-    /// header and the target's first bytes share a cache line; the next lines follow it).
-    static let slotStride = 256
+    /// sits at the start of the slot's own bytes, so a lookup touches one place in memory: two
+    /// cache lines, both prefetched. 128 bytes hold nearly every target with its path and key
+    /// (94% of the benchmark log's targets are 50 bytes or fewer), and twice the slots of
+    /// 256-byte ones in the same 1 MiB answer more targets (57.5% → 60.4% of its requests).
+    static let slotStride = 128
     /// Room for the target, the path and the key together; larger results are not held.
     static let slotBytes = slotStride - MemoryLayout<Header>.stride
 

@@ -59,7 +59,7 @@ struct HitTallyTests {
         let dir = try TestSupport.temporaryDirectory()
         let path = dir.appendingPathComponent("traffic.log").path
         var bytes: [UInt8] = []
-        TrafficGenerator(lines: 100_000, keys: 20_000, zipf: 1.0, seed: 17).write { bytes += $0 }
+        TrafficGenerator(lines: 150_000, keys: 40_000, zipf: 1.0, seed: 17).write { bytes += $0 }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
 
         let exact = try Analyzer.run(configuration(path, exact: true, threads: 1))

@@ -57,7 +57,7 @@ struct KeyMemoTests {
     @Test(arguments: [UInt64(1), 2, 3])
     func memoizedEqualsBuilt(seed: UInt64) throws {
         for (name, memoized, reference) in try Self.builders() {
-            for (i, (target, escapes)) in Self.targets(seed: seed, count: 20_000).enumerated() {
+            for (i, (target, escapes)) in Self.targets(seed: seed, count: 40_000).enumerated() {
                 var bytes = Array(target.utf8)
                 let (got, gotKey, gotPath) = bytes.withUnsafeMutableBytes { raw in
                     let outcome = memoized.buildMemoized(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes)
@@ -115,7 +115,7 @@ struct KeyMemoTests {
             let log = EvictionLog(memoized)
             memoized.memoObserver = log
             var hits = 0
-            for (i, (target, escapes)) in Self.targets(seed: seed, count: 20_000).enumerated() {
+            for (i, (target, escapes)) in Self.targets(seed: seed, count: 40_000).enumerated() {
                 var bytes = Array(target.utf8)
                 let (got, slot, gotKey, gotPath) = bytes.withUnsafeMutableBytes { raw in
                     let outcome = memoized.buildMemoized(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes, hitsInPlace: true)
