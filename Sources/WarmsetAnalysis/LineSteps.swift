@@ -106,23 +106,38 @@ struct LineSteps {
             pendingMemoHash = memoHash
             return nil
         }
-        key(target, escapes: fields.hasLogEscapes, bytes: fields.bytes, memoHash: nil)
+        keyNow(target)
         return nil
     }
 
-    /// Builds the key of a line that passed the filter and counts it (the weigher reads
-    /// `fields`: never one line late).
+    /// Builds the key of a line that passed the filter and counts it, unweighted (the only
+    /// counting that may wait a line: nothing here reads the line's fields).
     @inline(__always)
     private mutating func key(_ target: UnsafeRawBufferPointer, escapes: Bool, bytes: Int64, memoHash: UInt64?) {
         switch keys.buildMemoized(target: target, hasLogEscapes: escapes, hitsInPlace: tally != nil, memoHash: memoHash) {
         case .key:
             if let tally, case let slot = keys.memoSlot, slot >= 0 {
                 tally.count(slot: slot, bytes: bytes)
-            } else if let weigher {
-                weigher.add(fields, key: keys.key, path: keys.path)
             } else {
                 counter.add(key: keys.key, path: keys.path, bytes: bytes)
             }
+        case .skipped(let reason):
+            notCounted.counts[reason.index] &+= 1
+        }
+    }
+
+    /// Keys and counts the line just parsed at once, weighed when there is a weigher (it reads
+    /// `fields`). Out of line: kept apart, the one-line-late path keeps no copy of the fields.
+    @inline(never)
+    private mutating func keyNow(_ target: UnsafeRawBufferPointer) {
+        guard let weigher else {
+            key(target, escapes: fields.hasLogEscapes, bytes: fields.bytes, memoHash: nil)
+            return
+        }
+        // No tally with a weigher (`init`): every key is weighed.
+        switch keys.buildMemoized(target: target, hasLogEscapes: fields.hasLogEscapes) {
+        case .key:
+            weigher.add(fields, key: keys.key, path: keys.path)
         case .skipped(let reason):
             notCounted.counts[reason.index] &+= 1
         }
