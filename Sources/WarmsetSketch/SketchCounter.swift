@@ -225,12 +225,25 @@ public final class SketchCounter: MergeableCounter {
                 capacity = max(needed, 2 * capacity)
                 buffer = .allocate(byteCount: capacity, alignment: 16)
             }
-            if let base = key.baseAddress { buffer.copyMemory(from: base, byteCount: key.count) }
-            if let base = path.baseAddress { (buffer + key.count).copyMemory(from: base, byteCount: path.count) }
+            if let base = key.baseAddress { Self.copy(base, to: buffer, key.count) }
+            if let base = path.baseAddress { Self.copy(base, to: buffer + key.count, path.count) }
             self.hash = hash
             self.bytes = bytes
             keyLength = key.count
             pathLength = path.count
+        }
+
+        /// Copies `count` bytes: up to 16 with two overlapping loads and stores (keys and paths
+        /// are mostly that short; a `memcpy` call per key and per path cost more), else `memcpy`.
+        @inline(__always)
+        private static func copy(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, _ count: Int) {
+            if count >= 8 && count <= 16 {
+                let head = from.loadUnaligned(as: UInt64.self), tail = from.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+                to.storeBytes(of: head, as: UInt64.self)
+                to.storeBytes(of: tail, toByteOffset: count &- 8, as: UInt64.self)
+            } else if count > 0 {
+                to.copyMemory(from: from, byteCount: count)
+            }
         }
 
         var key: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: buffer, count: keyLength) }

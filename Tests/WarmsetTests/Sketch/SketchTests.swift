@@ -69,6 +69,29 @@ struct SketchTests {
         #expect(top[0].meanBytes == 10)
     }
 
+    /// The counter holds each key and path until it counts them, two adds later (copied in
+    /// pieces of 8 bytes for 8…16 bytes, whole otherwise): every length from 0 to 40, key and
+    /// path of different lengths, come back as they went in.
+    @Test("keys and paths of every length come back whole")
+    func keysOfEveryLength() {
+        let sketch = SketchCounter(parameters: .default, top: 100)
+        var want: [String: String] = [:]
+        for length in 0...40 {
+            let key = String((0..<length).map { Character(UnicodeScalar(UInt8(0x61 + ($0 * 7 + length) % 26))) })
+            let path = "/" + String(repeating: "p", count: (length * 3) % 23) + "\(length)"
+            want["k" + key] = path
+            var keyBytes = Array(("k" + key).utf8), pathBytes = Array(path.utf8)
+            keyBytes.withUnsafeMutableBytes { k in
+                pathBytes.withUnsafeMutableBytes { p in
+                    sketch.add(key: UnsafeRawBufferPointer(k), path: UnsafeRawBufferPointer(p), bytes: 1)
+                }
+            }
+        }
+        let ranked = sketch.ranked(limit: 100)
+        #expect(ranked.count == want.count)
+        for entry in ranked { #expect(want[entry.key] == entry.path, "\(entry.key)") }
+    }
+
     @Test("the hash is stable across runs and processes (it is saved and merged)")
     func stableHash() {
         var bytes = Array("/products/1".utf8)
