@@ -60,7 +60,7 @@ let package = Package(
         // count and rank: hash, count-min sketch, candidates, exact counts (pure Swift)
         .target(
             name: "WarmsetSketch",
-            dependencies: ["CPrefetch", .product(name: "HeapModule", package: "swift-collections")], swiftSettings: hotPath),
+            dependencies: ["CByteScan", "CPrefetch", .product(name: "HeapModule", package: "swift-collections")], swiftSettings: hotPath),
         // emit: manifest writers
         .target(name: "WarmsetEmit", dependencies: ["WarmsetSketch"], swiftSettings: hotPath),
         // the pipeline: configuration, the analyzer, the summary

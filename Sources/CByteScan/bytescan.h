@@ -140,4 +140,31 @@ static inline __attribute__((always_inline)) long warmset_find_either(const unsi
     return -1;
 }
 
+/// Copies n bytes from `from` to `to`: 8…32 bytes as whole words, all loaded before any is stored,
+/// the last ones overlapping; other lengths with memcpy. Paths, keys and captures are mostly 8…32
+/// bytes, where a call into memcpy costs more than the copy. The ranges may not overlap.
+static inline __attribute__((always_inline)) void warmset_copy(void *to, const void *from, long n) {
+    unsigned char *d = (unsigned char *)to;
+    const unsigned char *s = (const unsigned char *)from;
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n > 16 && n <= 32) {
+        uint64_t a, b, c, e;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + 8, 8);
+        memcpy(&c, s + n - 16, 8);
+        memcpy(&e, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + 8, &b, 8);
+        memcpy(d + n - 16, &c, 8);
+        memcpy(d + n - 8, &e, 8);
+    } else if (n > 0) {
+        memcpy(d, s, (size_t)n);
+    }
+}
+
 #endif

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CByteScan
 import WarmsetFormat
 
 /// A fixed-capacity byte buffer that is reused for every line.
@@ -34,9 +35,7 @@ struct ByteScratch {
 
     @inline(__always) mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count <= capacity - count else { return false }
-        if let source = bytes.baseAddress, bytes.count > 0 {
-            (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        }
+        if let source = bytes.baseAddress { warmset_copy(base + count, source, bytes.count) }  // no memmove call for short ones
         count += bytes.count
         return true
     }

@@ -1,3 +1,4 @@
+import CByteScan
 import HeapModule
 
 /// The candidate set shared by both sketch counters: a count-min sketch plus a bounded set
@@ -225,25 +226,13 @@ public final class SketchCounter: MergeableCounter {
                 capacity = max(needed, 2 * capacity)
                 buffer = .allocate(byteCount: capacity, alignment: 16)
             }
-            if let base = key.baseAddress { Self.copy(base, to: buffer, key.count) }
-            if let base = path.baseAddress { Self.copy(base, to: buffer + key.count, path.count) }
+            // Short copies without a memcpy call each (`warmset_copy`).
+            if let base = key.baseAddress { warmset_copy(buffer, base, key.count) }
+            if let base = path.baseAddress { warmset_copy(buffer + key.count, base, path.count) }
             self.hash = hash
             self.bytes = bytes
             keyLength = key.count
             pathLength = path.count
-        }
-
-        /// Copies `count` bytes: up to 16 with two overlapping loads and stores (keys and paths
-        /// are mostly that short; a `memcpy` call per key and per path cost more), else `memcpy`.
-        @inline(__always)
-        private static func copy(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, _ count: Int) {
-            if count >= 8 && count <= 16 {
-                let head = from.loadUnaligned(as: UInt64.self), tail = from.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
-                to.storeBytes(of: head, as: UInt64.self)
-                to.storeBytes(of: tail, toByteOffset: count &- 8, as: UInt64.self)
-            } else if count > 0 {
-                to.copyMemory(from: from, byteCount: count)
-            }
         }
 
         var key: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: buffer, count: keyLength) }
