@@ -110,11 +110,14 @@ public final class LogFormatParser {
         var request: Terminator { get }
         var status: Terminator { get }
         var bytes: Terminator { get }
+        /// The line ends with `"` (what `checkTail` checks for `combined`), as a constant.
+        var endsWithQuote: Bool { get }
     }
 
     /// A format's own six terminators, loaded.
     private struct SixTerminators: SixTerminatorSet {
         var address, user, time, request, status, bytes: Terminator
+        var endsWithQuote: Bool { false }  // `checkTail` reads the format's own final literal
     }
 
     /// nginx's `combined`: `$remote_addr - $remote_user [$time_local] "$request" $status
@@ -126,6 +129,7 @@ public final class LogFormatParser {
         var request: Terminator { Terminator(word: 0x2022, count: 2, skipEscaped: true) }  // "\" "
         var status: Terminator { Terminator(word: 0x20, count: 1, skipEscaped: false) }  // " "
         var bytes: Terminator { Terminator(word: 0x2220, count: 2, skipEscaped: false) }  // " \""
+        var endsWithQuote: Bool { true }  // the user agent's closing quote
     }
 
     /// `common`: `combined` without the referer and user agent (the byte count ends the line).
@@ -136,6 +140,7 @@ public final class LogFormatParser {
         var request: Terminator { CombinedTerminators().request }
         var status: Terminator { CombinedTerminators().status }
         var bytes: Terminator { Terminator(word: 0, count: 0, skipEscaped: false) }
+        var endsWithQuote: Bool { false }  // nothing after the byte count
     }
 
     /// How lines are read (`shape`): the general loop, or the unrolled one with the terminators loaded
@@ -214,8 +219,8 @@ public final class LogFormatParser {
             && flat.dropLast().allSatisfy { (1...8).contains($0.bytes.count) } && flat[flat.count - 1].bytes.count <= 8
         if combinedShape {
             let loaded = flat.map(\.terminator)
-            if loaded == CombinedTerminators().all {
-                shape = .combined
+            if loaded == CombinedTerminators().all && Array(finalLiteral) == [0x22] {
+                shape = .combined  // its six terminators and its final `"` as constants
                 six = nil
             } else if loaded == CommonTerminators().all {
                 shape = .common
@@ -349,6 +354,11 @@ public final class LogFormatParser {
         }
         fields.bytes = sent
         at = bytesEnd &+ six.bytes.count
+        if six.endsWithQuote {
+            // `checkTail` with its one-byte literal known: a compare instead of a loop over it.
+            guard count > at else { return Malformation(.truncated, at: count) }
+            return base.load(fromByteOffset: count &- 1, as: UInt8.self) == 0x22 ? nil : Malformation(.literalMismatch, at: count &- 1)
+        }
         return checkTail(line, at: at)
     }
 

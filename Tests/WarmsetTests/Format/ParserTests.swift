@@ -42,6 +42,9 @@ struct ParserTests {
     @Test("the unrolled loop for combined and common agrees with the general one", arguments: [
         ("combined", LogFormatParser.Shape.combined), ("common", .common),
         (#"$remote_addr $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer""#, .six),
+        // combined's six terminators, but the line does not end with a lone `"`: not `.combined`.
+        (#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" $connection"#, .six),
+        (#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_user_agent" -"#, .six),
     ])
     func unrolledAgreesWithTheGeneralLoop(format: String, shape: LogFormatParser.Shape) throws {
         let compiled = try LogFormat(format)
