@@ -50,8 +50,9 @@ final class KeyTable {
         storage.deallocate()  // Entry is plain data: nothing to deinitialize
     }
 
-    /// A copy of the entries, in index order (for ranking, merging, snapshots: not per request).
-    var entries: [Entry] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+    /// The entries in index order (for ranking, merging, snapshots: not per request). Valid
+    /// until the table next changes; no copy is made.
+    var entries: UnsafeBufferPointer<Entry> { UnsafeBufferPointer(start: storage, count: count) }
 
     /// The entry at `index` (below `count`).
     @inline(__always)
