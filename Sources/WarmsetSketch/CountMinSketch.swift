@@ -1,3 +1,4 @@
+import CByteScan
 import CPrefetch
 #if canImport(Glibc)
 import Glibc
@@ -180,7 +181,16 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// - Complexity: O(d·w).
     func add(contentsOf other: CountMinSketch<Cell>) {
         precondition(other.parameters == parameters)
-        for i in 0..<cellCount { counters[i] = counters[i].saturatingAdd(other.counters[i]) }
+        if Cell.self == UInt32.self {
+            // Request counts: four counters per SSE2 add (`warmset_add_saturating_u32`).
+            UnsafeMutableRawPointer(counters).withMemoryRebound(to: UInt32.self, capacity: cellCount) { to in
+                UnsafeRawPointer(other.counters).withMemoryRebound(to: UInt32.self, capacity: cellCount) { from in
+                    warmset_add_saturating_u32(to, from, cellCount)
+                }
+            }
+        } else {
+            for i in 0..<cellCount { counters[i] = counters[i].saturatingAdd(other.counters[i]) }
+        }
         totalWeight += other.totalWeight
     }
 

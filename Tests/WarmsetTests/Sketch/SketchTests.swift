@@ -92,6 +92,29 @@ struct SketchTests {
         for entry in ranked { #expect(want[entry.key] == entry.path, "\(entry.key)") }
     }
 
+    /// Merging adds counter by counter (four at a time for request counts) and stops at the
+    /// largest count instead of wrapping to a small one.
+    @Test("merged counters add, and saturate instead of wrapping")
+    func mergeSaturates() {
+        let parameters = SketchParameters(depth: 4, widthLog2: 10)
+        func hash(_ key: String) -> Hash128 {
+            var bytes = Array(key.utf8)
+            return bytes.withUnsafeMutableBytes { KeyHash.hash(UnsafeRawBufferPointer($0), seed: parameters.seed) }
+        }
+        let a = CountMinSketch<UInt32>(parameters: parameters, conservative: false)
+        let b = CountMinSketch<UInt32>(parameters: parameters, conservative: false)
+        _ = a.add(hash("big"), weight: .max - 3)
+        _ = b.add(hash("big"), weight: 10)
+        for i in 0..<500 {
+            _ = a.add(hash("k\(i)"), weight: UInt32(i))
+            _ = b.add(hash("k\(i)"), weight: 7)
+        }
+        a.add(contentsOf: b)
+        #expect(a.estimate(hash("big")) == .max)
+        for i in 0..<500 { #expect(a.estimate(hash("k\(i)")) >= UInt32(i) + 7) }
+        #expect((0..<500).filter { a.estimate(hash("k\($0)")) == UInt32($0) + 7 }.count > 400)  // most are exact
+    }
+
     @Test("the hash is stable across runs and processes (it is saved and merged)")
     func stableHash() {
         var bytes = Array("/products/1".utf8)
