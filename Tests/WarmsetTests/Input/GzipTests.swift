@@ -64,11 +64,9 @@ struct GzipTests {
     /// read, and the error with the next read (a read that met the cut used to return nothing).
     @Test("a truncated stream gives its decoded bytes before the error", arguments: Inflater.allCases)
     func truncatedKeepsDecodedBytes(inflater: Inflater) throws {
-        let dir = try TestSupport.temporaryDirectory()
-        let path = dir.appendingPathComponent("cut.log").path
-        var text: [UInt8] = []
-        for i in 0..<40_000 { text += Array("GET /item/\(i * 7919 % 100_003) \(String(repeating: "y", count: i % 61))\n".utf8) }
-        FileManager.default.createFile(atPath: path, contents: Data(text))
+        let (path, text) = try TestSupport.generatedFile("cut.log", lines: 40_000) { i in
+            "GET /item/\(i * 7919 % 100_003) \(String(repeating: "y", count: i % 61))"
+        }
         let source = try InputOpener.open(try TestSupport.truncatedGzip(of: path, keeping: 0.5), inflater: inflater)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 1)
         defer { buffer.deallocate() }
@@ -121,11 +119,7 @@ struct GzipTests {
 
     @Test("gzip output agrees with the gzip tool on a generated log, member boundaries and all", arguments: Inflater.allCases)
     func crossCheckWithGzipTool(inflater: Inflater) throws {
-        let dir = try TestSupport.temporaryDirectory()
-        let plainPath = dir.appendingPathComponent("gen.log").path
-        var text: [UInt8] = []
-        for i in 0..<20_000 { text += Array("line \(i) \(String(repeating: "x", count: i % 97))\n".utf8) }
-        FileManager.default.createFile(atPath: plainPath, contents: Data(text))
+        let (plainPath, text) = try TestSupport.generatedFile("gen.log", lines: 20_000) { i in "line \(i) \(String(repeating: "x", count: i % 97))" }
         #expect(try TestSupport.shell("gzip -c '\(plainPath)' > '\(plainPath).gz' && gzip -c '\(plainPath)' >> '\(plainPath).gz'") == 0)
         #expect(try Self.decode(plainPath + ".gz", inflater) == text + text)
     }

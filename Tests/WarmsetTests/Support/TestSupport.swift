@@ -92,6 +92,16 @@ enum TestSupport {
         return path + ".gz"
     }
 
+    /// A file `name` in a fresh temporary directory holding `count` lines, `line(i)` each with
+    /// a newline: its path and its bytes.
+    static func generatedFile(_ name: String, lines count: Int, _ line: (Int) -> String) throws -> (path: String, bytes: [UInt8]) {
+        let path = try temporaryDirectory().appendingPathComponent(name).path
+        var bytes: [UInt8] = []
+        for i in 0..<count { bytes += Array((line(i) + "\n").utf8) }
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { throw CocoaError(.fileWriteUnknown) }
+        return (path, bytes)
+    }
+
     /// A fresh temporary directory.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("warmset-test-\(UUID().uuidString)")
