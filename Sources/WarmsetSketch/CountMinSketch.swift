@@ -99,7 +99,7 @@ public final class CountMinSketch<Cell: SketchCell> {
         counters = CounterMemory.allocate(count: parameters.depth * parameters.width)
     }
 
-    deinit { CounterMemory.free(counters) }
+    deinit { CounterMemory.free(counters, count: depth * width) }
 
     /// The number of cells, d·w.
     public var cellCount: Int { depth * width }

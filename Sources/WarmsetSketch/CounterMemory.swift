@@ -9,23 +9,19 @@ import Darwin
 /// Every update touches one random counter per row; with 4 KiB pages each of those is also
 /// a TLB miss. 2 MiB pages (Linux transparent huge pages, asked for with `madvise`) make
 /// the table a handful of TLB entries.
+///
+/// A table of 2 MiB or more is an anonymous mapping, which the kernel hands out zeroed page by
+/// page at first touch: nothing is written here, so the zeroing (8 MiB and more per sketch)
+/// happens in the thread that first counts into the table, not serially at start-up.
 enum CounterMemory {
     static let hugePage = 2 << 20
 
     /// Allocates `count` zeroed cells (all-zero bits are `.zero` for both cell types). Free
-    /// with `free(_:)`.
+    /// with `free(_:count:)`, passing the same count.
     static func allocate<Cell: SketchCell>(count: Int) -> UnsafeMutablePointer<Cell> {
         let bytes = count * MemoryLayout<Cell>.stride
         if bytes >= hugePage {
-            var raw: UnsafeMutableRawPointer?
-            let rounded = (bytes + hugePage - 1) / hugePage * hugePage
-            if posix_memalign(&raw, hugePage, rounded) == 0, let raw {
-                #if os(Linux)
-                    _ = madvise(raw, rounded, MADV_HUGEPAGE)  // advice only: ignored where unsupported
-                #endif
-                memset(raw, 0, rounded)
-                return raw.bindMemory(to: Cell.self, capacity: count)
-            }
+            return mapZeroed(bytes).bindMemory(to: Cell.self, capacity: count)
         }
         let pointer = UnsafeMutablePointer<Cell>.allocate(capacity: count)
         pointer.initialize(repeating: .zero, count: count)
@@ -33,7 +29,38 @@ enum CounterMemory {
     }
 
     /// Frees memory from `allocate(count:)`.
-    static func free<Cell: SketchCell>(_ pointer: UnsafeMutablePointer<Cell>) {
-        Glibc.free(pointer)
+    static func free<Cell: SketchCell>(_ pointer: UnsafeMutablePointer<Cell>, count: Int) {
+        let bytes = count * MemoryLayout<Cell>.stride
+        if bytes >= hugePage {
+            munmap(UnsafeMutableRawPointer(pointer), mappedSize(bytes))
+        } else {
+            pointer.deallocate()
+        }
+    }
+
+    /// `bytes` rounded up to whole huge pages.
+    private static func mappedSize(_ bytes: Int) -> Int { (bytes + hugePage - 1) / hugePage * hugePage }
+
+    /// An anonymous private mapping of `bytes` (rounded up to huge pages) that starts on a
+    /// huge-page boundary, so every 2 MiB of it can be one huge page. Out of address space or
+    /// memory it stops the program, as `allocate(capacity:)` does.
+    private static func mapZeroed(_ bytes: Int) -> UnsafeMutableRawPointer {
+        let size = mappedSize(bytes)
+        // Map a huge page more than needed, then unmap the unaligned head and the tail.
+        let span = size + hugePage
+        guard let mapped = mmap(nil, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            mapped != MAP_FAILED
+        else { fatalError("cannot map \(span) bytes for a sketch's counters: out of memory") }
+        let address = Int(bitPattern: mapped)
+        let aligned = (address + hugePage - 1) / hugePage * hugePage
+        let head = aligned - address
+        if head > 0 { munmap(mapped, head) }
+        let tail = span - head - size
+        if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + size), tail) }
+        let start = UnsafeMutableRawPointer(bitPattern: aligned)!
+        #if os(Linux)
+            _ = madvise(start, size, MADV_HUGEPAGE)  // advice only: ignored where unsupported
+        #endif
+        return start
     }
 }
