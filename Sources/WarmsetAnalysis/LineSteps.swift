@@ -96,6 +96,10 @@ struct LineSteps {
             notCounted.counts[RequestFilter.Reason.badRequest.index] &+= 1
             return nil
         }
+        if keys.rejectsEarly(target: target, hasLogEscapes: fields.hasLogEscapes) {
+            notCounted.counts[RequestFilter.Reason.noRule.index] &+= 1
+            return nil
+        }
         if oneLineLate {
             let memoHash = keys.prefetchMemo(target: target, hasLogEscapes: fields.hasLogEscapes)
             flush()

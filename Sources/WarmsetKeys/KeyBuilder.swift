@@ -89,6 +89,11 @@ public final class KeyBuilder {
     private let flatExcludes: UnsafeMutableBufferPointer<Unmanaged<Pattern>>
     private let literalStorage: UnsafeMutableRawBufferPointer
     private let memo = KeyMemo()
+    /// Every rule's starting literal (`Pattern.startingLiteral`), when each has one and there
+    /// are no excludes: then `rejectsEarly` can tell a path that no rule matches; else empty.
+    private let startingLiterals: [UnsafeRawBufferPointer]
+    /// `queryPolicy == .none`, as a flag (the enum holds a set).
+    private let dropsQuery: Bool
 
     /// Creates a builder.
     /// - Parameters:
@@ -142,6 +147,10 @@ public final class KeyBuilder {
         }
         flatExcludes = .allocate(capacity: max(excludes.count, 1))
         for (i, pattern) in excludes.enumerated() { flatExcludes[i] = Unmanaged.passUnretained(pattern) }
+        // The patterns are kept alive by `rules`, and their literals with them.
+        let literals = rules.map { $0.pattern.startingLiteral }
+        startingLiterals = excludes.isEmpty && literals.allSatisfy({ $0.count > 0 }) ? literals : []
+        dropsQuery = queryPolicy == .none
     }
 
     deinit {
@@ -263,6 +272,35 @@ public final class KeyBuilder {
         warmset_prefetch(header)
         warmset_prefetch(header + 64)  // the target's bytes go on past the header's line
         return hash
+    }
+
+    /// True when `build` would skip `target` for `.noRule` and that is quick to tell: no
+    /// backslash (so no log escape to decode, or to fail decoding), a query that is not kept
+    /// (or none), a path part already normal (so it is the subject the rules see, as it is)
+    /// that starts with no rule's starting literal, and no excludes (which would be asked
+    /// first). For the per-line loop, before the memo: a line that no rule can key then costs
+    /// neither a memo slot nor the normalization's copy. False whenever unsure; then `build`
+    /// decides.
+    public func rejectsEarly(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> Bool {
+        guard !startingLiterals.isEmpty, let base = target.baseAddress, target.count > 0, base.load(as: UInt8.self) == 0x2F
+        else { return false }
+        // First the literals, which turn most keyed lines back at once. The path part is a
+        // prefix of the target: when the target does not start with a literal, neither does it.
+        for literal in startingLiterals where target.count >= literal.count && ShortBytes.equal(base, literal.baseAddress!, literal.count) {
+            return false
+        }
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        var pathEnd = target.count
+        let cut = warmset_find_either(bytes, 0, target.count, 0x3F, 0x23)
+        if cut >= 0 {
+            // A `?` starts a query, which the subject holds unless queries are dropped.
+            if base.load(fromByteOffset: cut, as: UInt8.self) == 0x3F && !dropsQuery { return false }
+            // An escape after the path could still fail to decode (`.badRequest`).
+            if hasLogEscapes && warmset_find_byte(bytes, cut, target.count, 0x5C) >= 0 { return false }
+            pathEnd = cut
+        }
+        // A normal path holds no backslash: nothing in it to decode.
+        return Self.isNormalPath(UnsafeRawBufferPointer(start: base, count: pathEnd))
     }
 
     /// The memo's hash of `target`, or nil for a target the memo does not hold (too long for a slot).

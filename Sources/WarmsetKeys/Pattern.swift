@@ -81,6 +81,10 @@ public final class Pattern {
         return number > 0 ? Int(number) : nil
     }
 
+    /// The literal bytes every match starts with at the subject's start (empty when unsure):
+    /// a subject that does not start with them does not match.
+    public var startingLiteral: UnsafeRawBufferPointer { UnsafeRawBufferPointer(prefix) }
+
     /// Matches `subject`; on success the groups are available from `group(_:)` until the next call.
     /// - Complexity: that of the pattern; no allocation.
     @inline(__always)
