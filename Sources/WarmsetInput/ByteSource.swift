@@ -25,7 +25,8 @@ public enum InputOpener {
     /// - Throws: `InputError.cannotOpen` or a read failure.
     public static func open(_ path: String, inflater: Inflater = .isal) throws(InputError) -> any ByteSource {
         let file = try RawFile(path: path)
-        let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: stagingSize, alignment: 16)
+        // 64-byte aligned: the kernel copies into a destination 1–31 bytes past a boundary five times slower.
+        let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: stagingSize, alignment: 64)
         let staged: Int
         do {
             // Fill enough to see the magic bytes even when a pipe hands them over one at a time.

@@ -52,6 +52,8 @@ public final class LineAlignedChunks: @unchecked Sendable {
     private let source: any ByteSource
     private let lanes: Int
     private let buffers: [UnsafeMutableRawBufferPointer]
+    /// The bytes of each chunk's window in its buffer.
+    private let chunkSize: Int
     private let carry: UnsafeMutableRawBufferPointer
     private let condition = NSCondition()
     private var free: [Int]
@@ -81,7 +83,9 @@ public final class LineAlignedChunks: @unchecked Sendable {
         self.source = source
         self.lanes = lanes
         let count = lanes * buffersPerLane + 1
-        buffers = (0..<count).map { _ in .allocate(byteCount: chunkSize, alignment: 64) }
+        self.chunkSize = chunkSize
+        // 64 bytes more than a chunk: room to start the chunk's window before a boundary (`produce`).
+        buffers = (0..<count).map { _ in .allocate(byteCount: chunkSize + 64, alignment: 64) }
         carry = .allocate(byteCount: chunkSize, alignment: 64)
         free = Array(0..<count)
         queues = Array(repeating: [], count: lanes)
@@ -265,7 +269,12 @@ public final class LineAlignedChunks: @unchecked Sendable {
             condition.unlock()
         }
         while let index = takeFree() {
-            let buffer = buffers[index]
+            // The chunk's window starts where the carried bytes end on a 64-byte boundary, so the
+            // read after them starts on one: the kernel copies into a destination 1–31 bytes past
+            // a boundary five times slower (docs/benchmarks.md). The window is `chunkSize` bytes
+            // wherever it starts, so what fits in a chunk does not depend on the carry.
+            let origin = (64 &- (carried & 63)) & 63
+            let buffer = UnsafeMutableRawBufferPointer(rebasing: buffers[index][origin..<(origin + chunkSize)])
             guard let base = buffer.baseAddress else { return }
             var filled = 0
             if carried > 0 {
@@ -292,7 +301,7 @@ public final class LineAlignedChunks: @unchecked Sendable {
                     sequence += 1
                     giveBack(index)
                 } else if filled > 0 || pendingOverlong != nil {
-                    publish(Item(buffer: index, start: 0, end: filled, sequence: sequence, leadingOverlong: pendingOverlong,
+                    publish(Item(buffer: index, start: origin, end: origin + filled, sequence: sequence, leadingOverlong: pendingOverlong,
                                  error: nil, last: false), lane: sequence % lanes)
                     sequence += 1
                 } else {
@@ -321,8 +330,8 @@ public final class LineAlignedChunks: @unchecked Sendable {
                 let end = last + 1
                 carried = filled - end
                 if carried > 0 { carry.baseAddress!.copyMemory(from: base + end, byteCount: carried) }
-                publish(Item(buffer: index, start: start, end: end, sequence: sequence, leadingOverlong: overlong, error: nil, last: false),
-                        lane: sequence % lanes)
+                publish(Item(buffer: index, start: origin + start, end: origin + end, sequence: sequence, leadingOverlong: overlong,
+                             error: nil, last: false), lane: sequence % lanes)
                 sequence += 1
                 continue
             }
