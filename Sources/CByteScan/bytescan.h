@@ -176,4 +176,12 @@ static inline __attribute__((always_inline)) void warmset_add_saturating_u32(uns
     }
 }
 
+/// How many of the n 32-bit counters are zero (a sketch row's empty cells, for the distinct-key
+/// estimate). A plain loop the compiler vectorizes.
+static inline __attribute__((always_inline)) long warmset_count_zero_u32(const unsigned int *cells, long n) {
+    long zeros = 0;
+    for (long i = 0; i < n; i++) zeros += cells[i] == 0;
+    return zeros;
+}
+
 #endif

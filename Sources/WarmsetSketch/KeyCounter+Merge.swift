@@ -51,7 +51,7 @@ extension SketchCounter {
         let selfMiss = core.missBound()
         sketch.add(contentsOf: other.sketch)
         core.requests &+= other.core.requests
-        core.union(other.core.snapshotCandidates(), selfMiss: selfMiss, otherMiss: other.core.missBound())
+        core.union(from: other.core, selfMiss: selfMiss, otherMiss: other.core.missBound())
     }
 
     /// An empty counter with the same settings, for another worker.

@@ -92,7 +92,10 @@ final class CandidateSet<Cell: SketchCell> {
     func missBound() -> Double {
         guard turnedAway else { return inheritedMiss }
         var smallest = Double.infinity
-        for entry in table.entries { smallest = Swift.min(smallest, sketch.estimate(entry.hash).doubleValue) }
+        let entries = table.entries
+        sketch.forEachEstimate(count: entries.count, hash: { entries[$0].hash }) { _, estimate in
+            smallest = Swift.min(smallest, estimate.doubleValue)
+        }
         return Swift.max(inheritedMiss, smallest.isFinite ? smallest : 0)
     }
 
@@ -102,9 +105,11 @@ final class CandidateSet<Cell: SketchCell> {
     ///   in the table before any string is made: strings are built for the `limit` returned only.
     func ranked(limit: Int, weighted: Bool, scale: Double) -> [RankedKey] {
         let entries = table.entries
-        var order: [(estimate: Double, count: UInt64, index: Int)] = entries.indices.map { i in
-            let estimate = sketch.estimate(entries[i].hash).doubleValue * scale
-            return (estimate, UInt64(estimate.rounded()), i)
+        var order: [(estimate: Double, count: UInt64, index: Int)] = []
+        order.reserveCapacity(entries.count)
+        sketch.forEachEstimate(count: entries.count, hash: { entries[$0].hash }) { i, cell in
+            let estimate = cell.doubleValue * scale
+            order.append((estimate, UInt64(estimate.rounded()), i))
         }
         let table = self.table
         order.sort { a, b in
@@ -153,9 +158,41 @@ final class CandidateSet<Cell: SketchCell> {
                 }
             }
         }
+        cutBack(selfMiss: selfMiss, otherMiss: otherMiss)
+    }
+
+    /// `union` of another set's candidates read in place from its table, in its order (what
+    /// `other.snapshotCandidates()` would hold), without copying their keys or hashing them
+    /// again: `other` has this set's seed, so its hashes are this set's. Each candidate's table
+    /// slot here is loaded a few candidates ahead.
+    /// - Precondition: `other` is made with this set's parameters, and is not this set.
+    func union(from other: CandidateSet<Cell>, selfMiss: Double, otherMiss: Double) {
+        precondition(other !== self && other.seed == seed)
+        let theirs = other.table
+        let entries = theirs.entries
+        let ahead = 8
+        for e in 0..<Swift.min(ahead, entries.count) { table.prefetch(entries[e].hash) }
+        for e in 0..<entries.count {
+            if e &+ ahead < entries.count { table.prefetch(entries[e &+ ahead].hash) }
+            let entry = entries[e]
+            let key = theirs.key(of: entry)
+            let index = table.find(entry.hash, key: key) ?? table.insert(entry.hash, key: key, path: theirs.path(of: entry))
+            table.record(index, count: entry.count, bytes: entry.bytesSum)
+        }
+        cutBack(selfMiss: selfMiss, otherMiss: otherMiss)
+    }
+
+    /// After a union: the miss bound inherited, and the set cut back to capacity by the merged
+    /// estimates (ties by hash, so the result does not depend on merge order).
+    private func cutBack(selfMiss: Double, otherMiss: Double) {
         inheritedMiss = selfMiss + otherMiss
         turnedAway = false
-        var items = table.entries.map { HeapItem(estimate: sketch.estimate($0.hash), hash: $0.hash) }
+        let entries = table.entries
+        var items: [HeapItem] = []
+        items.reserveCapacity(entries.count)
+        sketch.forEachEstimate(count: entries.count, hash: { entries[$0].hash }) { i, estimate in
+            items.append(HeapItem(estimate: estimate, hash: entries[i].hash))
+        }
         if items.count > capacity {
             items.sort { a, b in
                 if a.estimate != b.estimate { return a.estimate > b.estimate }

@@ -1,0 +1,71 @@
+import Testing
+import WarmsetGenerator
+@testable import WarmsetSketch
+
+/// The end-of-run passes over all candidates: a lane absorbed in place (`SketchCounter.absorb`,
+/// which unions the other set's table without copying it) ranks and counts exactly as merging
+/// its snapshot does; the prefetching estimate pass gives the estimates one by one; the
+/// vectorized count of a row's empty cells gives what the generic loop gives.
+@Suite("Sketch: passes over all candidates at the end of a run")
+struct SketchAbsorbTests {
+    static func fill(_ counter: SketchCounter, seed: UInt64, requests: Int) {
+        var random = SeededRandom(seed: seed)
+        let zipf = ZipfSampler(count: 20_000, exponent: 1.0)
+        for _ in 0..<requests {
+            let k = zipf.sample(&random)
+            var key = Array("/products/\(k)".utf8)
+            key.withUnsafeMutableBytes { counter.add(key: UnsafeRawBufferPointer($0), path: UnsafeRawBufferPointer($0), bytes: Int64(k % 977)) }
+        }
+    }
+
+    @Test func absorbInPlaceEqualsMergingTheSnapshot() throws {
+        // Small enough that candidates are turned away (the miss bound is live) and the union is cut back.
+        let parameters = SketchParameters(depth: 4, widthLog2: 12)
+        func lanes() -> (SketchCounter, SketchCounter) {
+            let a = SketchCounter(parameters: parameters, top: 300)
+            let b = a.emptyCopy()
+            Self.fill(a, seed: 1, requests: 60_000)
+            Self.fill(b, seed: 2, requests: 45_000)
+            return (a, b)
+        }
+        let (a, b) = lanes()
+        a.absorb(b)
+        let (c, d) = lanes()
+        try c.merge(d.snapshot(), name: "lane")
+        #expect(a.stats.missBound > 0, "some candidates were turned away")
+        #expect(a.ranked(limit: 600) == c.ranked(limit: 600))
+        #expect(a.stats == c.stats)
+        #expect(a.snapshot() == c.snapshot())
+    }
+
+    @Test func prefetchingEstimatesEqualOneByOne() {
+        let parameters = SketchParameters(depth: 4, widthLog2: 10)
+        let counter = SketchCounter(parameters: parameters, top: 50)
+        Self.fill(counter, seed: 3, requests: 30_000)
+        let sketch = counter.sketch
+        for count in [0, 1, 15, 16, 17, 1000] {
+            let hashes = (0..<count).map { Array("/k/\($0)".utf8).withUnsafeBytes { KeyHash.hash($0, seed: parameters.seed) } }
+            var seen: [(Int, UInt32)] = []
+            sketch.forEachEstimate(count: count, hash: { hashes[$0] }) { seen.append(($0, $1)) }
+            #expect(seen.map(\.0) == Array(0..<count))
+            #expect(seen.map(\.1) == hashes.map { sketch.estimate($0) }, "\(count) keys")
+        }
+    }
+
+    /// The same keys in a 32-bit sketch (counted by `warmset_count_zero_u32`) and a decayed one
+    /// of doubles (the generic loop) leave the same cells empty.
+    @Test func emptyCellsCountedAlike() {
+        let parameters = SketchParameters(depth: 4, widthLog2: 12)
+        let plain = CountMinSketch<UInt32>(parameters: parameters)
+        let decayed = CountMinSketch<Double>(parameters: parameters)
+        #expect(plain.distinctEstimate() == 0 && decayed.distinctEstimate() == 0)
+        for i in 0..<3000 {
+            let hash = Array("/p/\(i)".utf8).withUnsafeBytes { KeyHash.hash($0, seed: parameters.seed) }
+            _ = plain.add(hash, weight: 1)
+            _ = decayed.add(hash, weight: 0.5)
+        }
+        let estimate = plain.distinctEstimate()
+        #expect(estimate != nil && estimate == decayed.distinctEstimate())
+        #expect(abs((estimate ?? 0) - 3000) < 300, "\(String(describing: estimate))")
+    }
+}
