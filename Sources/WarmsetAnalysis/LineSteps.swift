@@ -203,7 +203,17 @@ final class HitTally: MemoEvictionObserver {
 
     /// Passes every slot's requests to the counter.
     func passAll() {
-        for slot in 0..<KeyBuilder.memoSlotCount where counts[slot] > 0 { pass(slot) }
+        var held: [Int] = []
+        for slot in 0..<KeyBuilder.memoSlotCount where counts[slot] > 0 { held.append(slot) }
+        counter.addAll(held.count) { i in
+            let slot = held[i]
+            let entry = keys.memoEntry(slot)
+            return (entry.key, entry.path, counts[slot], bytes[slot])
+        }
+        for slot in held {
+            counts[slot] = 0
+            bytes[slot] = 0
+        }
     }
 }
 

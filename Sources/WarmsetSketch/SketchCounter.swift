@@ -338,6 +338,29 @@ public final class SketchCounter: MergeableCounter {
         candidates.add(KeyHash.hash(key, seed: seed), key: key, path: path, bytes: bytes, weight: count, requests: UInt64(count))
     }
 
+    /// `add(key:path:count:bytes:)` for `n` items in order, each item's counters and
+    /// candidate slot loaded `lookahead` items ahead (one item's cache misses at a time would
+    /// leave the memory system idle): for passing a memo's batched hits on at the end of a run.
+    /// `item(i)` may be asked twice for the same `i`; an item with a count of 0 is skipped.
+    public func addAll(
+        _ n: Int, item: (Int) -> (key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, count: UInt32, bytes: Int64)
+    ) {
+        flush()
+        let lookahead = 8
+        func prefetch(_ i: Int) {
+            let hash = KeyHash.hash(item(i).key, seed: seed)
+            candidates.sketch.prefetch(hash)
+            candidates.table.prefetch(hash)
+        }
+        for i in 0..<Swift.min(lookahead, n) { prefetch(i) }
+        for i in 0..<n {
+            if i &+ lookahead < n { prefetch(i &+ lookahead) }
+            let (key, path, count, bytes) = item(i)
+            guard count > 0 else { continue }
+            candidates.add(KeyHash.hash(key, seed: seed), key: key, path: path, bytes: bytes, weight: count, requests: UInt64(count))
+        }
+    }
+
     /// Counts the key two calls back, if any.
     @inline(__always)
     private func countOlder() {
