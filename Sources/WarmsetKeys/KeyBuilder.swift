@@ -299,8 +299,9 @@ public final class KeyBuilder {
             if hasLogEscapes && warmset_find_byte(bytes, cut, target.count, 0x5C) >= 0 { return false }
             pathEnd = cut
         }
-        // A normal path holds no backslash: nothing in it to decode.
-        return Self.isNormalPath(UnsafeRawBufferPointer(start: base, count: pathEnd))
+        // A normal path holds no backslash: nothing in it to decode. (`normalizePath` copies it
+        // as it is only when it fits the path buffer.)
+        return pathEnd <= pathBuffer.capacity && Self.isNormalPath(UnsafeRawBufferPointer(start: base, count: pathEnd))
     }
 
     /// The memo's hash of `target`, or nil for a target the memo does not hold (too long for a slot).

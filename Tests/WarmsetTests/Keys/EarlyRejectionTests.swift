@@ -25,6 +25,8 @@ struct EarlyRejectionTests {
             ("two rules, query kept", KeyBuilder(rules: rules, queryPolicy: .all), true),
             // Targets longer than the builder expects fail to decode (`.badRequest`), not `.noRule`.
             ("a short target limit", KeyBuilder(rules: rules, maxTargetBytes: 20), true),
+            // Paths longer than its path buffer (16 bytes here) are not copied as they are.
+            ("a tiny target limit", KeyBuilder(rules: rules, maxTargetBytes: 4), true),
             ("a rule whose literal holds a ?", KeyBuilder(rules: [try KeyRule(#"^/product\?id=(\d+)$ => p:$1"#)], queryPolicy: .all), true),
             ("with an exclude", KeyBuilder(rules: rules, excludes: [try Pattern("^/users/", wholeSubject: false, what: "test")]), false),
             ("a rule without a literal", KeyBuilder(rules: rules + [try KeyRule(#"^(.*)/12$ => t:$1"#)]), false),
