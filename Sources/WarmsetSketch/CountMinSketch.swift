@@ -252,7 +252,8 @@ public final class CountMinSketch<Cell: SketchCell> {
     public func distinctEstimate() -> Double? {
         var zeros = 0
         if Cell.self == UInt32.self {
-            // A loop the C compiler vectorizes (the generic one here stays a byte-wide compare per cell).
+            // A loop the C compiler vectorizes (perf: 24 samples of a .gz run's serial tail with the
+            // generic loop below, none with this).
             zeros = warmset_count_zero_u32(UnsafeRawPointer(counters).assumingMemoryBound(to: UInt32.self), width)
         } else {
             for i in 0..<width where counters[i] == .zero { zeros += 1 }
