@@ -250,7 +250,14 @@ public enum Analyzer {
     }
 
     /// Peak resident memory of this process, in bytes.
+    ///
+    /// On Linux the memory's own high-water mark (`VmHWM` in /proc/self/status). Not
+    /// `getrusage`'s `ru_maxrss`: that survives `exec`, so a process started by a large one (a
+    /// test runner, a deploy tool holding gigabytes) would report its parent's peak as its own.
     public static func peakRSS() -> Int {
+        #if os(Linux)
+            if let kilobytes = highWaterMarkKilobytes() { return kilobytes * 1024 }
+        #endif
         var usage = rusage()
         guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
         #if os(Linux)
@@ -259,5 +266,36 @@ public enum Analyzer {
             return Int(usage.ru_maxrss)
         #endif
     }
+
+    #if os(Linux)
+        /// `VmHWM` of /proc/self/status in kB, or nil when it cannot be read.
+        static func highWaterMarkKilobytes() -> Int? {
+            let fd = open("/proc/self/status", O_RDONLY)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                bytes += chunk[0..<n]
+            }
+            return parseHighWaterMark(bytes)
+        }
+
+        /// The number on the `VmHWM:` line of a /proc/<pid>/status text (kB), or nil.
+        static func parseHighWaterMark(_ status: [UInt8]) -> Int? {
+            for line in status.split(separator: 0x0A) where line.starts(with: Array("VmHWM:".utf8)) {
+                var value = 0
+                var digits = 0
+                for byte in line.dropFirst(6) where byte >= 0x30 && byte <= 0x39 {
+                    value = value * 10 + Int(byte - 0x30)
+                    digits += 1
+                }
+                return digits > 0 ? value : nil
+            }
+            return nil
+        }
+    #endif
 }
 
