@@ -27,6 +27,8 @@ struct LineSteps {
     private let notCounted = ReasonCounts()
     /// Key and count each line when the next one arrives (see `init`).
     private let oneLineLate: Bool
+    /// `keys.canRejectEarly`, read once: without rules the per-line loop makes no call for it.
+    private let rejectEarly: Bool
     /// The line waiting to be keyed and counted (when `hasPending`): its target (in the caller's
     /// line bytes), the escapes flag, the bytes sent and the memo's hash of the target. Plain
     /// fields and a flag, not an optional tuple: this is written and read for every line.
@@ -53,6 +55,7 @@ struct LineSteps {
         parser = compiled.parser
         filter = compiled.filter
         keys = compiled.keys
+        rejectEarly = compiled.keys.canRejectEarly
         self.counter = counter
         self.weigher = weigher
         if batchHits, weigher == nil, let sketch = counter as? SketchCounter {
@@ -96,7 +99,7 @@ struct LineSteps {
             notCounted.counts[RequestFilter.Reason.badRequest.index] &+= 1
             return nil
         }
-        if keys.rejectsEarly(target: target, hasLogEscapes: fields.hasLogEscapes) {
+        if rejectEarly && keys.rejectsEarly(target: target, hasLogEscapes: fields.hasLogEscapes) {
             notCounted.counts[RequestFilter.Reason.noRule.index] &+= 1
             return nil
         }

@@ -89,9 +89,10 @@ public final class KeyBuilder {
     private let flatExcludes: UnsafeMutableBufferPointer<Unmanaged<Pattern>>
     private let literalStorage: UnsafeMutableRawBufferPointer
     private let memo = KeyMemo()
-    /// Every rule's starting literal (`Pattern.startingLiteral`), when each has one and there
-    /// are no excludes: then `rejectsEarly` can tell a path that no rule matches; else empty.
-    private let startingLiterals: [UnsafeRawBufferPointer]
+    /// Every rule has a starting literal (`Pattern.hasStartingLiteral`) and there are no
+    /// excludes: `rejectsEarly` can then tell some paths that no rule matches. A stored flag, so
+    /// the per-line loop asks `rejectsEarly` only when it can answer.
+    public let canRejectEarly: Bool
     /// `queryPolicy == .none`, as a flag (the enum holds a set).
     private let dropsQuery: Bool
 
@@ -147,9 +148,7 @@ public final class KeyBuilder {
         }
         flatExcludes = .allocate(capacity: max(excludes.count, 1))
         for (i, pattern) in excludes.enumerated() { flatExcludes[i] = Unmanaged.passUnretained(pattern) }
-        // The patterns are kept alive by `rules`, and their literals with them.
-        let literals = rules.map { $0.pattern.startingLiteral }
-        startingLiterals = excludes.isEmpty && literals.allSatisfy({ $0.count > 0 }) ? literals : []
+        canRejectEarly = !rules.isEmpty && excludes.isEmpty && rules.allSatisfy { $0.pattern.hasStartingLiteral }
         dropsQuery = queryPolicy == .none
     }
 
@@ -282,11 +281,11 @@ public final class KeyBuilder {
     /// neither a memo slot nor the normalization's copy. False whenever unsure; then `build`
     /// decides.
     public func rejectsEarly(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> Bool {
-        guard !startingLiterals.isEmpty, let base = target.baseAddress, target.count > 0, base.load(as: UInt8.self) == 0x2F
+        guard canRejectEarly, let base = target.baseAddress, target.count > 0, base.load(as: UInt8.self) == 0x2F
         else { return false }
         // First the literals, which turn most keyed lines back at once. The path part is a
-        // prefix of the target: when the target does not start with a literal, neither does it.
-        for literal in startingLiterals where target.count >= literal.count && ShortBytes.equal(base, literal.baseAddress!, literal.count) {
+        // prefix of the target: a target that no rule may match has no such path part either.
+        for r in 0..<rules.count where flatRules[r].pattern._withUnsafeGuaranteedRef({ $0.mayMatch(target) }) {
             return false
         }
         let bytes = base.assumingMemoryBound(to: UInt8.self)

@@ -81,17 +81,23 @@ public final class Pattern {
         return number > 0 ? Int(number) : nil
     }
 
-    /// The literal bytes every match starts with at the subject's start (empty when unsure):
-    /// a subject that does not start with them does not match.
-    public var startingLiteral: UnsafeRawBufferPointer { UnsafeRawBufferPointer(prefix) }
+    /// Whether every match starts with known literal bytes (`literalPrefix`), so that
+    /// `mayMatch` can turn subjects away.
+    public var hasStartingLiteral: Bool { prefix.count > 0 }
+
+    /// False when `subject` cannot match: it does not start with the pattern's starting literal.
+    /// True says nothing more. Also true of any subject that has `subject` as a prefix.
+    @inline(__always)
+    public func mayMatch(_ subject: UnsafeRawBufferPointer) -> Bool {
+        prefix.count == 0
+            || (subject.count >= prefix.count && ShortBytes.equal(subject.baseAddress!, prefix.baseAddress!, prefix.count))
+    }
 
     /// Matches `subject`; on success the groups are available from `group(_:)` until the next call.
     /// - Complexity: that of the pattern; no allocation.
     @inline(__always)
     public func matches(_ subject: UnsafeRawBufferPointer) -> Bool {
-        if prefix.count > 0 {
-            guard subject.count >= prefix.count, ShortBytes.equal(subject.baseAddress!, prefix.baseAddress!, prefix.count) else { return false }
-        }
+        guard mayMatch(subject) else { return false }
         if digitsGroup { return matchDigitsGroup(subject) }
         let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(Self.emptySubject)
         if jit { return pcre2_jit_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0 }

@@ -37,6 +37,7 @@ struct EarlyRejectionTests {
     @Test func agreesWithBuild() throws {
         var rng = SplitMix(seed: 11)
         for (name, builder, mayReject) in try Self.builders() {
+            #expect(builder.canRejectEarly == mayReject, "\(name)")
             var rejected = 0
             var noRuleLeftToBuild = 0
             for _ in 0..<20_000 {
