@@ -194,26 +194,27 @@ final class HitTally: MemoEvictionObserver {
 
     func willEvict(memoSlot: Int) { pass(memoSlot) }
 
+    /// What slot `slot` holds back: its key and path, requests and bytes.
+    private func held(_ slot: Int) -> (key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, count: UInt32, bytes: Int64) {
+        let entry = keys.memoEntry(slot)
+        return (entry.key, entry.path, counts[slot], bytes[slot])
+    }
+
     /// Passes slot `slot`'s requests to the counter.
     private func pass(_ slot: Int) {
-        let count = counts[slot]
+        let (key, path, count, moved) = held(slot)
         guard count > 0 else { return }
-        let entry = keys.memoEntry(slot)
-        counter.add(key: entry.key, path: entry.path, count: count, bytes: bytes[slot])
+        counter.add(key: key, path: path, count: count, bytes: moved)
         counts[slot] = 0
         bytes[slot] = 0
     }
 
-    /// Passes every slot's requests to the counter.
+    /// Passes every slot's requests to the counter, in slot order, as `pass` would one by one.
     func passAll() {
-        var held: [Int] = []
-        for slot in 0..<KeyBuilder.memoSlotCount where counts[slot] > 0 { held.append(slot) }
-        counter.addAll(held.count) { i in
-            let slot = held[i]
-            let entry = keys.memoEntry(slot)
-            return (entry.key, entry.path, counts[slot], bytes[slot])
-        }
-        for slot in held {
+        var slots: [Int] = []
+        for slot in 0..<KeyBuilder.memoSlotCount where counts[slot] > 0 { slots.append(slot) }
+        counter.addAll(slots.count) { held(slots[$0]) }
+        for slot in slots {
             counts[slot] = 0
             bytes[slot] = 0
         }

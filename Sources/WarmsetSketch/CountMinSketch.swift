@@ -183,10 +183,7 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// - Complexity: O(d·count).
     @inline(__always)
     func forEachEstimate(count: Int, hash: (Int) -> Hash128, _ body: (Int, Cell) -> Void) {
-        let ahead = Self.estimateLookahead
-        for i in 0..<Swift.min(ahead, count) { prefetchForRead(hash(i)) }
-        for i in 0..<count {
-            if i &+ ahead < count { prefetchForRead(hash(i &+ ahead)) }
+        withLookahead(count: count, ahead: Self.estimateLookahead, prefetch: { prefetchForRead(hash($0)) }) { i in
             body(i, estimate(hash(i)))
         }
     }

@@ -170,10 +170,7 @@ final class CandidateSet<Cell: SketchCell> {
         precondition(other !== self && other.seed == seed)
         let theirs = other.table
         let entries = theirs.entries
-        let ahead = 8
-        for e in 0..<Swift.min(ahead, entries.count) { table.prefetch(entries[e].hash) }
-        for e in 0..<entries.count {
-            if e &+ ahead < entries.count { table.prefetch(entries[e &+ ahead].hash) }
+        withLookahead(count: entries.count, ahead: 8, prefetch: { table.prefetch(entries[$0].hash) }) { e in
             let entry = entries[e]
             let key = theirs.key(of: entry)
             let index = table.find(entry.hash, key: key) ?? table.insert(entry.hash, key: key, path: theirs.path(of: entry))
@@ -339,25 +336,26 @@ public final class SketchCounter: MergeableCounter {
     }
 
     /// `add(key:path:count:bytes:)` for `n` items in order, each item's counters and
-    /// candidate slot loaded `lookahead` items ahead (one item's cache misses at a time would
-    /// leave the memory system idle): for passing a memo's batched hits on at the end of a run.
-    /// `item(i)` may be asked twice for the same `i`; an item with a count of 0 is skipped.
+    /// candidate slot loaded 8 items ahead (one item's cache misses at a time would leave the
+    /// memory system idle): for passing a memo's batched hits on at the end of a run. Each key
+    /// is hashed once; `item(i)` is asked twice for the same `i`; an item with a count of 0 is
+    /// skipped.
     public func addAll(
         _ n: Int, item: (Int) -> (key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, count: UInt32, bytes: Int64)
     ) {
         flush()
-        let lookahead = 8
-        func prefetch(_ i: Int) {
-            let hash = KeyHash.hash(item(i).key, seed: seed)
-            candidates.sketch.prefetch(hash)
-            candidates.table.prefetch(hash)
-        }
-        for i in 0..<Swift.min(lookahead, n) { prefetch(i) }
-        for i in 0..<n {
-            if i &+ lookahead < n { prefetch(i &+ lookahead) }
-            let (key, path, count, bytes) = item(i)
-            guard count > 0 else { continue }
-            candidates.add(KeyHash.hash(key, seed: seed), key: key, path: path, bytes: bytes, weight: count, requests: UInt64(count))
+        // The hashes of the items prefetched and not yet counted: at most 9 at a time, in a ring of 16.
+        withUnsafeTemporaryAllocation(of: Hash128.self, capacity: 16) { ring in
+            withLookahead(count: n, ahead: 8, prefetch: { i in
+                let hash = KeyHash.hash(item(i).key, seed: seed)
+                ring[i & 15] = hash
+                candidates.sketch.prefetch(hash)
+                candidates.table.prefetch(hash)
+            }) { i in
+                let (key, path, count, bytes) = item(i)
+                guard count > 0 else { return }
+                candidates.add(ring[i & 15], key: key, path: path, bytes: bytes, weight: count, requests: UInt64(count))
+            }
         }
     }
 
