@@ -151,11 +151,8 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// finds them there instead of waiting for d cache misses in a row.
     @inline(__always)
     func prefetch(_ hash: Hash128) {
-        if depth == 4 && Cell.self == UInt32.self {
-            UnsafeRawPointer(counters).withMemoryRebound(to: UInt32.self, capacity: 4 * width) { base in
-                warmset_prefetch4_for_write(
-                    base, index(hash, row: 0), index(hash, row: 1), index(hash, row: 2), index(hash, row: 3))
-            }
+        if depth == 4, let base = requestCounters {
+            warmset_prefetch4_for_write(base, index(hash, row: 0), index(hash, row: 1), index(hash, row: 2), index(hash, row: 3))
             return
         }
         for row in 0..<depth { warmset_prefetch_for_write(counters + index(hash, row: row)) }
@@ -170,6 +167,13 @@ public final class CountMinSketch<Cell: SketchCell> {
             current = Swift.min(current, counters[index(hash, row: row)])
         }
         return current
+    }
+
+    /// The counters as 32-bit request counts when that is their type (`Cell` is `UInt32`), for
+    /// the C helpers that work on them; nil for decayed weights.
+    @inline(__always)
+    private var requestCounters: UnsafeMutablePointer<UInt32>? {
+        Cell.self == UInt32.self ? UnsafeMutableRawPointer(counters).assumingMemoryBound(to: UInt32.self) : nil
     }
 
     /// How many keys ahead `forEachEstimate` prefetches: enough cache misses in flight to hide
@@ -203,13 +207,9 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// - Complexity: O(d·w).
     func add(contentsOf other: CountMinSketch<Cell>) {
         precondition(other.parameters == parameters)
-        if Cell.self == UInt32.self {
+        if let to = requestCounters, let from = other.requestCounters {
             // Request counts: four counters per SSE2 add (`warmset_add_saturating_u32`).
-            UnsafeMutableRawPointer(counters).withMemoryRebound(to: UInt32.self, capacity: cellCount) { to in
-                UnsafeRawPointer(other.counters).withMemoryRebound(to: UInt32.self, capacity: cellCount) { from in
-                    warmset_add_saturating_u32(to, from, cellCount)
-                }
-            }
+            warmset_add_saturating_u32(to, from, cellCount)
         } else {
             for i in 0..<cellCount { counters[i] = counters[i].saturatingAdd(other.counters[i]) }
         }
@@ -248,10 +248,10 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// - Complexity: O(w).
     public func distinctEstimate() -> Double? {
         var zeros = 0
-        if Cell.self == UInt32.self {
+        if let cells = requestCounters {
             // A loop the C compiler vectorizes (perf: 24 samples of a .gz run's serial tail with the
             // generic loop below, none with this).
-            zeros = warmset_count_zero_u32(UnsafeRawPointer(counters).assumingMemoryBound(to: UInt32.self), width)
+            zeros = warmset_count_zero_u32(cells, width)
         } else {
             for i in 0..<width where counters[i] == .zero { zeros += 1 }
         }
