@@ -27,6 +27,14 @@ if [ ! -s "$LOG.gz" ]; then
   pigz -6 -n -k -f "$LOG"
 fi
 [ -s "$LOG" ] || pigz -dc "$LOG.gz" > "$LOG"
+# The same lines as two files (first and second half), plain and gzipped: for the goal that
+# several input files use both cores.
+HALF="$DATA/bench-$LINES-half"
+if [ ! -s "$HALF-2.log.gz" ]; then
+  head -n $((LINES / 2)) "$LOG" > "$HALF-1.log"
+  tail -n +$((LINES / 2 + 1)) "$LOG" > "$HALF-2.log"
+  pigz -6 -n -k -f "$HALF-1.log" "$HALF-2.log"
+fi
 
 declare -A CMDS
 ORDER=()
@@ -48,6 +56,14 @@ add "warmset analyze plain (sketch, top 10000, 1 rule)" \
     "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null"
 add "warmset analyze plain --threads 1" \
     "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null --threads 1"
+if command -v taskset > /dev/null; then
+  add "warmset analyze plain --threads 1, one CPU (taskset)" \
+      "taskset -c 0 '$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null --threads 1"
+fi
+add "warmset analyze two .gz files (the log in halves)" \
+    "'$BIN' analyze '$HALF-1.log.gz' '$HALF-2.log.gz' --top 10000 --rule '$RULE' -q -o /dev/null"
+add "warmset analyze two plain files (the log in halves)" \
+    "'$BIN' analyze '$HALF-1.log' '$HALF-2.log' --top 10000 --rule '$RULE' -q -o /dev/null"
 add "warmset analyze plain --exact" \
     "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null --exact"
 
@@ -69,13 +85,14 @@ M1_LONG=$(mallocs 2000000 "--threads 1")
 rm -f "$DATA/prefix.log"
 echo "bench: malloc calls: $M_SHORT for 1,000,000 lines, $M_LONG for 2,000,000 (--threads 1: $M1_SHORT, $M1_LONG)"
 
-declare -A TIMES MEM
+declare -A TIMES MEM CPU
 for run in $(seq "$RUNS"); do
   for name in "${ORDER[@]}"; do
-    out=$( { /usr/bin/time -f "%e %M" sh -c "${CMDS[$name]}" ; } 2>&1 | tail -1 )
-    TIMES["$name"]+="${out% *} "
-    m=${out#* }; [ "${MEM[$name]:-0}" -ge "$m" ] || MEM["$name"]=$m
-    printf '  run %d  %-55s %s s\n' "$run" "$name" "${out% *}"
+    read -r wall user sys rss < <( { /usr/bin/time -f "%e %U %S %M" sh -c "${CMDS[$name]}" ; } 2>&1 | tail -1 )
+    TIMES["$name"]+="$wall "
+    CPU["$name"]+="$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') "
+    [ "${MEM[$name]:-0}" -ge "$rss" ] || MEM["$name"]=$rss
+    printf '  run %d  %-55s %s s (CPU %s s)\n' "$run" "$name" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')"
   done
 done
 
@@ -96,15 +113,20 @@ reading=""
   echo "Produced by \`make bench\` (scripts/bench.sh) on $(date -u +%Y-%m-%d): $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB,"
   echo "$(. /etc/os-release && echo "$PRETTY_NAME"), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Input: \`warmset generate --lines $LINES --keys $KEYS --zipf 1.0 --seed 1\`, $((plain_bytes / 1000000)) MB plain,"
-  echo "$((gz_bytes / 1000000)) MB gzipped (pigz -6). Median of $RUNS runs, commands alternated; peak RSS from GNU time."
+  echo "$((gz_bytes / 1000000)) MB gzipped (pigz -6). Median of $RUNS runs, commands alternated; the fastest and"
+  echo "slowest run beside it; CPU is user + system seconds (the median run's share of two cores shows"
+  echo "in CPU ÷ wall); peak RSS from GNU time."
   echo
-  echo "| command | median wall | ratio to igzip -dc | peak RSS | lines/s |"
-  echo "|---|---|---|---|---|"
+  echo "| command | median wall | runs | ratio to igzip -dc | CPU ÷ wall | peak RSS | lines/s |"
+  echo "|---|---|---|---|---|---|---|"
   for name in "${ORDER[@]}"; do
     t=$(echo "${TIMES[$name]}" | median)
+    c=$(echo "${CPU[$name]}" | median)
+    range=$(echo "${TIMES[$name]}" | tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f–%.2f s", lo, hi}')
     ratio=$(awk -v t="$t" -v b="$base" 'BEGIN {printf "%.2f×", t/b}')
+    share=$(awk -v t="$t" -v c="$c" 'BEGIN {printf "%.2f", c/t}')
     lps=$(awk -v t="$t" -v n="$LINES" 'BEGIN {printf "%.2f M", n/t/1e6}')
-    echo "| \`${name//|/\\|}\` | $t s | $ratio | $((MEM[$name] / 1024)) MiB | $lps |"
+    echo "| \`${name//|/\\|}\` | $t s | $range | $ratio | $share | $((MEM[$name] / 1024)) MiB | $lps |"
   done
   echo
   echo "Allocations (scripts/malloc-count.c, an LD_PRELOAD counter of malloc/calloc/realloc/posix_memalign):"
@@ -114,6 +136,11 @@ reading=""
   echo "Plain input rate of warmset: parse + key + count on one core (\`--threads 1\`, file read on another thread),"
   t=$(echo "${TIMES["warmset analyze plain --threads 1"]}" | median)
   awk -v t="$t" -v b="$plain_bytes" 'BEGIN {printf "%.0f MB/s; ", b/t/1e6}'
+  if [ -n "${TIMES["warmset analyze plain --threads 1, one CPU (taskset)"]:-}" ]; then
+    echo "with the read on the same CPU too (\`taskset -c 0\`):"
+    t=$(echo "${TIMES["warmset analyze plain --threads 1, one CPU (taskset)"]}" | median)
+    awk -v t="$t" -v b="$plain_bytes" 'BEGIN {printf "%.0f MB/s; ", b/t/1e6}'
+  fi
   echo "with two lanes on two threads (the default on 2+ cores):"
   t=$(echo "${TIMES["warmset analyze plain (sketch, top 10000, 1 rule)"]}" | median)
   awk -v t="$t" -v b="$plain_bytes" 'BEGIN {printf "%.0f MB/s.\n", b/t/1e6}'
