@@ -51,6 +51,14 @@ bench: deps
 	$(SWIFT) build $(RELEASE)
 	scripts/bench.sh
 
+# The per-line stages one at a time (split, parse, key, hash, sketch) on lines in memory, with
+# malloc counts. Writes docs/microbenchmarks.md. Not run by CI; nothing fails on speed.
+.PHONY: microbench
+microbench: deps
+	@dpkg -s gcc >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc; }
+	$(SWIFT) build $(RELEASE) --product warmset-micro
+	scripts/microbench.sh
+
 # Sketch accuracy at the issue's size (10^7 requests over 10^6 keys, s = 0.8/1.0/1.2) in a
 # release build: prints the precision-vs-memory table and records it in docs/sketch.md.
 ACCURACY_TABLE := .build/accuracy-table.md

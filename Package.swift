@@ -121,6 +121,10 @@ let package = Package(
         .executableTarget(
             name: "warmset-fuzz",
             dependencies: ["WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch"]),
+        // `make microbench`: the per-line stages one at a time, on lines held in memory.
+        .executableTarget(
+            name: "warmset-micro",
+            dependencies: ["WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetGenerator"]),
         .testTarget(
             name: "WarmsetTests",
             dependencies: [
