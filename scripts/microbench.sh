@@ -16,7 +16,7 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo "$(nproc) cores ($cpu), $(. /etc/os-release && echo "$PRETTY_NAME"), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "A release build; one thread; the lines in memory (no reading, no decompression). Each stage runs"
   echo "over all lines (or targets) once per repetition: nanoseconds per operation of the fastest and of the"
-  echo "median repetition; malloc calls counted around each repetition (an LD_PRELOAD counter)."
+  echo "median repetition; malloc calls counted around each repetition (an LD_PRELOAD counter), the most of any."
   echo
   echo "$table"
   echo

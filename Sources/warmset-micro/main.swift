@@ -1,7 +1,8 @@
 // `make microbench`: the per-line stages of `warmset analyze` one at a time, on lines held in
 // memory (no file, no thread), in a release build. For each stage: nanoseconds per operation
 // (the fastest and the median of the repetitions), bytes per second where the stage reads the
-// line, and malloc calls per operation when run under scripts/malloc-count.c (LD_PRELOAD).
+// line, and malloc calls (in the repetition that made the most) when run under
+// scripts/malloc-count.c (LD_PRELOAD). The argument, if any, is the number of repetitions.
 // Prints a Markdown table. Each stage checks its own result (the same counts in every
 // repetition, what the stage before it found); a mismatch ends the run with exit status 1.
 #if canImport(Glibc)
@@ -35,14 +36,14 @@ struct Row {
     var best: Double
     var median: Double
     var bytesPerSecond: Double?
-    /// Malloc calls in one repetition (of `operations` operations), when counted.
+    /// Malloc calls in the repetition (of `operations` operations) that made the most, when counted.
     var mallocsPerRepetition: Int?
     var operations: Int
 }
 
 var rows: [Row] = []
 var failures: [String] = []
-let repetitions = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 7
+let repetitions = max(1, Int(CommandLine.arguments.dropFirst().first ?? "") ?? 7)
 
 /// Runs `body` `repetitions` times; each run does `operations` operations over `bytes` bytes
 /// and returns a check value, which must be the same every time.
@@ -56,7 +57,7 @@ func measure(_ stage: String, _ operation: String, operations: Int, bytes: Int? 
         let start = now()
         let value = body()
         times[r] = Double(now() - start)
-        mallocs += (mallocCalls?() ?? 0) - mallocsBefore
+        mallocs = max(mallocs, (mallocCalls?() ?? 0) - mallocsBefore)
         if let check, check != value { failures.append("\(stage): \(value) in one repetition, \(check) in another") }
         check = value
     }
@@ -64,7 +65,7 @@ func measure(_ stage: String, _ operation: String, operations: Int, bytes: Int? 
     let best = times[0] / Double(operations), median = times[times.count / 2] / Double(operations)
     rows.append(Row(
         stage: stage, operation: operation, best: best, median: median,
-        bytesPerSecond: bytes.map { Double($0) / (times[times.count / 2] / 1e9) }, mallocsPerRepetition: mallocCalls.map { _ in mallocs / repetitions }, operations: operations))
+        bytesPerSecond: bytes.map { Double($0) / (times[times.count / 2] / 1e9) }, mallocsPerRepetition: mallocCalls.map { _ in mallocs }, operations: operations))
     return check ?? 0
 }
 
