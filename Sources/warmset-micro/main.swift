@@ -5,24 +5,13 @@
 // scripts/malloc-count.c (LD_PRELOAD). The argument, if any, is the number of repetitions.
 // Prints a Markdown table. Each stage checks its own result (the same counts in every
 // repetition, what the stage before it found); a mismatch ends the run with exit status 1.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 import WarmsetFormat
 import WarmsetGenerator
 import WarmsetKeys
 import WarmsetSketch
 
 // MARK: - Measuring
-
-/// Monotonic nanoseconds.
-func now() -> UInt64 {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-}
 
 /// The malloc counter of scripts/malloc-count.c when it is preloaded, else nil.
 let mallocCalls: (@convention(c) () -> Int)? = {
@@ -54,9 +43,9 @@ func measure(_ stage: String, _ operation: String, operations: Int, bytes: Int? 
     var mallocs = 0
     for r in 0..<repetitions {
         let mallocsBefore = mallocCalls?() ?? 0
-        let start = now()
-        let value = body()
-        times[r] = Double(now() - start)
+        var value = 0
+        let elapsed = ContinuousClock().measure { value = body() }
+        times[r] = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
         mallocs = max(mallocs, (mallocCalls?() ?? 0) - mallocsBefore)
         if let check, check != value { failures.append("\(stage): \(value) in one repetition, \(check) in another") }
         check = value
@@ -203,32 +192,17 @@ expect(counted == withTarget, "SketchCounter: \(counted) requests counted, \(wit
 
 // MARK: - Report
 
-/// `value` with `digits` decimals (no Foundation here).
-func fixed(_ value: Double, _ digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = Int((value * scale).rounded())
-    guard digits > 0 else { return String(scaled) }
-    let whole = String(scaled / Int(scale))
-    var part = String(scaled % Int(scale))
-    while part.count < digits { part = "0" + part }
-    return whole + "." + part
-}
-
 print("| stage | per | best | median | rate | mallocs per repetition (per op) |")
 print("|---|---|---|---|---|---|")
 for row in rows {
-    let rate = row.bytesPerSecond.map { fixed($0 / 1e6, 0) + " MB/s" } ?? "–"
-    let mallocs = row.mallocsPerRepetition.map { "\($0) (\(fixed(Double($0) / Double(row.operations), 6)))" } ?? "not counted"
-    print("| \(row.stage) | \(row.operation) | \(fixed(row.best, 1)) ns | \(fixed(row.median, 1)) ns | \(rate) | \(mallocs) |")
+    let rate = row.bytesPerSecond.map { String(format: "%.0f MB/s", $0 / 1e6) } ?? "–"
+    let mallocs = row.mallocsPerRepetition.map { String(format: "%d (%.6f)", $0, Double($0) / Double(row.operations)) } ?? "not counted"
+    print("| \(row.stage) | \(row.operation) | \(String(format: "%.1f ns", row.best)) | \(String(format: "%.1f ns", row.median)) | \(rate) | \(mallocs) |")
 }
 print()
 print("\(lines) lines (\(inputBytes / 1_000_000) MB) of `warmset generate --lines \(lineCount) --keys 220000 --zipf 1.0 --seed 1`, held in memory;")
 print("\(withTarget) request targets, \(keyed) keyed by the rule; \(repetitions) repetitions of each stage.")
 if !failures.isEmpty {
-    for failure in failures {
-        let line = Array("microbench: \(failure)\n".utf8)
-        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
+    for failure in failures { FileHandle.standardError.write(Data("microbench: \(failure)\n".utf8)) }
     exit(1)
 }
