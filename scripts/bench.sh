@@ -89,10 +89,11 @@ declare -A TIMES MEM CPU
 for run in $(seq "$RUNS"); do
   for name in "${ORDER[@]}"; do
     read -r wall user sys rss < <( { /usr/bin/time -f "%e %U %S %M" sh -c "${CMDS[$name]}" ; } 2>&1 | tail -1 )
+    cpu_s=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')
     TIMES["$name"]+="$wall "
-    CPU["$name"]+="$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') "
+    CPU["$name"]+="$cpu_s "
     [ "${MEM[$name]:-0}" -ge "$rss" ] || MEM["$name"]=$rss
-    printf '  run %d  %-55s %s s (CPU %s s)\n' "$run" "$name" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')"
+    printf '  run %d  %-55s %s s (CPU %s s)\n' "$run" "$name" "$wall" "$cpu_s"
   done
 done
 
