@@ -12,7 +12,7 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
   echo "# Microbenchmarks"
   echo
-  echo "Produced by \`make microbench\` (scripts/microbench.sh, Sources/warmset-micro) on $(date -u +%Y-%m-%d):"
+  echo "Produced by \`make microbench\` (scripts/microbench.sh, Sources/warmset-micro) at $(date -u '+%Y-%m-%d %H:%M') UTC:"
   echo "$(nproc) cores ($cpu), $(. /etc/os-release && echo "$PRETTY_NAME"), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "A release build; one thread; the lines in memory (no reading, no decompression). Each stage runs"
   echo "over all lines (or targets) once per repetition: nanoseconds per operation of the fastest and of the"
@@ -20,12 +20,17 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo
   echo "$table"
   echo
-  echo "How to read it: in \`analyze\`, \`split lines\`, \`parse\` and \`rejectsEarly\` run on every line;"
-  echo "\`key\` on each line that \`rejectsEarly\` does not turn away, and \`SketchCounter.add\` on each keyed"
-  echo "line (about half of them here). \`SketchCounter.add\` holds each key for one call: it prefetches the"
-  echo "key's four counters (four cache misses in an 8 MiB table) and candidate slot, and counts the key"
-  echo "before it, whose lines have arrived meanwhile. The mallocs of"
-  echo "a repetition are its fixed set-up (a new counter and its ranking), the same for"
-  echo "any number of lines. The whole pipeline, with reading and threads: docs/benchmarks.md."
+  cat <<'TEXT'
+How to read it: in `analyze`, `split lines`, `parse` and `rejectsEarly` run on every line; `key`
+on each line that `rejectsEarly` does not turn away, and `SketchCounter.add` on each keyed line
+(about half of them here). `SketchCounter.add` holds each key for one call: it prefetches the key's
+four counters (four cache misses in an 8 MiB table) and candidate slot, and counts the key before
+it, whose lines have arrived meanwhile. The memoized stage asks the memo for every target and is
+not faster than building here; in `analyze` a memo hit is also counted in its slot and reaches the
+sketch with the slot's other hits (when the slot is reused, or at the end), which skips
+`SketchCounter.add` for it (not measured here). The mallocs of a repetition are its fixed set-up
+(a new counter and its ranking), the same for any number of lines. The whole pipeline, with
+reading and threads: docs/benchmarks.md.
+TEXT
 } > docs/microbenchmarks.md
 cat docs/microbenchmarks.md
