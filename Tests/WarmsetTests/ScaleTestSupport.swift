@@ -5,9 +5,8 @@ import WarmsetSketch
 
 /// Helpers for the issue-6 tests: seeded Zipf streams, exact truth, the built binary.
 enum ScaleSupport {
-    /// The repository root, from this file's path.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    /// The repository root.
+    static var root: URL { TestSupport.repoRoot }
 
     /// A seeded Zipf stream of key ranks.
     static func zipfStream(requests: Int, keys: Int, exponent: Double, seed: UInt64) -> [Int32] {
@@ -77,16 +76,9 @@ enum ScaleSupport {
         return (Double(correct) / Double(max(chosen.count, 1)), mustFind.isEmpty ? 1 : Double(found) / Double(mustFind.count))
     }
 
-    /// The built `warmset` binary (WARMSET_BIN, else the newest of .build/{debug,release}).
+    /// The built `warmset` binary (`TestSupport.binary`), or nil when it is missing.
     static var binary: URL? {
-        if let path = ProcessInfo.processInfo.environment["WARMSET_BIN"] { return URL(fileURLWithPath: path) }
-        let candidates = ["debug", "release"].map { root.appendingPathComponent(".build/\($0)/warmset") }
-        let existing = candidates.filter { FileManager.default.isExecutableFile(atPath: $0.path) }
-        return existing.max { a, b in
-            let da = (try? FileManager.default.attributesOfItem(atPath: a.path)[.modificationDate] as? Date) ?? .distantPast
-            let db = (try? FileManager.default.attributesOfItem(atPath: b.path)[.modificationDate] as? Date) ?? .distantPast
-            return da < db
-        }
+        FileManager.default.isExecutableFile(atPath: TestSupport.binary) ? URL(fileURLWithPath: TestSupport.binary) : nil
     }
 
     struct Run {

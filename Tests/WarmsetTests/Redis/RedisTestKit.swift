@@ -6,9 +6,8 @@ import WarmsetRedis
 /// `redis-server` (standalone, with ACL users), a 3-master Redis Cluster, and the HTTP origin in
 /// `Tests/Support/origin.py`. Names carry a `Warm` prefix so they never meet other suites' helpers.
 enum WarmTestKit {
-    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var binary: String { repoRoot.appendingPathComponent(".build/debug/warmset").path }
+    static var repoRoot: URL { TestSupport.repoRoot }
+    static var binary: String { TestSupport.binary }
 
     /// A port nothing listens on now (bound to 0 and released).
     static func freePort() throws -> Int {

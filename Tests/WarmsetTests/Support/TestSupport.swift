@@ -25,16 +25,18 @@ enum TestSupport {
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
-    /// The built `warmset` binary beside the test bundle (swift build puts both in one folder).
-    static var binary: String {
-        let beside = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("warmset").path
-        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        for candidate in [".build/debug/warmset", ".build/release/warmset"] {
-            let path = repoRoot.appendingPathComponent(candidate).path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return beside
-    }
+    /// The `warmset` binary every end-to-end test starts, decided here only: `WARMSET_BIN` when
+    /// set (`make tsan` points it at the ThreadSanitizer build), else the one built beside the
+    /// test runner (the same build as the tests), else `.build/debug` or `.build/release`.
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["WARMSET_BIN"], !path.isEmpty { return path }
+        // On Linux the runner is an executable in the build's bin folder; on macOS a bundle in it.
+        let runner = [Bundle.main.executableURL?.deletingLastPathComponent(), Bundle.main.bundleURL.deletingLastPathComponent()]
+        let debug = repoRoot.appendingPathComponent(".build/debug/warmset").path
+        let candidates = runner.compactMap { $0?.appendingPathComponent("warmset").path }
+            + [debug, repoRoot.appendingPathComponent(".build/release/warmset").path]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? debug
+    }()
 
     struct RunResult {
         var status: Int32
