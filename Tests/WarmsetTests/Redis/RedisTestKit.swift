@@ -65,30 +65,12 @@ enum WarmTestKit {
     }
 
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "REDISCLI_AUTH")
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
-        // Read both pipes while the process runs, so that neither fills up.
-        let errData = Mutexed(Data())
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errData.isSet { Thread.sleep(forTimeInterval: 0.01) }
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.value, as: UTF8.self))
+        let result = try TestSupport.runProgram(executable, arguments, environment: env, stdin: stdin.map { Data($0.utf8) })
+        return Run(
+            status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self), stderr: String(decoding: result.stderr, as: UTF8.self))
     }
 
     /// Runs the built `warmset` binary.
@@ -109,35 +91,6 @@ enum WarmTestKit {
     static func redisCliPath() throws -> String {
         let server = try redisServerPath()
         return URL(fileURLWithPath: server).deletingLastPathComponent().appendingPathComponent("redis-cli").path
-    }
-}
-
-/// A value one thread sets and another reads.
-final class Mutexed<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    private var wasSet = false
-    init(_ value: T) { stored = value }
-    func update(_ body: (inout T) -> Void) {
-        lock.lock()
-        body(&stored)
-        lock.unlock()
-    }
-    func set(_ value: T) {
-        lock.lock()
-        stored = value
-        wasSet = true
-        lock.unlock()
-    }
-    var value: T {
-        lock.lock()
-        defer { lock.unlock() }
-        return stored
-    }
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return wasSet
     }
 }
 
