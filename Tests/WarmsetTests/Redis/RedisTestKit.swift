@@ -100,7 +100,9 @@ enum WarmTestKit {
 final class WarmRedisServer: @unchecked Sendable {
     let port: Int
     let directory: URL
-    private var process: Process?
+    private let server = ServerProcess()
+    /// The kill that `kill(whenever:holds:checkingEvery:)` scheduled: done once it happened.
+    private let scheduledKill = Mutexed<Handoff<Bool>?>(nil)
     private let extra: [String]
 
     init(cluster: Bool = false, persistent: Bool = false, port: Int? = nil, directory: URL? = nil) throws {
@@ -120,6 +122,8 @@ final class WarmRedisServer: @unchecked Sendable {
     }
 
     func start() throws {
+        // A scheduled kill happens before the server starts again, never to the new one.
+        if let kill = scheduledKill.value { _ = kill.wait(until: Date().addingTimeInterval(30)) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try WarmTestKit.redisServerPath())
         process.arguments = [
@@ -129,8 +133,7 @@ final class WarmRedisServer: @unchecked Sendable {
         ] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        try server.run(process)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if let connection = try? RedisConnection(RedisConnectionSettings(url: url())),
@@ -175,28 +178,27 @@ final class WarmRedisServer: @unchecked Sendable {
 
     /// SIGKILLs this server from another thread once `watched` holds `keys` keys (or after 20 s),
     /// checking every `interval` seconds: a crash in the middle of a warm run.
+    /// `start()` waits for this kill to have happened.
     func kill(whenever watched: WarmRedisServer, holds keys: Int, checkingEvery interval: Double) {
+        let done = Handoff<Bool>()
+        scheduledKill.set(done)
         Thread {
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline, ((try? watched.command(["DBSIZE"]).first?.intValue) ?? 0) < keys {
                 Thread.sleep(forTimeInterval: interval)
             }
             self.kill()
+            done.put(true)
         }.start()
     }
 
-    /// SIGKILL: the server dies as in a crash.
+    /// SIGKILL: the server dies as in a crash (see `ServerProcess.kill`).
     func kill() {
-        if let process, process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        process = nil
+        server.kill()
         unlink(socketPath)
     }
 
-    /// Stops the server. SIGKILL, not SIGTERM: the test runner's threads block SIGTERM and its
-    /// children inherit that mask, so a SIGTERM would wait forever.
+    /// Stops the server.
     func stop() { kill() }
 
     deinit {

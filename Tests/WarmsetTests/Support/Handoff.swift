@@ -66,3 +66,30 @@ final class Handoff<Value: Sendable>: @unchecked Sendable {
         return value
     }
 }
+
+/// A server process that a test starts, and kills or restarts perhaps from another thread (a
+/// helper thread kills it mid-run, the test starts it again): the running `Process` is kept under
+/// a lock, and a kill takes it out before signalling it.
+final class ServerProcess: @unchecked Sendable {
+    private let current = Mutexed<Process?>(nil)
+
+    /// Runs `process` as the server (the earlier one, if any, must have been killed).
+    func run(_ process: Process) throws {
+        try process.run()
+        current.set(process)
+    }
+
+    /// SIGKILLs the server if it runs, as in a crash, and waits for it to exit. SIGKILL, not
+    /// SIGTERM: the test runner's threads block SIGTERM and its children inherit that mask, so a
+    /// SIGTERM would wait forever.
+    func kill() {
+        var taken: Process?
+        current.update { process in
+            taken = process
+            process = nil
+        }
+        guard let taken, taken.isRunning else { return }
+        Foundation.kill(taken.processIdentifier, SIGKILL)
+        taken.waitUntilExit()
+    }
+}
