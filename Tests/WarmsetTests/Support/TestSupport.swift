@@ -38,6 +38,11 @@ enum TestSupport {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? debug
     }()
 
+    /// Whether the tests run under ThreadSanitizer (its runtime is linked into this process, and
+    /// `make tsan` gives the `warmset` they start the same): a time or memory bound set for a debug
+    /// build must then allow several times as much.
+    static let isThreadSanitized = dlsym(nil, "__tsan_init") != nil
+
     struct RunResult {
         var status: Int32
         var stdout: String
