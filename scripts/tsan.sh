@@ -19,7 +19,8 @@ LOG=$PWD/$SCRATCH/tsan.log
 # REPORTS/tsan.PID, not to stderr, where the tests read warmset's own messages. exitcode=0: a
 # report leaves the exit status alone (a test would otherwise fail on status 66 for a race that
 # is reported anyway); the reports are counted here.
-options() { echo "suppressions=$PWD/.tsan-suppressions log_path=$1/tsan halt_on_error=0 exitcode=0"; }
+# print_suppressions=1: a process where a suppression matched says so ("Matched N suppressions").
+options() { echo "suppressions=$PWD/.tsan-suppressions print_suppressions=1 log_path=$1/tsan halt_on_error=0 exitcode=0"; }
 reports() { cat "$1"/tsan.* 2>/dev/null; }
 rm -rf "$REPORTS"
 mkdir -p "$REPORTS/self-check"
@@ -47,6 +48,8 @@ status=${PIPESTATUS[0]}
 # without TSAN_OPTIONS) is in the test output and counts too.
 reports "$REPORTS" >>"$LOG"
 count=$(grep -c 'WARNING: ThreadSanitizer' "$LOG")
+suppressed=$(reports "$REPORTS" | awk '/^ThreadSanitizer: Matched [0-9]+ suppressions/ { n += $3 } END { print n + 0 }')
+echo "tsan: $suppressed reports suppressed by .tsan-suppressions"
 if [ "$count" -gt 0 ]; then
   echo "tsan: $count reports, by kind, file and function (each in full in $LOG):"
   grep -ho 'SUMMARY: ThreadSanitizer: .*' "$LOG" | sed -E 's/^SUMMARY: ThreadSanitizer: //; s/:[0-9]+(:[0-9]+)? in / in /' |
