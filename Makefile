@@ -99,3 +99,11 @@ load-warm: deps
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	$(SWIFT) build $(RELEASE)
 	scripts/load-warm.sh
+
+# ThreadSanitizer over the whole suite (issue 18): the tests, and the warmset binary they start,
+# built with --sanitize=thread in .build-tsan, with .tsan-suppressions applied. Fails on a failed
+# test and on any report; the full log is .build-tsan/tsan.log (docs/tsan.md).
+# TSAN_FILTER=PATTERN runs only the matching tests; TSAN_JOBS=N limits the build jobs.
+.PHONY: tsan
+tsan: deps
+	SWIFT="$(SWIFT)" TSAN_FILTER="$(TSAN_FILTER)" TSAN_JOBS="$(TSAN_JOBS)" scripts/tsan.sh

@@ -5,9 +5,8 @@ import WarmsetSketch
 
 /// Helpers for the issue-6 tests: seeded Zipf streams, exact truth, the built binary.
 enum ScaleSupport {
-    /// The repository root, from this file's path.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    /// The repository root.
+    static var root: URL { TestSupport.repoRoot }
 
     /// A seeded Zipf stream of key ranks.
     static func zipfStream(requests: Int, keys: Int, exponent: Double, seed: UInt64) -> [Int32] {
@@ -77,16 +76,9 @@ enum ScaleSupport {
         return (Double(correct) / Double(max(chosen.count, 1)), mustFind.isEmpty ? 1 : Double(found) / Double(mustFind.count))
     }
 
-    /// The built `warmset` binary (WARMSET_BIN, else the newest of .build/{debug,release}).
+    /// The built `warmset` binary (`TestSupport.binary`), or nil when it is missing.
     static var binary: URL? {
-        if let path = ProcessInfo.processInfo.environment["WARMSET_BIN"] { return URL(fileURLWithPath: path) }
-        let candidates = ["debug", "release"].map { root.appendingPathComponent(".build/\($0)/warmset") }
-        let existing = candidates.filter { FileManager.default.isExecutableFile(atPath: $0.path) }
-        return existing.max { a, b in
-            let da = (try? FileManager.default.attributesOfItem(atPath: a.path)[.modificationDate] as? Date) ?? .distantPast
-            let db = (try? FileManager.default.attributesOfItem(atPath: b.path)[.modificationDate] as? Date) ?? .distantPast
-            return da < db
-        }
+        FileManager.default.isExecutableFile(atPath: TestSupport.binary) ? URL(fileURLWithPath: TestSupport.binary) : nil
     }
 
     struct Run {
@@ -106,38 +98,8 @@ enum ScaleSupport {
     static func runProgram(
         _ program: URL, _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, timeout: Double = 300
     ) throws -> Run {
-        let process = Process()
-        process.executableURL = program
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data()
-        nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        if let stdin {
-            input.fileHandleForWriting.write(stdin)
-            try input.fileHandleForWriting.close()
-        }
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
-        process.waitUntilExit()
-        watchdog.cancel()
-        group.wait()
-        return Run(status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
+        let result = try TestSupport.runProgram(program.path, arguments, stdin: stdin, in: directory, timeout: timeout)
+        return Run(status: result.status, stdout: result.stdout, stderr: String(decoding: result.stderr, as: UTF8.self))
     }
 
     /// A fresh temporary directory.

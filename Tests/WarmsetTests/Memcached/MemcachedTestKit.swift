@@ -6,7 +6,7 @@ import Testing
 /// the warmer did rather than agree with it.
 final class WarmMemcachedServer: @unchecked Sendable {
     let port: Int
-    private var process: Process?
+    private let server = ServerProcess()
     private let itemSize: String?
 
     /// - Parameter itemSize: memcached's `-I` (largest item), e.g. `2m`; nil keeps its 1 MB.
@@ -34,8 +34,7 @@ final class WarmMemcachedServer: @unchecked Sendable {
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        try server.run(process)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if let reply = try? command("version\r\n"), reply.hasPrefix("VERSION") { return }
@@ -119,14 +118,8 @@ final class WarmMemcachedServer: @unchecked Sendable {
         return line.flatMap { Int($0.split(separator: " ")[2]) } ?? -1
     }
 
-    /// SIGKILL (see WarmRedisServer.stop for why not SIGTERM).
-    func stop() {
-        if let process, process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        process = nil
-    }
+    /// SIGKILL (see `ServerProcess.kill` for why not SIGTERM).
+    func stop() { server.kill() }
 
     deinit { stop() }
 }

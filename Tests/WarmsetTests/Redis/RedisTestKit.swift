@@ -6,9 +6,8 @@ import WarmsetRedis
 /// `redis-server` (standalone, with ACL users), a 3-master Redis Cluster, and the HTTP origin in
 /// `Tests/Support/origin.py`. Names carry a `Warm` prefix so they never meet other suites' helpers.
 enum WarmTestKit {
-    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var binary: String { repoRoot.appendingPathComponent(".build/debug/warmset").path }
+    static var repoRoot: URL { TestSupport.repoRoot }
+    static var binary: String { TestSupport.binary }
 
     /// A port nothing listens on now (bound to 0 and released).
     static func freePort() throws -> Int {
@@ -66,30 +65,12 @@ enum WarmTestKit {
     }
 
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "REDISCLI_AUTH")
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
-        // Read both pipes while the process runs, so that neither fills up.
-        let errData = Mutexed(Data())
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errData.isSet { Thread.sleep(forTimeInterval: 0.01) }
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.value, as: UTF8.self))
+        let result = try TestSupport.runProgram(executable, arguments, environment: env, stdin: stdin.map { Data($0.utf8) })
+        return Run(
+            status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self), stderr: String(decoding: result.stderr, as: UTF8.self))
     }
 
     /// Runs the built `warmset` binary.
@@ -113,42 +94,15 @@ enum WarmTestKit {
     }
 }
 
-/// A value one thread sets and another reads.
-final class Mutexed<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    private var wasSet = false
-    init(_ value: T) { stored = value }
-    func update(_ body: (inout T) -> Void) {
-        lock.lock()
-        body(&stored)
-        lock.unlock()
-    }
-    func set(_ value: T) {
-        lock.lock()
-        stored = value
-        wasSet = true
-        lock.unlock()
-    }
-    var value: T {
-        lock.lock()
-        defer { lock.unlock() }
-        return stored
-    }
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return wasSet
-    }
-}
-
 /// One redis-server process on a free loopback port. Users: `default` (no password, all
 /// commands), `warmer` / `warmer-pw` (all commands), `reader` / `reader-pw` (reads and EXISTS
 /// only: SET and MULTI are NOPERM), `dumper` / `dumper-pw` (as `reader`, without MGET).
 final class WarmRedisServer: @unchecked Sendable {
     let port: Int
     let directory: URL
-    private var process: Process?
+    private let server = ServerProcess()
+    /// The kill that `kill(whenever:holds:checkingEvery:)` scheduled: done once it happened.
+    private let scheduledKill = Mutexed<Handoff<Bool>?>(nil)
     private let extra: [String]
 
     init(cluster: Bool = false, persistent: Bool = false, port: Int? = nil, directory: URL? = nil) throws {
@@ -168,6 +122,8 @@ final class WarmRedisServer: @unchecked Sendable {
     }
 
     func start() throws {
+        // A scheduled kill happens before the server starts again, never to the new one.
+        if let kill = scheduledKill.value { _ = kill.wait(until: Date().addingTimeInterval(30)) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try WarmTestKit.redisServerPath())
         process.arguments = [
@@ -177,8 +133,7 @@ final class WarmRedisServer: @unchecked Sendable {
         ] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        try server.run(process)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if let connection = try? RedisConnection(RedisConnectionSettings(url: url())),
@@ -223,28 +178,27 @@ final class WarmRedisServer: @unchecked Sendable {
 
     /// SIGKILLs this server from another thread once `watched` holds `keys` keys (or after 20 s),
     /// checking every `interval` seconds: a crash in the middle of a warm run.
+    /// `start()` waits for this kill to have happened.
     func kill(whenever watched: WarmRedisServer, holds keys: Int, checkingEvery interval: Double) {
+        let done = Handoff<Bool>()
+        scheduledKill.set(done)
         Thread {
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline, ((try? watched.command(["DBSIZE"]).first?.intValue) ?? 0) < keys {
                 Thread.sleep(forTimeInterval: interval)
             }
             self.kill()
+            done.put(true)
         }.start()
     }
 
-    /// SIGKILL: the server dies as in a crash.
+    /// SIGKILL: the server dies as in a crash (see `ServerProcess.kill`).
     func kill() {
-        if let process, process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        process = nil
+        server.kill()
         unlink(socketPath)
     }
 
-    /// Stops the server. SIGKILL, not SIGTERM: the test runner's threads block SIGTERM and its
-    /// children inherit that mask, so a SIGTERM would wait forever.
+    /// Stops the server.
     func stop() { kill() }
 
     deinit {

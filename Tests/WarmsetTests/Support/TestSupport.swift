@@ -25,16 +25,23 @@ enum TestSupport {
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
-    /// The built `warmset` binary beside the test bundle (swift build puts both in one folder).
-    static var binary: String {
-        let beside = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("warmset").path
-        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        for candidate in [".build/debug/warmset", ".build/release/warmset"] {
-            let path = repoRoot.appendingPathComponent(candidate).path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return beside
-    }
+    /// The `warmset` binary every end-to-end test starts, decided here only: `WARMSET_BIN` when
+    /// set (`make tsan` points it at the ThreadSanitizer build), else the one built beside the
+    /// test runner (the same build as the tests), else `.build/debug` or `.build/release`.
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["WARMSET_BIN"], !path.isEmpty { return path }
+        // On Linux the runner is an executable in the build's bin folder; on macOS a bundle in it.
+        let runner = [Bundle.main.executableURL?.deletingLastPathComponent(), Bundle.main.bundleURL.deletingLastPathComponent()]
+        let debug = repoRoot.appendingPathComponent(".build/debug/warmset").path
+        let candidates = runner.compactMap { $0?.appendingPathComponent("warmset").path }
+            + [debug, repoRoot.appendingPathComponent(".build/release/warmset").path]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? debug
+    }()
+
+    /// Whether the tests run under ThreadSanitizer (its runtime is linked into this process, and
+    /// `make tsan` gives the `warmset` they start the same): a time or memory bound set for a debug
+    /// build must then allow several times as much.
+    static let isThreadSanitized = dlsym(nil, "__tsan_init") != nil
 
     struct RunResult {
         var status: Int32
@@ -44,30 +51,10 @@ enum TestSupport {
 
     /// Runs `warmset` with `arguments`, feeding `stdin`, and collects its output.
     static func run(_ arguments: [String], stdin: Data? = nil, in directory: URL? = nil) throws -> RunResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory ?? repoRoot
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        let writer = Thread {
-            if let stdin { input.fileHandleForWriting.write(stdin) }
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        // Read both pipes concurrently so neither fills up.
-        nonisolated(unsafe) var errData = Data()
-        let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        errReader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while errReader.isExecuting { usleep(1000) }
+        let result = try runProgram(binary, arguments, stdin: stdin, in: directory ?? repoRoot)
         return RunResult(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self),
+            stderr: String(decoding: result.stderr, as: UTF8.self))
     }
 
     /// Runs `command` with /bin/sh; its exit status.
