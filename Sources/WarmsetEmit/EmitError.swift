@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import WarmsetSystem
 
 /// Why a manifest could not be written, or read back (`ManifestReader`).
 public struct EmitError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -23,7 +19,7 @@ public struct EmitError: Error, CustomStringConvertible, Sendable, Equatable {
             let name = path == "-" ? "stdin" : path
             return line.map { "\(name):\($0): \(detail)" } ?? "\(name): \(detail)"
         }
-        let reason = String(cString: strerror(code))
+        let reason = Errno(code).description
         if path == "-" { return "stdout: \(operation) failed: \(reason)" }
         return "\(path): \(operation) failed: \(reason); the previous file, if any, is left as it was"
     }

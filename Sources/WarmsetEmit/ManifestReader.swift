@@ -1,4 +1,5 @@
 import Foundation
+import WarmsetSystem
 
 /// One line of a manifest read back: the key, and from jsonl the path and the rule's captures.
 public struct ManifestEntry: Sendable, Equatable {
@@ -65,33 +66,33 @@ public enum ManifestReader {
 
     /// The bytes of the file at `path`, read straight into one array.
     private static func contents(of path: String) throws(EmitError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw EmitError(path: path, operation: "reading the manifest", code: errno) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw EmitError(path: path, operation: "reading the manifest", code: errno) }
-        // The size fstat saw, plus one byte: a read that fills that byte means the file grew.
-        let capacity = max(Int(info.st_size), 0) + 1
-        var failure: Int32 = 0
-        var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            count = 0
-            while count < buffer.count {
-                let got = Foundation.read(fd, buffer.baseAddress! + count, buffer.count - count)
-                if got > 0 {
-                    count += got
-                } else if got == 0 {
-                    break
-                } else if errno != EINTR {
-                    failure = errno
-                    break
+        do throws(Errno) {
+            let fd = try FileDescriptor.open(path, .readOnly)
+            defer { try? fd.close() }
+            // The size fstat saw, plus one byte: a read that fills that byte means the file grew
+            // (or has no size: a pipe); then it is read on in steps until its end.
+            var bytes = [UInt8](repeating: 0, count: max(Int(try fd.status().size), 0) + 1)
+            var count = 0
+            while true {
+                if count == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 64 * 1024)) }
+                var failure: Errno?
+                let got = bytes.withUnsafeMutableBytes { buffer in
+                    do throws(Errno) {
+                        return try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]))
+                    } catch {
+                        failure = error
+                        return 0
+                    }
                 }
+                if let failure { throw failure }
+                if got == 0 { break }
+                count += got
             }
+            bytes.removeSubrange(count...)
+            return bytes
+        } catch {
+            throw EmitError(path: path, operation: "reading the manifest", code: error.code)
         }
-        if failure != 0 { throw EmitError(path: path, operation: "reading the manifest", code: failure) }
-        if bytes.count == capacity {
-            bytes.append(contentsOf: FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile())
-        }
-        return bytes
     }
 
     /// Parses manifest bytes. Empty lines are skipped; a line that is not valid in the format is

@@ -1,8 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import WarmsetInput
+import WarmsetSystem
 
 /// Follows growing logs like `tail -F`, by polling: each `poll()` hands out the complete lines
 /// written since the last one.
@@ -99,7 +97,7 @@ public final class LogFollower {
             file.retired = []
             if let current = file.current {
                 try drain(current, path: file.path, final: false, body)
-                if let now = FollowSyscalls.status(path: file.path), now.identity == current.identity,
+                if let now = FollowFiles.status(path: file.path), now.identity == current.identity,
                     let reopened = try OpenLog.open(file.path, identity: current.identity, offset: current.offset)
                 {
                     reopened.skipping = current.skipping
@@ -135,7 +133,7 @@ public final class LogFollower {
             file.current = opened
         }
         guard let current = file.current else { return }
-        let status = try FollowSyscalls.status(current.fd, path: file.path)
+        let status = try FollowFiles.status(current.fd, path: file.path)
         let unchanged = try stillHoldsWhatWasRead(current, path: file.path)
         if status.size < current.offset || !unchanged {
             truncations += 1
@@ -147,7 +145,7 @@ public final class LogFollower {
         try drain(current, path: file.path, final: false, body)
 
         // Has the path moved on to another file?
-        guard let now = FollowSyscalls.status(path: file.path), now.identity != current.identity else { return }
+        guard let now = FollowFiles.status(path: file.path), now.identity != current.identity else { return }
         guard let fresh = try openAtPath(file.path) else { return }
         rotations += 1
         events.append("\(file.path): rotated (a new file is at the path); reading the old one to its end")
@@ -163,37 +161,37 @@ public final class LogFollower {
     /// then read again from 0.
     private func stillHoldsWhatWasRead(_ log: OpenLog, path: String) throws(FollowError) -> Bool {
         let head = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<OpenLog.headBytes])
-        let n = try FollowSyscalls.pread(log.fd, into: head, at: 0, path: path)
+        let n = try FollowFiles.pread(log.fd, into: head, at: 0, path: path)
         guard n >= log.head.count, head[0..<log.head.count].elementsEqual(log.head) else { return false }
         if n > log.head.count { log.head = Array(head[0..<n]) }
         guard log.offset > 0, !log.skipping else { return true }
         let byte = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<1])
-        let m = try FollowSyscalls.pread(log.fd, into: byte, at: log.offset - 1, path: path)
+        let m = try FollowFiles.pread(log.fd, into: byte, at: log.offset - 1, path: path)
         return m == 1 && byte[0] == 0x0A
     }
 
     /// Opens the file at `path` at offset 0; nil when there is none.
     private func openAtPath(_ path: String) throws(FollowError) -> OpenLog? {
-        guard let fd = try FollowSyscalls.open(path) else { return nil }
-        let status: FollowSyscalls.Status
+        guard let fd = try FollowFiles.open(path) else { return nil }
+        let status: FollowFiles.Status
         do {
-            status = try FollowSyscalls.status(fd, path: path)
+            status = try FollowFiles.status(fd, path: path)
         } catch {
-            FollowSyscalls.close(fd)
+            try? fd.close()
             throw error
         }
         let log = OpenLog(fd: fd, identity: status.identity, offset: 0)
-        if try isGzip(log, path: path) { throw FollowError(path: path, kind: .gzip) }
+        if try isGzip(log, path: path) { throw FollowError(path: path, kind: .gzipNotFollowed) }
         return log
     }
 
     private func isGzip(_ log: OpenLog, path: String) throws(FollowError) -> Bool {
-        let n = try FollowSyscalls.pread(log.fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<2]), at: 0, path: path)
+        let n = try FollowFiles.pread(log.fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<2]), at: 0, path: path)
         return n == 2 && buffer[0] == 0x1f && buffer[1] == 0x8b
     }
 
     private func resume(_ file: Followed, from saved: FollowPosition) throws(FollowError) {
-        if let now = FollowSyscalls.status(path: file.path), now.identity == saved.identity, !saved.retired || file.current == nil,
+        if let now = FollowFiles.status(path: file.path), now.identity == saved.identity, !saved.retired || file.current == nil,
             let log = try OpenLog.open(file.path, identity: saved.identity, offset: saved.offset)
         {
             log.skipping = saved.skipping
@@ -208,9 +206,9 @@ public final class LogFollower {
         let slash = file.path.lastIndex(of: "/")
         let directory = slash.map { String(file.path[..<$0]) } ?? "."
         let base = slash.map { String(file.path[file.path.index(after: $0)...]) } ?? file.path
-        for name in FollowSyscalls.names(in: directory.isEmpty ? "/" : directory) where name.hasPrefix(base) && name != base {
+        for name in FileSystem.names(in: directory.isEmpty ? "/" : directory) where name.hasPrefix(base) && name != base {
             let candidate = (directory.isEmpty ? "" : directory) + "/" + name
-            guard let status = FollowSyscalls.status(path: candidate), status.identity == saved.identity,
+            guard let status = FollowFiles.status(path: candidate), status.identity == saved.identity,
                 let log = try OpenLog.open(candidate, identity: saved.identity, offset: saved.offset)
             else { continue }
             if try isGzip(log, path: candidate) {
@@ -237,7 +235,7 @@ public final class LogFollower {
         guard let base = buffer.baseAddress else { return false }
         let startOffset = log.offset
         while true {
-            let n = try FollowSyscalls.pread(log.fd, into: buffer, at: log.offset, path: path)
+            let n = try FollowFiles.pread(log.fd, into: buffer, at: log.offset, path: path)
             if n == 0 { break }
             var start = 0
             if log.skipping {
@@ -270,7 +268,7 @@ public final class LogFollower {
                 overlongLines += 1
                 log.skipping = false
             } else {
-                let n = try FollowSyscalls.pread(log.fd, into: buffer, at: log.offset, path: path)
+                let n = try FollowFiles.pread(log.fd, into: buffer, at: log.offset, path: path)
                 if n > 0 {
                     try deliver(UnsafeRawPointer(base), n, body)
                     log.offset += Int64(n)
@@ -303,7 +301,7 @@ final class Followed {
 
 /// An open log file and how far it has been read; closes its descriptor on `deinit`.
 final class OpenLog {
-    let fd: Int32
+    let fd: FileDescriptor
     let identity: FileIdentity
     var offset: Int64
     var skipping = false
@@ -312,7 +310,7 @@ final class OpenLog {
     var head: [UInt8] = []
     static let headBytes = 64
 
-    init(fd: Int32, identity: FileIdentity, offset: Int64) {
+    init(fd: FileDescriptor, identity: FileIdentity, offset: Int64) {
         self.fd = fd
         self.identity = identity
         self.offset = offset
@@ -321,16 +319,16 @@ final class OpenLog {
     /// Opens `path` if it is still the file `identity`, at `offset` (0 when it has since been
     /// truncated: shorter than `offset`, or no newline just before it).
     static func open(_ path: String, identity: FileIdentity, offset: Int64) throws(FollowError) -> OpenLog? {
-        guard let fd = try FollowSyscalls.open(path) else { return nil }
-        guard let status = try? FollowSyscalls.status(fd, path: path), status.identity == identity else {
-            FollowSyscalls.close(fd)
+        guard let fd = try FollowFiles.open(path) else { return nil }
+        guard let status = try? FollowFiles.status(fd, path: path), status.identity == identity else {
+            try? fd.close()
             return nil
         }
         // Truncated since (shorter, or no longer a newline before the offset): from the start.
         var resumeAt = status.size < offset ? 0 : offset
         if resumeAt > 0 {
             var byte: UInt8 = 0
-            let n = withUnsafeMutableBytes(of: &byte) { (try? FollowSyscalls.pread(fd, into: $0, at: resumeAt - 1, path: path)) ?? 0 }
+            let n = withUnsafeMutableBytes(of: &byte) { (try? FollowFiles.pread(fd, into: $0, at: resumeAt - 1, path: path)) ?? 0 }
             if n != 1 || byte != 0x0A { resumeAt = 0 }
         }
         return OpenLog(fd: fd, identity: identity, offset: resumeAt)
@@ -340,5 +338,5 @@ final class OpenLog {
         FollowPosition(path: path, identity: identity, offset: offset, skipping: skipping, retired: retired)
     }
 
-    deinit { FollowSyscalls.close(fd) }
+    deinit { try? fd.close() }
 }
