@@ -1,5 +1,6 @@
 import Glibc
 import Foundation
+import Synchronization
 
 /// A run of whole lines cut from the input, for one of several parse workers.
 public struct LineChunk {
@@ -33,8 +34,8 @@ public struct LineChunk {
 /// An error goes to the lane whose turn it was, after the chunks before it; then every lane
 /// ends. `deinit` stops the producer and waits for it.
 public final class LineAlignedChunks: @unchecked Sendable {
-    // @unchecked Sendable: the buffers move between threads only under `condition`; the
-    // progress counters are word-sized values read for progress, where a stale read is harmless.
+    // @unchecked Sendable: the buffers, queues and flags move between threads only under
+    // `condition`; the progress counters are `Atomic`, stored once per buffer read.
     private struct Item {
         var buffer: Int
         var start: Int
@@ -61,8 +62,8 @@ public final class LineAlignedChunks: @unchecked Sendable {
     private let help: ((_ lane: Int, _ chunk: LineChunk) -> Int)?
     private var stopRequested = false
     private var producerDone = false
-    private var producerConsumed: Int64 = 0
-    private var producerDecoded: Int64 = 0
+    private let producerConsumed = Atomic<Int64>(0)
+    private let producerDecoded = Atomic<Int64>(0)
 
     /// Starts decoding `source` on a new thread.
     /// - Parameters:
@@ -105,9 +106,9 @@ public final class LineAlignedChunks: @unchecked Sendable {
     }
 
     /// On-disk bytes consumed so far (for progress).
-    public var compressedBytesConsumed: Int64 { producerConsumed }
+    public var compressedBytesConsumed: Int64 { producerConsumed.load(ordering: .relaxed) }
     /// Decoded bytes read so far.
-    public var decodedBytes: Int64 { producerDecoded }
+    public var decodedBytes: Int64 { producerDecoded.load(ordering: .relaxed) }
 
     /// Waits until the producer thread has left (after every lane has ended, it is about
     /// to); afterwards the source is no longer touched.
@@ -287,8 +288,8 @@ public final class LineAlignedChunks: @unchecked Sendable {
                 endAll(from: sequence, error: error)
                 return
             }
-            producerConsumed = source.compressedBytesConsumed
-            producerDecoded += Int64(n)
+            producerConsumed.store(source.compressedBytesConsumed, ordering: .relaxed)
+            producerDecoded.add(Int64(n), ordering: .relaxed)
             if n == 0 {
                 // End of input: the unfinished line (or the line being skipped) is the last one.
                 if skipping {
