@@ -38,6 +38,8 @@ public final class LogFollower {
 
     private var files: [Followed]
     private let buffer: UnsafeMutableRawBufferPointer
+    /// What a line is: the readers' one rule (`\r`, `maxLineBytes`).
+    private let framer: LineFramer
 
     /// Starts following `paths`, from their starts, or from `positions` saved by an earlier run.
     ///
@@ -51,6 +53,7 @@ public final class LogFollower {
         self.paths = paths
         self.maxLineBytes = max(maxLineBytes, 1)
         self.retireAfterIdlePolls = max(retireAfterIdlePolls, 1)
+        framer = LineFramer(maxLineBytes: self.maxLineBytes)
         buffer = .allocate(byteCount: max(1 << 20, 2 * self.maxLineBytes + 2), alignment: 64)
         files = paths.map { Followed(path: $0) }
         for file in files {
@@ -98,9 +101,9 @@ public final class LogFollower {
             if let current = file.current {
                 try drain(current, path: file.path, final: false, body)
                 if let now = FollowFiles.status(path: file.path), now.identity == current.identity,
-                    let reopened = try OpenLog.open(file.path, identity: current.identity, offset: current.offset)
+                    let reopened = try OpenLog.open(
+                        file.path, identity: current.identity, offset: current.offset, skipping: current.skipping, framer: framer)
                 {
-                    reopened.skipping = current.skipping
                     file.current = reopened
                 } else {
                     // Gone or replaced since the last poll: read what the old file still has, as a rotation.
@@ -138,9 +141,11 @@ public final class LogFollower {
         if status.size < current.offset || !unchanged {
             truncations += 1
             events.append("\(file.path): truncated to \(status.size) bytes (copy-and-truncate); reading again from its start")
-            current.offset = 0
-            current.skipping = false
+            current.restart(at: 0, skipping: false)
             current.head = []
+        } else if status.size < current.readOffset {
+            // Cut inside the unfinished line held: read it again from its start, as it is now.
+            current.restart(at: current.offset, skipping: current.skipping)
         }
         try drain(current, path: file.path, final: false, body)
 
@@ -180,7 +185,7 @@ public final class LogFollower {
             try? fd.close()
             throw error
         }
-        let log = OpenLog(fd: fd, identity: status.identity, offset: 0)
+        let log = OpenLog(fd: fd, identity: status.identity, offset: 0, skipping: false, framer: framer)
         if try isGzip(log, path: path) { throw FollowError(path: path, kind: .gzipNotFollowed) }
         return log
     }
@@ -192,9 +197,8 @@ public final class LogFollower {
 
     private func resume(_ file: Followed, from saved: FollowPosition) throws(FollowError) {
         if let now = FollowFiles.status(path: file.path), now.identity == saved.identity, !saved.retired || file.current == nil,
-            let log = try OpenLog.open(file.path, identity: saved.identity, offset: saved.offset)
+            let log = try OpenLog.open(file.path, identity: saved.identity, offset: saved.offset, skipping: saved.skipping, framer: framer)
         {
-            log.skipping = saved.skipping
             if saved.retired {
                 file.retired.append(log)
             } else {
@@ -209,13 +213,12 @@ public final class LogFollower {
         for name in FileSystem.names(in: directory.isEmpty ? "/" : directory) where name.hasPrefix(base) && name != base {
             let candidate = (directory.isEmpty ? "" : directory) + "/" + name
             guard let status = FollowFiles.status(path: candidate), status.identity == saved.identity,
-                let log = try OpenLog.open(candidate, identity: saved.identity, offset: saved.offset)
+                let log = try OpenLog.open(candidate, identity: saved.identity, offset: saved.offset, skipping: saved.skipping, framer: framer)
             else { continue }
             if try isGzip(log, path: candidate) {
                 events.append("\(file.path): the file read before the restart was compressed as \(candidate); lines after byte \(saved.offset) of it are not counted")
                 return
             }
-            log.skipping = saved.skipping
             file.retired.append(log)
             events.append("\(file.path): rotated while stopped; reading \(candidate) on from byte \(saved.offset)")
             return
@@ -225,68 +228,42 @@ public final class LogFollower {
 
     // MARK: - Reading
 
-    /// Reads `log` from its offset to the end of the file, delivering complete lines; with
-    /// `final`, also delivers a last line without a newline (the file will not be read again).
-    /// - Returns: whether any byte was consumed.
+    /// Reads `log` from where it was read to up to the end of the file, delivering complete
+    /// lines, framed by the readers' one `LineFramer`; the start of a line whose newline is not
+    /// written yet is kept in the file's `LineCarry` (not read again). With `final`, a last line
+    /// without a newline is delivered too (the file will not be read again).
+    /// - Returns: whether a line was completed (delivered or skipped).
     @discardableResult
     private func drain(
         _ log: OpenLog, path: String, final: Bool, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> Bool {
         guard let base = buffer.baseAddress else { return false }
         let startOffset = log.offset
+        func line(_ bytes: UnsafeRawBufferPointer) throws {
+            linesDelivered += 1
+            try body(bytes)
+        }
+        func overlong(_ length: Int) { overlongLines += 1 }
         while true {
-            let n = try FollowFiles.pread(log.fd, into: buffer, at: log.offset, path: path)
+            let n = try FollowFiles.pread(log.fd, into: buffer, at: log.readOffset, path: path)
             if n == 0 { break }
+            log.readOffset += Int64(n)
             var start = 0
-            if log.skipping {
+            if !log.carry.isEmpty {
                 guard let hit = memchr(base, 0x0A, n) else {
-                    log.offset += Int64(n)
+                    log.carry.append(base, count: n)
                     continue
                 }
-                overlongLines += 1
-                log.skipping = false
-                start = UnsafeRawPointer(hit) - UnsafeRawPointer(base) + 1
+                let head = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+                try log.carry.complete(with: base, count: head, framer: framer, onOverlong: overlong, line)
+                start = head + 1
             }
-            while start < n, let hit = memchr(base + start, 0x0A, n - start) {
-                let end = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
-                try deliver(UnsafeRawPointer(base + start), end - start, body)
-                start = end + 1
-            }
-            log.offset += Int64(start)
-            let rest = n - start
-            if rest > maxLineBytes + 1 {
-                // Safe: rest ≤ n, so the offset stays within what was read.
-                log.skipping = true
-                log.offset += Int64(rest)
-                continue
-            }
-            // A partial line (held until its newline) or nothing left in this read.
+            start = try framer.forEachLine(in: base, from: start, to: n, onOverlong: overlong, line)
+            if start < n { log.carry.append(base + start, count: n - start) }
             if n < buffer.count { break }
         }
-        if final {
-            if log.skipping {
-                overlongLines += 1
-                log.skipping = false
-            } else {
-                let n = try FollowFiles.pread(log.fd, into: buffer, at: log.offset, path: path)
-                if n > 0 {
-                    try deliver(UnsafeRawPointer(base), n, body)
-                    log.offset += Int64(n)
-                }
-            }
-        }
+        if final { try log.carry.finish(framer: framer, onOverlong: overlong, line) }
         return log.offset != startOffset
-    }
-
-    private func deliver(_ start: UnsafeRawPointer, _ count: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var length = count
-        if length > 0 && start.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0D { length -= 1 }
-        if length > maxLineBytes {
-            overlongLines += 1
-            return
-        }
-        linesDelivered += 1
-        try body(UnsafeRawBufferPointer(start: start, count: length))
     }
 }
 
@@ -303,22 +280,40 @@ final class Followed {
 final class OpenLog {
     let fd: FileDescriptor
     let identity: FileIdentity
-    var offset: Int64
-    var skipping = false
+    /// Where the next read starts: after the last complete line and the bytes of the unfinished
+    /// line that `carry` holds (or skips).
+    var readOffset: Int64
+    /// The unfinished line read so far.
+    let carry: LineCarry
     var idlePolls = 0
     /// The file's first bytes (up to `headBytes`), to notice it was truncated and rewritten.
     var head: [UInt8] = []
     static let headBytes = 64
 
-    init(fd: FileDescriptor, identity: FileIdentity, offset: Int64) {
+    init(fd: FileDescriptor, identity: FileIdentity, offset: Int64, skipping: Bool, framer: LineFramer) {
         self.fd = fd
         self.identity = identity
-        self.offset = offset
+        readOffset = offset
+        carry = LineCarry(capacity: framer.carryCapacity)
+        if skipping { carry.resumeSkipping() }
+    }
+
+    /// The byte after the last complete line (inside a line being skipped: after the bytes
+    /// skipped so far), where a restart resumes.
+    var offset: Int64 { carry.isSkipping ? readOffset : readOffset - Int64(carry.keptBytes) }
+    /// Whether inside a line too long to deliver, dropping its bytes up to its newline.
+    var skipping: Bool { carry.isSkipping }
+
+    /// Reads again from `offset`, forgetting the unfinished line.
+    func restart(at offset: Int64, skipping: Bool) {
+        readOffset = offset
+        carry.reset()
+        if skipping { carry.resumeSkipping() }
     }
 
     /// Opens `path` if it is still the file `identity`, at `offset` (0 when it has since been
     /// truncated: shorter than `offset`, or no newline just before it).
-    static func open(_ path: String, identity: FileIdentity, offset: Int64) throws(FollowError) -> OpenLog? {
+    static func open(_ path: String, identity: FileIdentity, offset: Int64, skipping: Bool, framer: LineFramer) throws(FollowError) -> OpenLog? {
         guard let fd = try FollowFiles.open(path) else { return nil }
         guard let status = try? FollowFiles.status(fd, path: path), status.identity == identity else {
             try? fd.close()
@@ -331,7 +326,7 @@ final class OpenLog {
             let n = withUnsafeMutableBytes(of: &byte) { (try? FollowFiles.pread(fd, into: $0, at: resumeAt - 1, path: path)) ?? 0 }
             if n != 1 || byte != 0x0A { resumeAt = 0 }
         }
-        return OpenLog(fd: fd, identity: identity, offset: resumeAt)
+        return OpenLog(fd: fd, identity: identity, offset: resumeAt, skipping: skipping, framer: framer)
     }
 
     func position(path: String, retired: Bool) -> FollowPosition {
