@@ -127,6 +127,7 @@ public enum ManifestReader {
             }
             switch format {
             case .keys:
+                if let refusal = Self.refusal(ofKey: line, name: name, lineNumber: lineNumber) { throw refusal }
                 entries.append(make(ManifestEntry(key: String(decoding: line, as: UTF8.self))))
             case .tsv:
                 guard let tab = line.firstIndex(of: 0x09), tab > line.startIndex else {
@@ -145,6 +146,39 @@ public enum ManifestReader {
             }
         }
         return entries
+    }
+
+    /// Why a line of a keys manifest cannot be a key, or nil when it can: a key holds no space
+    /// and no control byte, so a line that does is something else given by mistake (most often
+    /// an access log given where `warmset analyze`'s manifest belongs). Refused before anything
+    /// is fetched or written.
+    /// - Complexity: O(n) in the line's bytes.
+    static func refusal(ofKey line: ArraySlice<UInt8>, name: String, lineNumber: Int) -> EmitError? {
+        guard let at = line.firstIndex(where: { $0 <= 0x20 || $0 == 0x7F }) else { return nil }
+        let column = at - line.startIndex + 1
+        let detail: String
+        if looksLikeAccessLogLine(line) {
+            detail = "looks like an access log line, not a key; run warmset analyze first"
+        } else {
+            let byte = line[at]
+            let hex = String(byte, radix: 16, uppercase: true)
+            let what = byte == 0x20 ? "a space" : "the control byte 0x\(hex.count == 1 ? "0" : "")\(hex)"
+            detail = "holds \(what) at byte \(column), which a key cannot; give keys with spaces in a jsonl manifest ({\"key\":\"...\"})"
+        }
+        return EmitError(path: name, operation: "reading the manifest", code: 0, line: lineNumber, column: column, detail: detail)
+    }
+
+    /// Whether `line` reads as an nginx or Apache access log line: a request (`"GET / HTTP/1.1"`)
+    /// or a bracketed time followed by a quoted field.
+    private static func looksLikeAccessLogLine(_ line: ArraySlice<UInt8>) -> Bool {
+        contains(line, " HTTP/") || contains(line, "] \"")
+    }
+
+    /// Whether `needle` occurs in `line` (a plain search: only a refused line is looked at).
+    private static func contains(_ line: ArraySlice<UInt8>, _ needle: String) -> Bool {
+        let pattern = Array(needle.utf8)
+        guard line.count >= pattern.count else { return false }
+        return (line.startIndex...(line.endIndex - pattern.count)).contains { line[$0..<($0 + pattern.count)].elementsEqual(pattern) }
     }
 
     /// The offset of the first newline at or after `from`, or `bytes.count`.
