@@ -11,7 +11,6 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], 
 
 let package = Package(
     name: "warmset",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "warmset", targets: ["warmset"]),
         .library(name: "WarmsetAnalysis", targets: ["WarmsetAnalysis"]),
@@ -33,26 +32,28 @@ let package = Package(
         // C libraries, each behind one system-library target and imported by one Swift module.
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+            providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "CISAL", pkgConfig: "libisal",
-            providers: [.apt(["libisal-dev"]), .brew(["isa-l"])]),
+            providers: [.apt(["libisal-dev"])]),
         .systemLibrary(
             name: "CPCRE2", pkgConfig: "libpcre2-8",
-            providers: [.apt(["libpcre2-dev"]), .brew(["pcre2"])]),
+            providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(
             name: "CHiredis", pkgConfig: "hiredis",
-            providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]),
+            providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(
             name: "CMemcached", pkgConfig: "libmemcached",
-            providers: [.apt(["libmemcached-dev"]), .brew(["libmemcached"])]),
+            providers: [.apt(["libmemcached-dev"])]),
         // cache prefetch hints (a header of compiler builtins, no library)
         .systemLibrary(name: "CPrefetch"),
         // a 16-bytes-at-a-time byte search for the log parser (SSE2 intrinsics, no library)
         .systemLibrary(name: "CByteScan"),
 
+        // system: the one wrapper of the C library's file calls; errno becomes a Swift error here
+        .target(name: "WarmsetSystem"),
         // input: files, stdin, gzip → lines
-        .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL"], swiftSettings: hotPath),
+        .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL", "WarmsetSystem"], swiftSettings: hotPath),
         // parse: nginx log_format compiled to a byte-level parser; JSON lines
         .target(name: "WarmsetFormat", dependencies: ["CByteScan"], swiftSettings: hotPath),
         // filter and key: request filters, URL normalization, key rules
@@ -62,7 +63,7 @@ let package = Package(
             name: "WarmsetSketch",
             dependencies: ["CByteScan", "CPrefetch", .product(name: "HeapModule", package: "swift-collections")], swiftSettings: hotPath),
         // emit: manifest writers
-        .target(name: "WarmsetEmit", dependencies: ["WarmsetSketch"], swiftSettings: hotPath),
+        .target(name: "WarmsetEmit", dependencies: ["WarmsetSketch", "WarmsetSystem"], swiftSettings: hotPath),
         // the pipeline: configuration, the analyzer, the summary
         .target(
             name: "WarmsetAnalysis",
@@ -95,7 +96,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         // follow: growing logs followed like `tail -F` (rotation, truncation), with positions
-        .target(name: "WarmsetFollow"),
+        .target(name: "WarmsetFollow", dependencies: ["WarmsetInput", "WarmsetSystem"]),
         // watch: follow → count → every interval rank, warm and checkpoint; signals, metrics
         .target(
             name: "WarmsetWatch",
@@ -113,7 +114,7 @@ let package = Package(
             name: "warmset",
             dependencies: [
                 "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis",
-                "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch",
+                "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch", "WarmsetSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),

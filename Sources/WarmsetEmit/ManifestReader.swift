@@ -1,4 +1,5 @@
 import Foundation
+import WarmsetSystem
 
 /// One line of a manifest read back: the key, and from jsonl the path and the rule's captures.
 public struct ManifestEntry: Sendable, Equatable {
@@ -65,33 +66,33 @@ public enum ManifestReader {
 
     /// The bytes of the file at `path`, read straight into one array.
     private static func contents(of path: String) throws(EmitError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw EmitError(path: path, operation: "reading the manifest", code: errno) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw EmitError(path: path, operation: "reading the manifest", code: errno) }
-        // The size fstat saw, plus one byte: a read that fills that byte means the file grew.
-        let capacity = max(Int(info.st_size), 0) + 1
-        var failure: Int32 = 0
-        var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            count = 0
-            while count < buffer.count {
-                let got = Foundation.read(fd, buffer.baseAddress! + count, buffer.count - count)
-                if got > 0 {
-                    count += got
-                } else if got == 0 {
-                    break
-                } else if errno != EINTR {
-                    failure = errno
-                    break
+        do throws(Errno) {
+            let fd = try FileDescriptor.open(path, .readOnly)
+            defer { try? fd.close() }
+            // The size fstat saw, plus one byte: a read that fills that byte means the file grew
+            // (or has no size: a pipe); then it is read on in steps until its end.
+            var bytes = [UInt8](repeating: 0, count: max(Int(try fd.status().size), 0) + 1)
+            var count = 0
+            while true {
+                if count == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 64 * 1024)) }
+                var failure: Errno?
+                let got = bytes.withUnsafeMutableBytes { buffer in
+                    do throws(Errno) {
+                        return try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]))
+                    } catch {
+                        failure = error
+                        return 0
+                    }
                 }
+                if let failure { throw failure }
+                if got == 0 { break }
+                count += got
             }
+            bytes.removeSubrange(count...)
+            return bytes
+        } catch {
+            throw EmitError(path: path, operation: "reading the manifest", code: error.code)
         }
-        if failure != 0 { throw EmitError(path: path, operation: "reading the manifest", code: failure) }
-        if bytes.count == capacity {
-            bytes.append(contentsOf: FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile())
-        }
-        return bytes
     }
 
     /// Parses manifest bytes. Empty lines are skipped; a line that is not valid in the format is
@@ -126,6 +127,7 @@ public enum ManifestReader {
             }
             switch format {
             case .keys:
+                if let refusal = Self.refusal(ofKey: line, name: name, lineNumber: lineNumber) { throw refusal }
                 entries.append(make(ManifestEntry(key: String(decoding: line, as: UTF8.self))))
             case .tsv:
                 guard let tab = line.firstIndex(of: 0x09), tab > line.startIndex else {
@@ -144,6 +146,39 @@ public enum ManifestReader {
             }
         }
         return entries
+    }
+
+    /// Why a line of a keys manifest cannot be a key, or nil when it can: a key holds no space
+    /// and no control byte, so a line that does is something else given by mistake (most often
+    /// an access log given where `warmset analyze`'s manifest belongs). Refused before anything
+    /// is fetched or written.
+    /// - Complexity: O(n) in the line's bytes.
+    static func refusal(ofKey line: ArraySlice<UInt8>, name: String, lineNumber: Int) -> EmitError? {
+        guard let at = line.firstIndex(where: { $0 <= 0x20 || $0 == 0x7F }) else { return nil }
+        let column = at - line.startIndex + 1
+        let detail: String
+        if looksLikeAccessLogLine(line) {
+            detail = "looks like an access log line, not a key; run warmset analyze first"
+        } else {
+            let byte = line[at]
+            let hex = String(byte, radix: 16, uppercase: true)
+            let what = byte == 0x20 ? "a space" : "the control byte 0x\(hex.count == 1 ? "0" : "")\(hex)"
+            detail = "holds \(what) at byte \(column), which a key cannot; give keys with spaces in a jsonl manifest ({\"key\":\"...\"})"
+        }
+        return EmitError(path: name, operation: "reading the manifest", code: 0, line: lineNumber, column: column, detail: detail)
+    }
+
+    /// Whether `line` reads as an nginx or Apache access log line: a request (`"GET / HTTP/1.1"`)
+    /// or a bracketed time followed by a quoted field.
+    private static func looksLikeAccessLogLine(_ line: ArraySlice<UInt8>) -> Bool {
+        contains(line, " HTTP/") || contains(line, "] \"")
+    }
+
+    /// Whether `needle` occurs in `line` (a plain search: only a refused line is looked at).
+    private static func contains(_ line: ArraySlice<UInt8>, _ needle: String) -> Bool {
+        let pattern = Array(needle.utf8)
+        guard line.count >= pattern.count else { return false }
+        return (line.startIndex...(line.endIndex - pattern.count)).contains { line[$0..<($0 + pattern.count)].elementsEqual(pattern) }
     }
 
     /// The offset of the first newline at or after `from`, or `bytes.count`.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import WarmsetSystem
 
 /// Writes output either to stdout or to a file that appears whole or not at all.
 public enum OutputFile {
@@ -18,16 +14,14 @@ public enum OutputFile {
     /// - Throws: `EmitError` naming the step that failed.
     public static func write(_ bytes: [UInt8], to path: String) throws(EmitError) {
         if path == "-" {
-            try writeAll(fd: 1, bytes, path: "-", operation: "writing")
+            try writeAll(.standardOutput, bytes, path: "-")
             return
         }
         var target = path
-        var info = stat()
-        if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK, let resolved = realpath(path, nil) {
-            target = String(cString: resolved)
-            free(resolved)
+        if (try? FileSystem.status(path, followingLinks: false))?.kind == .symbolicLink, let resolved = FileSystem.resolvingLinks(path) {
+            target = resolved
         }
-        if stat(target, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG && (info.st_mode & S_IFMT) != S_IFDIR {
+        if let kind = (try? FileSystem.status(target))?.kind, kind != .regular && kind != .directory {
             try writeInPlace(bytes, to: target, reportedAs: path)
             return
         }
@@ -36,39 +30,36 @@ public enum OutputFile {
 
     /// A device, FIFO or socket: opened for writing (never created or renamed over).
     static func writeInPlace(_ bytes: [UInt8], to target: String, reportedAs path: String) throws(EmitError) {
-        let fd = open(target, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw EmitError(path: path, operation: "opening for writing", code: errno) }
+        let fd = try step(path, "opening for writing") { () throws(Errno) in try FileDescriptor.open(target, .writeExisting) }
         do throws(EmitError) {
-            try writeAll(fd: fd, bytes, path: path, operation: "writing")
+            try writeAll(fd, bytes, path: path)
         } catch {
-            close(fd)
+            try? fd.close()
             throw error
         }
-        guard close(fd) == 0 else { throw EmitError(path: path, operation: "closing", code: errno) }
+        try step(path, "closing") { () throws(Errno) in try fd.close() }
     }
 
     /// A regular file (or a new one): a temporary file beside it, flushed and renamed into place.
     static func replace(_ target: String, with bytes: [UInt8], reportedAs path: String) throws(EmitError) {
         let temporary = temporaryName(for: target)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw EmitError(path: path, operation: "creating a temporary file beside it", code: errno) }
+        let fd = try step(path, "creating a temporary file beside it") { () throws(Errno) in
+            try FileDescriptor.open(temporary, .createNew(permissions: 0o644))
+        }
         do throws(EmitError) {
-            try writeAll(fd: fd, bytes, path: path, operation: "writing")
-            guard fsync(fd) == 0 else { throw EmitError(path: path, operation: "flushing to disk", code: errno) }
-            guard close(fd) == 0 else {
-                let code = errno
-                unlink(temporary)
-                throw EmitError(path: path, operation: "closing", code: code)
-            }
+            try writeAll(fd, bytes, path: path)
+            try step(path, "flushing to disk") { () throws(Errno) in try fd.sync() }
         } catch {
-            close(fd)
-            unlink(temporary)
+            try? fd.close()
+            FileSystem.removeQuietly(temporary)
             throw error
         }
-        guard rename(temporary, target) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw EmitError(path: path, operation: "renaming into place", code: code)
+        do throws(EmitError) {
+            try step(path, "closing") { () throws(Errno) in try fd.close() }
+            try step(path, "renaming into place") { () throws(Errno) in try FileSystem.rename(temporary, to: target) }
+        } catch {
+            FileSystem.removeQuietly(temporary)
+            throw error
         }
     }
 
@@ -77,23 +68,30 @@ public enum OutputFile {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        return "\(directory).\(name).tmp-\(getpid())"
+        return "\(directory).\(name).tmp-\(FileSystem.processID)"
     }
 
-    static func writeAll(fd: Int32, _ bytes: [UInt8], path: String, operation: String) throws(EmitError) {
-        var failure: Int32 = 0
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
+    static func writeAll(_ fd: FileDescriptor, _ bytes: [UInt8], path: String) throws(EmitError) {
+        try step(path, "writing") { () throws(Errno) in
+            // Array's withUnsafeBytes rethrows an untyped error: the failure is carried out of it.
+            let failure: Errno? = bytes.withUnsafeBytes { buffer in
+                do throws(Errno) {
+                    try fd.writeAll(buffer)
+                    return nil
+                } catch {
+                    return error
                 }
-                offset += n
             }
+            if let failure { throw failure }
         }
-        if failure != 0 { throw EmitError(path: path, operation: operation, code: failure) }
+    }
+
+    /// Runs one step of writing `path`; a failure becomes an `EmitError` naming the step.
+    private static func step<Result>(_ path: String, _ operation: String, _ body: () throws(Errno) -> Result) throws(EmitError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw EmitError(path: path, operation: operation, code: error.code)
+        }
     }
 }

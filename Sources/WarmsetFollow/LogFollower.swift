@@ -1,8 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import WarmsetInput
+import WarmsetSystem
 
 /// Follows growing logs like `tail -F`, by polling: each `poll()` hands out the complete lines
 /// written since the last one.
@@ -40,6 +38,8 @@ public final class LogFollower {
 
     private var files: [Followed]
     private let buffer: UnsafeMutableRawBufferPointer
+    /// What a line is: the readers' one rule (`\r`, `maxLineBytes`).
+    private let framer: LineFramer
 
     /// Starts following `paths`, from their starts, or from `positions` saved by an earlier run.
     ///
@@ -53,6 +53,7 @@ public final class LogFollower {
         self.paths = paths
         self.maxLineBytes = max(maxLineBytes, 1)
         self.retireAfterIdlePolls = max(retireAfterIdlePolls, 1)
+        framer = LineFramer(maxLineBytes: self.maxLineBytes)
         buffer = .allocate(byteCount: max(1 << 20, 2 * self.maxLineBytes + 2), alignment: 64)
         files = paths.map { Followed(path: $0) }
         for file in files {
@@ -99,10 +100,10 @@ public final class LogFollower {
             file.retired = []
             if let current = file.current {
                 try drain(current, path: file.path, final: false, body)
-                if let now = FollowSyscalls.status(path: file.path), now.identity == current.identity,
-                    let reopened = try OpenLog.open(file.path, identity: current.identity, offset: current.offset)
+                if let now = FollowFiles.status(path: file.path), now.identity == current.identity,
+                    let reopened = try OpenLog.open(
+                        file.path, identity: current.identity, offset: current.offset, skipping: current.skipping, framer: framer)
                 {
-                    reopened.skipping = current.skipping
                     file.current = reopened
                 } else {
                     // Gone or replaced since the last poll: read what the old file still has, as a rotation.
@@ -135,19 +136,21 @@ public final class LogFollower {
             file.current = opened
         }
         guard let current = file.current else { return }
-        let status = try FollowSyscalls.status(current.fd, path: file.path)
+        let status = try FollowFiles.status(current.fd, path: file.path)
         let unchanged = try stillHoldsWhatWasRead(current, path: file.path)
         if status.size < current.offset || !unchanged {
             truncations += 1
             events.append("\(file.path): truncated to \(status.size) bytes (copy-and-truncate); reading again from its start")
-            current.offset = 0
-            current.skipping = false
+            current.restart(at: 0, skipping: false)
             current.head = []
+        } else if status.size < current.readOffset {
+            // Cut inside the unfinished line held: read it again from its start, as it is now.
+            current.restart(at: current.offset, skipping: current.skipping)
         }
         try drain(current, path: file.path, final: false, body)
 
         // Has the path moved on to another file?
-        guard let now = FollowSyscalls.status(path: file.path), now.identity != current.identity else { return }
+        guard let now = FollowFiles.status(path: file.path), now.identity != current.identity else { return }
         guard let fresh = try openAtPath(file.path) else { return }
         rotations += 1
         events.append("\(file.path): rotated (a new file is at the path); reading the old one to its end")
@@ -163,40 +166,39 @@ public final class LogFollower {
     /// then read again from 0.
     private func stillHoldsWhatWasRead(_ log: OpenLog, path: String) throws(FollowError) -> Bool {
         let head = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<OpenLog.headBytes])
-        let n = try FollowSyscalls.pread(log.fd, into: head, at: 0, path: path)
+        let n = try FollowFiles.pread(log.fd, into: head, at: 0, path: path)
         guard n >= log.head.count, head[0..<log.head.count].elementsEqual(log.head) else { return false }
         if n > log.head.count { log.head = Array(head[0..<n]) }
         guard log.offset > 0, !log.skipping else { return true }
         let byte = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<1])
-        let m = try FollowSyscalls.pread(log.fd, into: byte, at: log.offset - 1, path: path)
+        let m = try FollowFiles.pread(log.fd, into: byte, at: log.offset - 1, path: path)
         return m == 1 && byte[0] == 0x0A
     }
 
     /// Opens the file at `path` at offset 0; nil when there is none.
     private func openAtPath(_ path: String) throws(FollowError) -> OpenLog? {
-        guard let fd = try FollowSyscalls.open(path) else { return nil }
-        let status: FollowSyscalls.Status
+        guard let fd = try FollowFiles.open(path) else { return nil }
+        let status: FollowFiles.Status
         do {
-            status = try FollowSyscalls.status(fd, path: path)
+            status = try FollowFiles.status(fd, path: path)
         } catch {
-            FollowSyscalls.close(fd)
+            try? fd.close()
             throw error
         }
-        let log = OpenLog(fd: fd, identity: status.identity, offset: 0)
-        if try isGzip(log, path: path) { throw FollowError(path: path, kind: .gzip) }
+        let log = OpenLog(fd: fd, identity: status.identity, offset: 0, skipping: false, framer: framer)
+        if try isGzip(log, path: path) { throw FollowError(path: path, kind: .gzipNotFollowed) }
         return log
     }
 
     private func isGzip(_ log: OpenLog, path: String) throws(FollowError) -> Bool {
-        let n = try FollowSyscalls.pread(log.fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<2]), at: 0, path: path)
+        let n = try FollowFiles.pread(log.fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<2]), at: 0, path: path)
         return n == 2 && buffer[0] == 0x1f && buffer[1] == 0x8b
     }
 
     private func resume(_ file: Followed, from saved: FollowPosition) throws(FollowError) {
-        if let now = FollowSyscalls.status(path: file.path), now.identity == saved.identity, !saved.retired || file.current == nil,
-            let log = try OpenLog.open(file.path, identity: saved.identity, offset: saved.offset)
+        if let now = FollowFiles.status(path: file.path), now.identity == saved.identity, !saved.retired || file.current == nil,
+            let log = try OpenLog.open(file.path, identity: saved.identity, offset: saved.offset, skipping: saved.skipping, framer: framer)
         {
-            log.skipping = saved.skipping
             if saved.retired {
                 file.retired.append(log)
             } else {
@@ -208,16 +210,15 @@ public final class LogFollower {
         let slash = file.path.lastIndex(of: "/")
         let directory = slash.map { String(file.path[..<$0]) } ?? "."
         let base = slash.map { String(file.path[file.path.index(after: $0)...]) } ?? file.path
-        for name in FollowSyscalls.names(in: directory.isEmpty ? "/" : directory) where name.hasPrefix(base) && name != base {
+        for name in FileSystem.names(in: directory.isEmpty ? "/" : directory) where name.hasPrefix(base) && name != base {
             let candidate = (directory.isEmpty ? "" : directory) + "/" + name
-            guard let status = FollowSyscalls.status(path: candidate), status.identity == saved.identity,
-                let log = try OpenLog.open(candidate, identity: saved.identity, offset: saved.offset)
+            guard let status = FollowFiles.status(path: candidate), status.identity == saved.identity,
+                let log = try OpenLog.open(candidate, identity: saved.identity, offset: saved.offset, skipping: saved.skipping, framer: framer)
             else { continue }
             if try isGzip(log, path: candidate) {
                 events.append("\(file.path): the file read before the restart was compressed as \(candidate); lines after byte \(saved.offset) of it are not counted")
                 return
             }
-            log.skipping = saved.skipping
             file.retired.append(log)
             events.append("\(file.path): rotated while stopped; reading \(candidate) on from byte \(saved.offset)")
             return
@@ -227,68 +228,42 @@ public final class LogFollower {
 
     // MARK: - Reading
 
-    /// Reads `log` from its offset to the end of the file, delivering complete lines; with
-    /// `final`, also delivers a last line without a newline (the file will not be read again).
-    /// - Returns: whether any byte was consumed.
+    /// Reads `log` from where it was read to up to the end of the file, delivering complete
+    /// lines, framed by the readers' one `LineFramer`; the start of a line whose newline is not
+    /// written yet is kept in the file's `LineCarry` (not read again). With `final`, a last line
+    /// without a newline is delivered too (the file will not be read again).
+    /// - Returns: whether a line was completed (delivered or skipped).
     @discardableResult
     private func drain(
         _ log: OpenLog, path: String, final: Bool, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> Bool {
         guard let base = buffer.baseAddress else { return false }
         let startOffset = log.offset
+        func line(_ bytes: UnsafeRawBufferPointer) throws {
+            linesDelivered += 1
+            try body(bytes)
+        }
+        func overlong(_ length: Int) { overlongLines += 1 }
         while true {
-            let n = try FollowSyscalls.pread(log.fd, into: buffer, at: log.offset, path: path)
+            let n = try FollowFiles.pread(log.fd, into: buffer, at: log.readOffset, path: path)
             if n == 0 { break }
+            log.readOffset += Int64(n)
             var start = 0
-            if log.skipping {
+            if !log.carry.isEmpty {
                 guard let hit = memchr(base, 0x0A, n) else {
-                    log.offset += Int64(n)
+                    log.carry.append(base, count: n)
                     continue
                 }
-                overlongLines += 1
-                log.skipping = false
-                start = UnsafeRawPointer(hit) - UnsafeRawPointer(base) + 1
+                let head = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+                try log.carry.complete(with: base, count: head, framer: framer, onOverlong: overlong, line)
+                start = head + 1
             }
-            while start < n, let hit = memchr(base + start, 0x0A, n - start) {
-                let end = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
-                try deliver(UnsafeRawPointer(base + start), end - start, body)
-                start = end + 1
-            }
-            log.offset += Int64(start)
-            let rest = n - start
-            if rest > maxLineBytes + 1 {
-                // Safe: rest ≤ n, so the offset stays within what was read.
-                log.skipping = true
-                log.offset += Int64(rest)
-                continue
-            }
-            // A partial line (held until its newline) or nothing left in this read.
+            start = try framer.forEachLine(in: base, from: start, to: n, onOverlong: overlong, line)
+            if start < n { log.carry.append(base + start, count: n - start) }
             if n < buffer.count { break }
         }
-        if final {
-            if log.skipping {
-                overlongLines += 1
-                log.skipping = false
-            } else {
-                let n = try FollowSyscalls.pread(log.fd, into: buffer, at: log.offset, path: path)
-                if n > 0 {
-                    try deliver(UnsafeRawPointer(base), n, body)
-                    log.offset += Int64(n)
-                }
-            }
-        }
+        if final { try log.carry.finish(framer: framer, onOverlong: overlong, line) }
         return log.offset != startOffset
-    }
-
-    private func deliver(_ start: UnsafeRawPointer, _ count: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var length = count
-        if length > 0 && start.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0D { length -= 1 }
-        if length > maxLineBytes {
-            overlongLines += 1
-            return
-        }
-        linesDelivered += 1
-        try body(UnsafeRawBufferPointer(start: start, count: length))
     }
 }
 
@@ -303,42 +278,60 @@ final class Followed {
 
 /// An open log file and how far it has been read; closes its descriptor on `deinit`.
 final class OpenLog {
-    let fd: Int32
+    let fd: FileDescriptor
     let identity: FileIdentity
-    var offset: Int64
-    var skipping = false
+    /// Where the next read starts: after the last complete line and the bytes of the unfinished
+    /// line that `carry` holds (or skips).
+    var readOffset: Int64
+    /// The unfinished line read so far.
+    let carry: LineCarry
     var idlePolls = 0
     /// The file's first bytes (up to `headBytes`), to notice it was truncated and rewritten.
     var head: [UInt8] = []
     static let headBytes = 64
 
-    init(fd: Int32, identity: FileIdentity, offset: Int64) {
+    init(fd: FileDescriptor, identity: FileIdentity, offset: Int64, skipping: Bool, framer: LineFramer) {
         self.fd = fd
         self.identity = identity
-        self.offset = offset
+        readOffset = offset
+        carry = LineCarry(capacity: framer.carryCapacity)
+        if skipping { carry.resumeSkipping() }
+    }
+
+    /// The byte after the last complete line (inside a line being skipped: after the bytes
+    /// skipped so far), where a restart resumes.
+    var offset: Int64 { carry.isSkipping ? readOffset : readOffset - Int64(carry.keptBytes) }
+    /// Whether inside a line too long to deliver, dropping its bytes up to its newline.
+    var skipping: Bool { carry.isSkipping }
+
+    /// Reads again from `offset`, forgetting the unfinished line.
+    func restart(at offset: Int64, skipping: Bool) {
+        readOffset = offset
+        carry.reset()
+        if skipping { carry.resumeSkipping() }
     }
 
     /// Opens `path` if it is still the file `identity`, at `offset` (0 when it has since been
     /// truncated: shorter than `offset`, or no newline just before it).
-    static func open(_ path: String, identity: FileIdentity, offset: Int64) throws(FollowError) -> OpenLog? {
-        guard let fd = try FollowSyscalls.open(path) else { return nil }
-        guard let status = try? FollowSyscalls.status(fd, path: path), status.identity == identity else {
-            FollowSyscalls.close(fd)
+    static func open(_ path: String, identity: FileIdentity, offset: Int64, skipping: Bool, framer: LineFramer) throws(FollowError) -> OpenLog? {
+        guard let fd = try FollowFiles.open(path) else { return nil }
+        guard let status = try? FollowFiles.status(fd, path: path), status.identity == identity else {
+            try? fd.close()
             return nil
         }
         // Truncated since (shorter, or no longer a newline before the offset): from the start.
         var resumeAt = status.size < offset ? 0 : offset
         if resumeAt > 0 {
             var byte: UInt8 = 0
-            let n = withUnsafeMutableBytes(of: &byte) { (try? FollowSyscalls.pread(fd, into: $0, at: resumeAt - 1, path: path)) ?? 0 }
+            let n = withUnsafeMutableBytes(of: &byte) { (try? FollowFiles.pread(fd, into: $0, at: resumeAt - 1, path: path)) ?? 0 }
             if n != 1 || byte != 0x0A { resumeAt = 0 }
         }
-        return OpenLog(fd: fd, identity: identity, offset: resumeAt)
+        return OpenLog(fd: fd, identity: identity, offset: resumeAt, skipping: skipping, framer: framer)
     }
 
     func position(path: String, retired: Bool) -> FollowPosition {
         FollowPosition(path: path, identity: identity, offset: offset, skipping: skipping, retired: retired)
     }
 
-    deinit { FollowSyscalls.close(fd) }
+    deinit { try? fd.close() }
 }

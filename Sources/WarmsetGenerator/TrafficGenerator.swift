@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// xoshiro256**: small, fast and the same on every platform, so a seed names one log.
 public struct SeededRandom {

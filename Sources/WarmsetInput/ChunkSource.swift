@@ -1,9 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
+import Synchronization
 
 /// Decoded bytes handed out a chunk at a time; each chunk stays valid until the next call.
 public protocol ChunkSource: AnyObject {
@@ -47,29 +44,35 @@ public final class DirectChunks: ChunkSource {
 /// and returns each one when it asks for the next. Errors reach the consumer in order,
 /// after the bytes that came before them. `deinit` stops the producer and waits for it.
 public final class PrefetchedChunks: ChunkSource, @unchecked Sendable {
-    // @unchecked Sendable: the ring's slots are handed between the two threads only through
-    // the semaphores; `stopRequested` and the progress counter are plain word-sized values
-    // read for progress and cancellation, where a stale read is harmless.
+    // @unchecked Sendable: a ring slot's bytes are handed between the two threads only through
+    // the semaphores; what each slot holds (its count or error), the stop flag and the progress
+    // counter are behind a `Mutex` or `Atomic`, touched once per chunk, never per line.
+    private struct Slot {
+        var count = 0
+        var error: InputError?
+    }
+
     private let source: any ByteSource
     private let buffers: [UnsafeMutableRawBufferPointer]
-    private var counts: [Int]
-    private var errors: [InputError?]
+    private let slots: Mutex<[Slot]>
     private let filled = DispatchSemaphore(value: 0)
     private let free: DispatchSemaphore
     private let done = DispatchSemaphore(value: 0)
     private var consumerIndex = 0
     private var holding = false
-    private var stopRequested = false
-    private var producerConsumed: Int64 = 0
+    private let stopRequested = Atomic<Bool>(false)
+    private let producerConsumed = Atomic<Int64>(0)
+    private let decoded = Atomic<Int64>(0)
     private var finished = false
-    public private(set) var decodedBytes: Int64 = 0
+
+    /// Decoded bytes handed out so far (readable from any thread).
+    public var decodedBytes: Int64 { decoded.load(ordering: .relaxed) }
 
     /// Starts decoding `source` on a new thread into `count` buffers of `chunkSize` bytes.
     public init(_ source: any ByteSource, chunkSize: Int = 1 << 20, count: Int = 4) {
         self.source = source
         buffers = (0..<count).map { _ in .allocate(byteCount: chunkSize, alignment: 64) }
-        counts = [Int](repeating: 0, count: count)
-        errors = [InputError?](repeating: nil, count: count)
+        slots = Mutex([Slot](repeating: Slot(), count: count))
         free = DispatchSemaphore(value: count)
         let thread = Thread { [self] in produce() }
         thread.name = "warmset-inflate"
@@ -79,27 +82,29 @@ public final class PrefetchedChunks: ChunkSource, @unchecked Sendable {
     deinit {
         // Stop the producer: it checks the flag after each buffer; hand it free slots so it
         // is never left waiting, then wait until it has left.
-        stopRequested = true
+        stopRequested.store(true, ordering: .relaxed)
         for _ in buffers { free.signal() }
         done.wait()
         for buffer in buffers { buffer.deallocate() }
     }
 
-    public var compressedBytesConsumed: Int64 { producerConsumed }
+    /// On-disk bytes consumed so far (readable from any thread).
+    public var compressedBytesConsumed: Int64 { producerConsumed.load(ordering: .relaxed) }
 
     private func produce() {
         var index = 0
         while true {
             free.wait()
-            if stopRequested { break }
+            if stopRequested.load(ordering: .relaxed) { break }
             var n = 0
+            var failure: InputError?
             do {
                 n = try source.read(into: buffers[index])
             } catch {
-                errors[index] = error
+                failure = error
             }
-            producerConsumed = source.compressedBytesConsumed
-            counts[index] = n
+            producerConsumed.store(source.compressedBytesConsumed, ordering: .relaxed)
+            slots.withLock { [index] in $0[index] = Slot(count: n, error: failure) }
             let last = n == 0
             filled.signal()
             if last { break }
@@ -116,17 +121,18 @@ public final class PrefetchedChunks: ChunkSource, @unchecked Sendable {
             holding = false
         }
         filled.wait()
-        if let error = errors[consumerIndex] {
+        let slot = slots.withLock { [consumerIndex] in $0[consumerIndex] }
+        if let error = slot.error {
             finished = true
             throw error
         }
-        let n = counts[consumerIndex]
+        let n = slot.count
         if n == 0 {
             finished = true
             return nil
         }
         holding = true
-        decodedBytes += Int64(n)
+        decoded.add(Int64(n), ordering: .relaxed)
         return UnsafeRawBufferPointer(rebasing: buffers[consumerIndex][0..<n])
     }
 }

@@ -1,9 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+import Synchronization
 
 /// A run of whole lines cut from the input, for one of several parse workers.
 public struct LineChunk {
@@ -37,8 +34,8 @@ public struct LineChunk {
 /// An error goes to the lane whose turn it was, after the chunks before it; then every lane
 /// ends. `deinit` stops the producer and waits for it.
 public final class LineAlignedChunks: @unchecked Sendable {
-    // @unchecked Sendable: the buffers move between threads only under `condition`; the
-    // progress counters are word-sized values read for progress, where a stale read is harmless.
+    // @unchecked Sendable: the buffers, queues and flags move between threads only under
+    // `condition`; the progress counters are `Atomic`, stored once per buffer read.
     private struct Item {
         var buffer: Int
         var start: Int
@@ -54,7 +51,9 @@ public final class LineAlignedChunks: @unchecked Sendable {
     private let buffers: [UnsafeMutableRawBufferPointer]
     /// The bytes of each chunk's window in its buffer.
     private let chunkSize: Int
-    private let carry: UnsafeMutableRawBufferPointer
+    /// The unfinished line at the end of a buffer, moved to the start of the next one; a line
+    /// that fills a whole buffer is skipped (it cannot fit a chunk with its newline).
+    private let carry: LineCarry
     private let condition = NSCondition()
     private var free: [Int]
     private var queues: [[Item]]
@@ -65,8 +64,8 @@ public final class LineAlignedChunks: @unchecked Sendable {
     private let help: ((_ lane: Int, _ chunk: LineChunk) -> Int)?
     private var stopRequested = false
     private var producerDone = false
-    private var producerConsumed: Int64 = 0
-    private var producerDecoded: Int64 = 0
+    private let producerConsumed = Atomic<Int64>(0)
+    private let producerDecoded = Atomic<Int64>(0)
 
     /// Starts decoding `source` on a new thread.
     /// - Parameters:
@@ -86,7 +85,7 @@ public final class LineAlignedChunks: @unchecked Sendable {
         self.chunkSize = chunkSize
         // 64 bytes more than a chunk: room to start the chunk's window before a boundary (`produce`).
         buffers = (0..<count).map { _ in .allocate(byteCount: chunkSize + 64, alignment: 64) }
-        carry = .allocate(byteCount: chunkSize, alignment: 64)
+        carry = LineCarry(capacity: chunkSize - 1)
         free = Array(0..<count)
         queues = Array(repeating: [], count: lanes)
         holding = Array(repeating: nil, count: lanes)
@@ -105,13 +104,12 @@ public final class LineAlignedChunks: @unchecked Sendable {
         while !producerDone { condition.wait() }
         condition.unlock()
         for buffer in buffers { buffer.deallocate() }
-        carry.deallocate()
     }
 
     /// On-disk bytes consumed so far (for progress).
-    public var compressedBytesConsumed: Int64 { producerConsumed }
+    public var compressedBytesConsumed: Int64 { producerConsumed.load(ordering: .relaxed) }
     /// Decoded bytes read so far.
-    public var decodedBytes: Int64 { producerDecoded }
+    public var decodedBytes: Int64 { producerDecoded.load(ordering: .relaxed) }
 
     /// Waits until the producer thread has left (after every lane has ended, it is about
     /// to); afterwards the source is no longer touched.
@@ -258,9 +256,6 @@ public final class LineAlignedChunks: @unchecked Sendable {
 
     private func produce() {
         var sequence = 0
-        var carried = 0  // bytes of an unfinished line in `carry`
-        var skipping = false  // inside a line longer than a buffer, dropping bytes up to its newline
-        var skipped = 0
         var pendingOverlong: Int?
         defer {
             condition.lock()
@@ -273,16 +268,11 @@ public final class LineAlignedChunks: @unchecked Sendable {
             // read after them starts on one: the kernel copies into a destination 1–31 bytes past
             // a boundary five times slower (docs/benchmarks.md). The window is `chunkSize` bytes
             // wherever it starts, so what fits in a chunk does not depend on the carry.
-            let origin = (64 &- (carried & 63)) & 63
+            let origin = (64 &- (carry.keptBytes & 63)) & 63
             let buffer = UnsafeMutableRawBufferPointer(rebasing: buffers[index][origin..<(origin + chunkSize)])
             guard let base = buffer.baseAddress else { return }
-            var filled = 0
-            if carried > 0 {
-                // Safe: carried < buffer.count (a full buffer without a newline is skipped instead).
-                base.copyMemory(from: carry.baseAddress!, byteCount: carried)
-                filled = carried
-                carried = 0
-            }
+            // Safe: the carry keeps at most chunkSize − 1 bytes.
+            var filled = carry.moveOut(to: base)
             let n: Int
             do {
                 n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
@@ -291,13 +281,13 @@ public final class LineAlignedChunks: @unchecked Sendable {
                 endAll(from: sequence, error: error)
                 return
             }
-            producerConsumed = source.compressedBytesConsumed
-            producerDecoded += Int64(n)
+            producerConsumed.store(source.compressedBytesConsumed, ordering: .relaxed)
+            producerDecoded.add(Int64(n), ordering: .relaxed)
             if n == 0 {
                 // End of input: the unfinished line (or the line being skipped) is the last one.
-                if skipping {
-                    publish(Item(buffer: -1, start: 0, end: 0, sequence: sequence, leadingOverlong: skipped, error: nil, last: false),
-                            lane: sequence % lanes)
+                if carry.isSkipping {
+                    publish(Item(buffer: -1, start: 0, end: 0, sequence: sequence, leadingOverlong: carry.endSkipping(head: nil, count: 0), error: nil,
+                                 last: false), lane: sequence % lanes)
                     sequence += 1
                     giveBack(index)
                 } else if filled > 0 || pendingOverlong != nil {
@@ -314,45 +304,35 @@ public final class LineAlignedChunks: @unchecked Sendable {
             var start = 0
             var overlong = pendingOverlong
             pendingOverlong = nil
-            if skipping {
+            if carry.isSkipping {
                 guard let hit = memchr(base, 0x0A, filled) else {
-                    skipped += filled
+                    carry.append(base, count: filled)
                     giveBack(index)
                     continue
                 }
                 let head = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
-                overlong = skipped + head
-                skipping = false
-                skipped = 0
+                overlong = carry.endSkipping(head: base, count: head)
                 start = head + 1
             }
             if let last = Self.lastNewline(UnsafeRawPointer(base), from: start, to: filled) {
                 let end = last + 1
-                carried = filled - end
-                if carried > 0 { carry.baseAddress!.copyMemory(from: base + end, byteCount: carried) }
+                carry.append(base + end, count: filled - end)
                 publish(Item(buffer: index, start: origin + start, end: origin + end, sequence: sequence, leadingOverlong: overlong,
                              error: nil, last: false), lane: sequence % lanes)
                 sequence += 1
                 continue
             }
-            // No line ends here.
-            if start == 0 && filled == buffer.count {
-                skipping = true
-                skipped = filled
+            // No line ends here: the bytes go on in the next buffer, or (a whole buffer of one
+            // line) are skipped up to its newline.
+            carry.append(base + start, count: filled - start)
+            if carry.isSkipping && overlong != nil {
+                // Report the earlier overlong line now, in order, before this one.
+                publish(Item(buffer: -1, start: 0, end: 0, sequence: sequence, leadingOverlong: overlong, error: nil, last: false),
+                        lane: sequence % lanes)
+                sequence += 1
+            } else {
                 pendingOverlong = overlong
-                if overlong != nil {
-                    // Report the earlier overlong line now, in order, before this one.
-                    publish(Item(buffer: -1, start: 0, end: 0, sequence: sequence, leadingOverlong: overlong, error: nil, last: false),
-                            lane: sequence % lanes)
-                    sequence += 1
-                    pendingOverlong = nil
-                }
-                giveBack(index)
-                continue
             }
-            carried = filled - start
-            if carried > 0 { carry.baseAddress!.copyMemory(from: base + start, byteCount: carried) }
-            pendingOverlong = overlong
             giveBack(index)
         }
     }

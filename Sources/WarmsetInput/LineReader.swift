@@ -1,23 +1,18 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// Splits decoded chunks into lines, in place.
+/// Splits decoded chunks into lines, in place, with the one `LineFramer`.
 ///
 /// Lines inside a chunk are handed out as views into it, inside the closure only. A line
-/// that straddles two chunks is stitched in a small carry buffer: only its pieces are
-/// copied, never a whole chunk, and no byte is scanned twice. A trailing `\r` is removed;
-/// a last line without a newline is still delivered. Lines longer than `maxLineBytes` are
-/// not delivered but reported, and skipped up to the next newline, so memory stays bounded
-/// whatever the input holds.
+/// that straddles two chunks is stitched in a `LineCarry`: only its pieces are copied, never
+/// a whole chunk, and no byte is scanned twice. A trailing `\r` is removed; a last line without
+/// a newline is still delivered. Lines longer than `maxLineBytes` are not delivered but
+/// reported, and skipped up to the next newline, so memory stays bounded whatever the input holds.
 public final class LineReader {
     /// The longest line delivered; longer ones are reported through `onOverlong`.
     public let maxLineBytes: Int
     private let readSize: Int
-    @usableFromInline let carry: UnsafeMutableRawPointer
-    @usableFromInline let carryCapacity: Int
+    @usableFromInline let framer: LineFramer
+    @usableFromInline let carry: LineCarry
 
     /// Creates a reader.
     /// - Parameters:
@@ -27,11 +22,9 @@ public final class LineReader {
         precondition(maxLineBytes > 0 && readSize > 0)
         self.maxLineBytes = maxLineBytes
         self.readSize = readSize
-        carryCapacity = maxLineBytes + 1  // room for the line and its `\r`
-        carry = .allocate(byteCount: carryCapacity, alignment: 16)
+        framer = LineFramer(maxLineBytes: maxLineBytes)
+        carry = LineCarry(capacity: framer.carryCapacity)
     }
-
-    deinit { carry.deallocate() }
 
     /// Reads `source` on this thread and calls `body` with each line.
     @discardableResult
@@ -57,9 +50,10 @@ public final class LineReader {
     /// - Throws: the source's `InputError`s (lines before the failure have been delivered),
     ///   and whatever `body` throws.
     /// - Complexity: O(n) in the bytes read; one `memchr` pass over each byte.
-    /// `@inlinable`: inlined into the caller's loop, `body` (the per-line work) is inlined too,
+    /// `@inlinable @inline(__always)`: inlined into the caller's loop (the optimizer's size
+    /// heuristic would otherwise keep it a call), so `body` (the per-line work) is inlined too,
     /// instead of a call through a closure for every line.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func forEachLine(
         of chunks: any ChunkSource,
         afterRead: () -> Void = {},
@@ -68,81 +62,37 @@ public final class LineReader {
         _ body: (_ line: UnsafeRawBufferPointer, _ lineNumber: Int) throws -> Void
     ) throws -> Int {
         var lineNumber = 0
-        var carried = 0  // bytes of an unfinished line in `carry`
-        var skipping = false  // inside an overlong line, dropping bytes up to its newline
-        var skipped = 0
-
-        func deliver(_ start: UnsafeRawPointer, _ count: Int) throws {
+        @inline(__always) func line(_ bytes: UnsafeRawBufferPointer) throws {
             lineNumber += 1
-            var length = count
-            if length > 0 && start.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0D { length -= 1 }
-            if length > maxLineBytes {
-                onOverlong(lineNumber, length)
-                return
-            }
-            try body(UnsafeRawBufferPointer(start: start, count: length), lineNumber)
+            try body(bytes, lineNumber)
         }
-
+        @inline(__always) func overlong(_ length: Int) {
+            lineNumber += 1
+            onOverlong(lineNumber, length)
+        }
+        let framer = framer, carry = carry
+        carry.reset()
         while let chunk = try chunks.nextChunk() {
             afterRead()
             guard let base = chunk.baseAddress else { continue }
             let n = chunk.count
             var start = 0
-            if carried > 0 || skipping {
+            if !carry.isEmpty {
                 guard let hit = memchr(base, 0x0A, n) else {
                     // The whole chunk continues the unfinished line.
-                    if skipping {
-                        skipped += n
-                    } else if carried + n > carryCapacity {
-                        skipping = true
-                        skipped = carried + n
-                        carried = 0
-                    } else {
-                        (carry + carried).copyMemory(from: base, byteCount: n)
-                        carried += n
-                    }
+                    carry.append(base, count: n)
                     continue
                 }
                 let head = UnsafeRawPointer(hit) - base
-                if skipping {
-                    lineNumber += 1
-                    onOverlong(lineNumber, skipped + head)
-                    skipping = false
-                    skipped = 0
-                } else if carried + head > carryCapacity {
-                    lineNumber += 1
-                    onOverlong(lineNumber, carried + head)
-                } else {
-                    (carry + carried).copyMemory(from: base, byteCount: head)
-                    try deliver(carry, carried + head)
-                }
-                carried = 0
+                try carry.complete(with: base, count: head, framer: framer, onOverlong: overlong, line)
                 start = head + 1
             }
-            while start < n, let hit = memchr(base + start, 0x0A, n - start) {
-                let end = UnsafeRawPointer(hit) - base
-                try deliver(base + start, end - start)
-                start = end + 1
-            }
+            start = try framer.forEachLine(in: base, from: start, to: n, onOverlong: overlong, line)
             beforeReuse()
-            if start < n {
-                let rest = n - start
-                if rest > carryCapacity {
-                    skipping = true
-                    skipped = rest
-                } else {
-                    carry.copyMemory(from: base + start, byteCount: rest)
-                    carried = rest
-                }
-            }
+            if start < n { carry.append(base + start, count: n - start) }
         }
-        if skipping {
-            lineNumber += 1
-            onOverlong(lineNumber, skipped)
-        } else if carried > 0 {
-            try deliver(carry, carried)
-            beforeReuse()
-        }
+        let skipping = carry.isSkipping
+        if try carry.finish(framer: framer, onOverlong: overlong, line), !skipping { beforeReuse() }
         return lineNumber
     }
 }
@@ -151,12 +101,13 @@ extension LineChunk {
     /// Calls `body` with each line of the chunk and its 1-based number within the chunk
     /// (a `leadingOverlong` line is number 1).
     ///
-    /// A trailing `\r` is removed; lines longer than `maxLineBytes` are reported through
-    /// `onOverlong` instead, as `LineReader` does.
+    /// Lines are framed by `LineFramer`, as `LineReader` frames them: a trailing `\r` is
+    /// removed; lines longer than `maxLineBytes` are reported through `onOverlong` instead.
     /// - Returns: the number of lines (delivered and overlong).
     /// - Complexity: O(n) in the chunk's bytes; one `memchr` pass.
-    /// `@inlinable`: inlined into the caller, so is `body` (no call through a closure per line).
-    @inlinable
+    /// `@inlinable @inline(__always)`: inlined into the caller, so is `body` (no call through a
+    /// closure per line).
+    @inlinable @inline(__always)
     public func forEachLine(
         maxLineBytes: Int,
         onOverlong: (_ lineNumber: Int, _ length: Int) -> Void,
@@ -168,24 +119,19 @@ extension LineChunk {
             onOverlong(1, leadingOverlong)
         }
         guard let base = bytes.baseAddress else { return lineNumber }
-        let n = bytes.count
-        var start = 0
-        @inline(__always) func deliver(_ from: Int, _ count: Int) {
+        @inline(__always) func line(_ bytes: UnsafeRawBufferPointer) {
             lineNumber += 1
-            var length = count
-            if length > 0 && base.load(fromByteOffset: from + length - 1, as: UInt8.self) == 0x0D { length -= 1 }
-            if length > maxLineBytes {
-                onOverlong(lineNumber, length)
-                return
-            }
-            body(UnsafeRawBufferPointer(start: base + from, count: length), lineNumber)
+            body(bytes, lineNumber)
         }
-        while start < n, let hit = memchr(base + start, 0x0A, n - start) {
-            let end = UnsafeRawPointer(hit) - base
-            deliver(start, end - start)
-            start = end + 1
+        @inline(__always) func overlong(_ length: Int) {
+            lineNumber += 1
+            onOverlong(lineNumber, length)
         }
-        if start < n { deliver(start, n - start) }  // the input's last line, without a newline
+        let framer = LineFramer(maxLineBytes: maxLineBytes)
+        let n = bytes.count
+        let start = framer.forEachLine(in: base, from: 0, to: n, onOverlong: overlong, line)
+        // The input's last line, without a newline.
+        if start < n { framer.frame(base + start, n - start, onOverlong: overlong, line) }
         return lineNumber
     }
 }

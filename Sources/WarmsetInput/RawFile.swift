@@ -1,3 +1,5 @@
+import WarmsetSystem
+
 /// An open file or stdin, read front to back with `read(2)`.
 ///
 /// Owns its descriptor (except stdin) and closes it on `deinit`.
@@ -8,7 +10,7 @@ public final class RawFile {
     public private(set) var offset: Int64 = 0
     /// The file's size when it is a regular file.
     public let size: Int64?
-    private let fd: Int32
+    private let descriptor: FileDescriptor
     private let ownsDescriptor: Bool
 
     /// Opens `path`, or stdin for `-`.
@@ -16,22 +18,32 @@ public final class RawFile {
     public init(path: String) throws(InputError) {
         self.path = path
         if path == "-" {
-            fd = 0
+            descriptor = .standardInput
             ownsDescriptor = false
         } else {
-            fd = try Syscalls.openReadOnly(path)
+            do {
+                descriptor = try FileDescriptor.open(path, .readOnly)
+            } catch {
+                throw InputError.cannotOpen(path, error)
+            }
             ownsDescriptor = true
         }
-        size = Syscalls.regularFileSize(fd)
+        // nil for pipes, terminals and the like
+        size = (try? descriptor.status()).flatMap { $0.kind == .regular ? $0.size : nil }
     }
 
     deinit {
-        if ownsDescriptor { Syscalls.close(fd) }
+        if ownsDescriptor { try? descriptor.close() }
     }
 
     /// Reads up to `buffer.count` bytes; returns 0 at end of file.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
-        let n = try Syscalls.read(fd, into: buffer, path: path, offset: offset)
+        let n: Int
+        do {
+            n = try descriptor.read(into: buffer)
+        } catch {
+            throw InputError.readFailed(path, error, at: offset)
+        }
         offset += Int64(n)
         return n
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WarmsetEmit
 import WarmsetGenerator
+import WarmsetSystem
 
 /// `warmset generate`: deterministic sample traffic.
 struct Generate: ParsableCommand {
@@ -34,32 +35,25 @@ struct Generate: ParsableCommand {
     func run() throws {
         let generator = TrafficGenerator(
             lines: lines, keys: keys, zipf: zipf, seed: seed, format: TrafficGenerator.Format(rawValue: format) ?? .combined)
-        let fd: Int32
+        let fd: FileDescriptor
         if output == "-" {
-            fd = 1
+            fd = .standardOutput
         } else {
-            fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                Terminal.error("\(output): cannot create: \(String(cString: strerror(errno)))")
+            do {
+                fd = try FileDescriptor.open(output, .createOrTruncate(permissions: 0o644))
+            } catch {
+                Terminal.error("\(output): cannot create: \(error)")
                 throw ExitCode.failure
             }
         }
-        defer { if fd != 1 { close(fd) } }
+        defer { if fd != .standardOutput { try? fd.close() } }
         do {
-            try generator.write { chunk in
-                var offset = 0
-                while offset < chunk.count {
-                    let n = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw ExitCode(errno == EPIPE ? 0 : 1)
-                    }
-                    offset += n
-                }
-            }
-        } catch let code as ExitCode {
-            if code != .success { Terminal.error("\(output == "-" ? "stdout" : output): write failed: \(String(cString: strerror(errno)))") }
-            throw code
+            try generator.write { chunk throws(Errno) in try fd.writeAll(chunk) }
+        } catch let error as Errno {
+            // A closed pipe (`generate | head`) is the reader having had enough, not a failure.
+            if error.isBrokenPipe { throw ExitCode.success }
+            Terminal.error("\(output == "-" ? "stdout" : output): write failed: \(error)")
+            throw ExitCode.failure
         }
     }
 }

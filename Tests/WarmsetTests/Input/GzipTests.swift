@@ -40,7 +40,7 @@ struct GzipTests {
         #expect(try Self.decode(TestSupport.fixture("gzip/empty.log.gz"), inflater).isEmpty)
         let dir = try TestSupport.temporaryDirectory()
         let path = dir.appendingPathComponent("empty.log").path
-        FileManager.default.createFile(atPath: path, contents: Data())
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
         let source = try InputOpener.open(path)
         #expect(!source.isGzip)
         #expect(try Self.decode(path, inflater).isEmpty)

@@ -14,7 +14,7 @@ struct LogFollowerTests {
 
         init(_ path: String) throws {
             self.path = path
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
 
@@ -36,7 +36,7 @@ struct LogFollowerTests {
         /// Reopens the path (after a rename or removal: the new file at the path).
         func reopen() throws {
             try handle.close()
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
 
@@ -157,7 +157,7 @@ struct LogFollowerTests {
     @Test func gzipIsRefused() throws {
         let dir = try TestSupport.temporaryDirectory()
         let path = dir.appendingPathComponent("access.log.2.gz").path
-        FileManager.default.createFile(atPath: path, contents: Data([0x1f, 0x8b, 8, 0]))
+        _ = FileManager.default.createFile(atPath: path, contents: Data([0x1f, 0x8b, 8, 0]))
         #expect(throws: FollowError.self) { try LogFollower(paths: [path]).poll { _ in } }
     }
 
