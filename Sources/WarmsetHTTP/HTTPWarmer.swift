@@ -5,6 +5,7 @@ import Histogram
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import WarmsetModel
 import WarmsetWarm
 
 /// Everything an HTTP warm run needs besides the plan.

@@ -1,4 +1,5 @@
 import Foundation
+import WarmsetModel
 import WarmsetWarm
 
 /// Everything a memcached warm run needs besides the plan.

@@ -1,5 +1,6 @@
 import CHiredis
 import Foundation
+import WarmsetModel
 import WarmsetWarm
 
 /// How a worker reads the copy-from source.

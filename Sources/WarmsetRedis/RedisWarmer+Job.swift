@@ -1,5 +1,6 @@
 import CHiredis
 import Foundation
+import WarmsetModel
 import WarmsetWarm
 
 /// The per-batch work of a Redis warm run, shared (read-only) by its worker threads; each

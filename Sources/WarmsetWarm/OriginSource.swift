@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import WarmsetModel
 
 /// Where a key's value comes from when it is fetched over HTTP (`--origin TEMPLATE`): the 2xx
 /// response body is the value; any other status, a timeout or a connection error is that key's
