@@ -57,14 +57,25 @@ public struct HTTPWarmSettings: Sendable {
 /// A 2xx (or a 3xx not followed) counts the key warmed; other statuses fail it by code. 429 and
 /// 503 pause every request for `Retry-After` (or an exponential back-off) and the key is tried
 /// again. Requests only ever go to the base URL's scheme, host and port (`RequestGuard`).
-public enum HTTPWarmer {
+public struct HTTPWarmer: CacheWarmer {
+    /// The run's settings.
+    public let settings: HTTPWarmSettings
+    /// warmset's version, for the User-Agent `warmset/VERSION`.
+    public let userAgentVersion: String
+
+    /// A warmer of the caches behind `settings.baseURL`.
+    public init(_ settings: HTTPWarmSettings, userAgentVersion: String = "0") {
+        self.settings = settings
+        self.userAgentVersion = userAgentVersion
+    }
+
+    /// The base URL, secrets redacted.
+    public var target: String { Redaction.url(settings.baseURL) }
+
     /// Runs the warm-up and accounts for every key; the report's `http` holds status counts,
     /// latency percentiles and bytes received.
     /// - Throws: `WarmError` when the base URL is not an absolute http(s) URL.
-    public static func run(
-        _ plan: WarmPlan, _ settings: HTTPWarmSettings, userAgentVersion: String = "0",
-        progress: (@Sendable (WarmProgress) -> Void)? = nil
-    ) throws(WarmError) -> WarmReport {
+    public func warm(_ plan: WarmPlan, progress: (@Sendable (WarmProgress) -> Void)?) throws(WarmError) -> WarmReport {
         let requestGuard = try RequestGuard(url: settings.baseURL, option: "--http")
         let ledger = WarmLedger(total: plan.entries.count, limit: settings.failureLimit)
         let run = HTTPWarmRun(settings: settings, requestGuard: requestGuard, ledger: ledger, userAgent: "warmset/\(userAgentVersion)")
@@ -73,7 +84,7 @@ public enum HTTPWarmer {
         WarmWorkers.run(
             lanes: [plan.entries], threadsPerLane: 2, batchSize: max(8, settings.concurrency), ledger: ledger, progress: progress,
             work: { batches in while let batch = batches.next() { run.warm(batch) } })
-        var report = ledger.report(target: Redaction.url(settings.baseURL), source: "\(settings.method.rawValue) {path}", dryRun: false)
+        var report = ledger.report(target: target, source: "\(settings.method.rawValue) {path}", dryRun: false)
         report.http = run.statistics.report()
         return report
     }

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import WarmsetAnalysis
 import WarmsetRedis
-import WarmsetSketch
 import WarmsetWarm
 import WarmsetWatch
 
@@ -127,7 +126,7 @@ struct Watch: ParsableCommand {
         if !warm.overwrite, let ttl = warm.ttl, let share = Share.parse(refreshBelow), share > 0 {
             redis.refreshBelowMilliseconds = Int64((Double(ttl) * 1000 * share).rounded())
         }
-        let warmer = RedisWatchWarmer(settings: redis)
+        let warmer = RedisWarmer(redis, userAgentVersion: Warmset.version)
         let outcome: Watcher.Outcome
         do {
             let watcher = try Watcher(
@@ -170,12 +169,3 @@ struct Watch: ParsableCommand {
 }
 
 extension Watch: AnalysisOptionGroups {}
-
-/// The Redis warm step of a watch cycle: the existing warmer, with PTTL-based refresh.
-struct RedisWatchWarmer: WatchWarmer {
-    let settings: RedisWarmSettings
-
-    func warm(_ keys: [RankedKey]) throws -> WarmReport {
-        try RedisWarmer.run(WarmPlan(keys.map(WarmEntry.init)), settings, userAgentVersion: Warmset.version)
-    }
-}
