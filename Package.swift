@@ -58,12 +58,16 @@ let package = Package(
         .target(name: "WarmsetFormat", dependencies: ["CByteScan"], swiftSettings: hotPath),
         // filter and key: request filters, URL normalization, key rules
         .target(name: "WarmsetKeys", dependencies: ["CByteScan", "CPCRE2", "CPrefetch", "WarmsetFormat"], swiftSettings: hotPath),
+        // the model: a ranked key, a warm entry, the key hash (pure Swift, no dependency), shared by
+        // the sketch and the warmers so that the warmers need not link the sketch
+        .target(name: "WarmsetModel", swiftSettings: hotPath),
         // count and rank: hash, count-min sketch, candidates, exact counts (pure Swift)
         .target(
             name: "WarmsetSketch",
-            dependencies: ["CByteScan", "CPrefetch", .product(name: "HeapModule", package: "swift-collections")], swiftSettings: hotPath),
+            dependencies: ["CByteScan", "CPrefetch", "WarmsetModel", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: hotPath),
         // emit: manifest writers
-        .target(name: "WarmsetEmit", dependencies: ["WarmsetSketch", "WarmsetSystem"], swiftSettings: hotPath),
+        .target(name: "WarmsetEmit", dependencies: ["WarmsetModel", "WarmsetSystem"], swiftSettings: hotPath),
         // the pipeline: configuration, the analyzer, the summary
         .target(
             name: "WarmsetAnalysis",
@@ -76,20 +80,20 @@ let package = Package(
         .target(
             name: "WarmsetWarm",
             dependencies: [
-                "WarmsetEmit", "WarmsetSketch", "CPrefetch",
+                "WarmsetEmit", "WarmsetModel", "CPrefetch",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         // warm Redis (standalone and Cluster) through hiredis
-        .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetWarm"], swiftSettings: hotPath),
+        .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetModel", "WarmsetWarm"], swiftSettings: hotPath),
         // warm memcached pools through libmemcached (ketama or modula, as the application's client)
-        .target(name: "WarmsetMemcached", dependencies: ["CMemcached", "WarmsetWarm"]),
+        .target(name: "WarmsetMemcached", dependencies: ["CMemcached", "WarmsetModel", "WarmsetWarm"]),
         // warm HTTP caches: request each key's path so that whatever caches behind the URL fills
         .target(
             name: "WarmsetHTTP",
             dependencies: [
-                "WarmsetWarm",
+                "WarmsetModel", "WarmsetWarm",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -101,7 +105,7 @@ let package = Package(
         .target(
             name: "WarmsetWatch",
             dependencies: [
-                "WarmsetFollow", "WarmsetAnalysis", "WarmsetSketch", "WarmsetWarm", "WarmsetEmit",
+                "WarmsetFollow", "WarmsetAnalysis", "WarmsetModel", "WarmsetSketch", "WarmsetWarm", "WarmsetEmit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,4 @@
-import WarmsetSketch
+import WarmsetModel
 
 /// The manifest formats of `--output-format`.
 public enum ManifestFormat: String, CaseIterable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import WarmsetModel
 import WarmsetWarm
 
 /// The per-batch work of a memcached warm run, shared (read-only) by its worker threads; each

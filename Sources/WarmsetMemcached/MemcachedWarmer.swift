@@ -1,4 +1,5 @@
 import Foundation
+import WarmsetModel
 import WarmsetWarm
 
 /// Everything a memcached warm run needs besides the plan.
@@ -57,17 +58,29 @@ public struct MemcachedWarmSettings: Sendable {
 /// does not answer at the start has its keys failed as `node_down` while the others are warmed.
 /// Per batch: one multi-get finds the present keys (unless overwriting), values for the others
 /// come from the origin or the copy-from pool, then `add` (or `set`) with the exptime.
-public enum MemcachedWarmer {
+public struct MemcachedWarmer: CacheWarmer {
+    /// The run's settings.
+    public let settings: MemcachedWarmSettings
+    /// warmset's version, for the origin's User-Agent `warmset/VERSION`.
+    public let userAgentVersion: String
+
+    /// A warmer of the pool `settings.servers`.
+    public init(_ settings: MemcachedWarmSettings, userAgentVersion: String = "0") {
+        self.settings = settings
+        self.userAgentVersion = userAgentVersion
+    }
+
+    /// `memcached://host:port,host:port`.
+    public var target: String { settings.targetName }
+
     /// Runs the warm-up and accounts for every key.
     /// - Throws: `MemcachedError` when the pool cannot be built or no node answers.
-    public static func run(
-        _ plan: WarmPlan, _ settings: MemcachedWarmSettings, userAgentVersion: String = "0",
-        progress: (@Sendable (WarmProgress) -> Void)? = nil
-    ) throws(MemcachedError) -> WarmReport {
+    public func warm(_ plan: WarmPlan, progress: (@Sendable (WarmProgress) -> Void)?) throws(MemcachedError) -> WarmReport {
+        let settings = self.settings
         let ledger = WarmLedger(total: plan.entries.count, limit: settings.failureLimit)
         let pool = try MemcachedPool(
             servers: settings.servers, distribution: settings.distribution, connectTimeout: settings.connectTimeout, timeout: settings.timeout)
-        let down = downNodes(settings.servers, settings: settings)
+        let down = Self.downNodes(settings.servers, settings: settings)
         if down.count == settings.servers.count {
             throw MemcachedError(settings.targetName, "no node answers (\(down.map { "\($0.key): \($0.value)" }.sorted().joined(separator: "; ")))")
         }
@@ -110,7 +123,7 @@ public enum MemcachedWarmer {
         WarmWorkers.run(
             lanes: settings.servers.compactMap { lanes[$0] }, threadsPerLane: settings.connections, batchSize: settings.batchSize,
             ledger: ledger, progress: progress, work: job.work)
-        return ledger.report(target: settings.targetName, source: sourceName, dryRun: settings.dryRun)
+        return ledger.report(target: target, source: sourceName, dryRun: settings.dryRun)
     }
 
     /// The node libmemcached's distribution picks for `key` in the pool `servers`: where the

@@ -46,14 +46,14 @@ extension RedisConnection {
     func send(_ batch: CommandBatch, operation: String) -> (replies: [RedisReply], error: RedisError?) {
         var replies: [RedisReply] = []
         replies.reserveCapacity(batch.count)
-        let error = send(batch, operation: operation) { replies.append(Self.copy($0)) }
+        let error = send(batch, operation: operation) { replies.append($0.owned) }
         return (replies, error)
     }
 
     /// Sends every command of `batch` in one write, then hands each reply, in order, to
-    /// `reply` (the pointer is valid only during the call). On an I/O error the context is freed
+    /// `reply` (the view is valid only during the call). On an I/O error the context is freed
     /// (the next use reconnects) and the error returned; the replies handed over so far stand.
-    func send(_ batch: CommandBatch, operation: String, reply: (UnsafePointer<redisReply>) -> Void) -> RedisError? {
+    func send(_ batch: CommandBatch, operation: String, reply: (ReplyView) -> Void) -> RedisError? {
         let server = settings.url.description
         guard let context = currentContext else {
             return RedisError(.io, server: server, operation: operation, message: "not connected")
@@ -75,7 +75,7 @@ extension RedisConnection {
                 disconnect()
                 return error
             }
-            reply(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self)))
+            reply(ReplyView(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self))))
             freeReplyObject(raw)
         }
         return nil
@@ -95,39 +95,5 @@ extension RedisConnection {
             batch.end(owner: i)
         }
         return batch
-    }
-
-    /// A Swift copy of a hiredis reply tree.
-    static func copy(_ reply: UnsafePointer<redisReply>) -> RedisReply {
-        let r = reply.pointee
-        switch r.type {
-        case REDIS_REPLY_STRING:
-            return .string(bytes(r.str, Int(r.len)))
-        case REDIS_REPLY_STATUS:
-            return .status(String(decoding: bytes(r.str, Int(r.len)), as: UTF8.self))
-        case REDIS_REPLY_ERROR:
-            return .error(String(decoding: bytes(r.str, Int(r.len)), as: UTF8.self))
-        case REDIS_REPLY_INTEGER:
-            return .integer(Int64(r.integer))
-        case REDIS_REPLY_NIL:
-            return .null
-        case REDIS_REPLY_ARRAY:
-            var items: [RedisReply] = []
-            items.reserveCapacity(Int(r.elements))
-            if let element = r.element {
-                for i in 0..<Int(r.elements) {
-                    if let child = element[i] { items.append(copy(UnsafePointer(child))) } else { items.append(.null) }
-                }
-            }
-            return .array(items)
-        default:
-            // RESP3 types of hiredis 1.x never arrive: warmset speaks RESP2 (no HELLO 3).
-            return .string(bytes(r.str, Int(r.len)))
-        }
-    }
-
-    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ count: Int) -> [UInt8] {
-        guard let pointer, count > 0 else { return [] }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 }

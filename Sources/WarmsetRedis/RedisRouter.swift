@@ -1,11 +1,10 @@
-import CHiredis
 import Foundation
 import WarmsetWarm
 
 /// What became of one command of a batch: its reply (valid only during the callback; error
 /// replies included, other than redirects), or why it has none.
 enum CommandOutcome {
-    case reply(UnsafePointer<redisReply>)
+    case reply(ReplyView)
     case failed(KeyFailure)
 }
 
@@ -106,8 +105,7 @@ final class RedisRouter {
             let (index, asked) = original(position)
             position += 1
             if index < 0 { return }  // ASKING's +OK
-            let r = reply.pointee
-            if r.type == REDIS_REPLY_ERROR, let message = Self.text(r) {
+            if let message = reply.shortErrorText {
                 if let redirect = Redirect(message, defaultHost: node) {
                     if !redirect.ask {
                         ledger.count("moved")
@@ -121,7 +119,7 @@ final class RedisRouter {
                     }
                     return
                 }
-                if message.hasPrefix("TRYAGAIN") {
+                if reply.errorKind == .tryAgain {
                     next.append(Pending(index: index, node: node, asking: asked))
                     return
                 }
@@ -134,17 +132,11 @@ final class RedisRouter {
         }
     }
 
-    /// An error reply's text (only short ones: redirects and codes are short).
-    static func text(_ r: redisReply) -> String? {
-        guard let str = r.str, r.len < 512 else { return nil }
-        return String(decoding: UnsafeRawBufferPointer(start: str, count: Int(r.len)), as: UTF8.self)
-    }
-
     /// One pipeline to `node`, replies handed to `reply` in order. A connection that broke before
     /// any reply is reconnected (AUTH and SELECT again) and the pipeline sent once more; a node
     /// that cannot be reconnected is marked down.
     /// - Returns: nil when every reply arrived, else why the rest did not.
-    private func send(_ batch: CommandBatch, to node: RedisEndpoint, operation: String, reply: (UnsafePointer<redisReply>) -> Void) -> KeyFailure? {
+    private func send(_ batch: CommandBatch, to node: RedisEndpoint, operation: String, reply: (ReplyView) -> Void) -> KeyFailure? {
         var attempt = 0
         while true {
             attempt += 1

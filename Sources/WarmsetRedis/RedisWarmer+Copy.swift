@@ -1,5 +1,5 @@
-import CHiredis
 import Foundation
+import WarmsetModel
 import WarmsetWarm
 
 /// How a worker reads the copy-from source.
@@ -101,43 +101,42 @@ extension Worker {
         var lost: KeyFailure?
         let database = source.settings.url.database
         source.execute(commands, slots: slots, operation: transaction ? "MULTI, INFO keyspace, MGET, EXEC" : "MGET") { c, outcome in
-            let pointer: UnsafePointer<redisReply>
+            let reply: ReplyView
             switch outcome {
             case .failed(let failure):
                 if lost == nil { lost = failure }
                 return
-            case .reply(let reply):
-                pointer = reply
+            case .reply(let view):
+                reply = view
             }
-            let reply = pointer.pointee
-            if reply.type == REDIS_REPLY_ERROR {
-                if refusal == nil { refusal = RedisRouter.text(reply) ?? "an error" }
+            if case .error = reply {
+                if refusal == nil { refusal = reply.shortErrorText ?? "an error" }
                 return
             }
-            let values: redisReply
+            let values: ReplyView
             if transaction {
                 guard c == 3 else { return }  // +OK, +QUEUED, +QUEUED
-                guard reply.type == REDIS_REPLY_ARRAY, reply.elements == 2, let items = reply.element,
-                    let info = items[0], let mget = items[1]
-                else {
-                    refusal = "EXEC answered \(RedisConnection.copy(pointer))"
+                guard case .array(let items) = reply, items.count == 2, let info = items[0], let mget = items[1] else {
+                    refusal = "EXEC answered \(reply.owned)"
                     return
                 }
-                mayExpire = Self.hasExpiringKeys(info.pointee, database: database)
-                values = mget.pointee
+                mayExpire = Self.hasExpiringKeys(info, database: database)
+                values = mget
             } else {
                 values = reply
             }
-            guard values.type == REDIS_REPLY_ARRAY, Int(values.elements) == missing.count, let items = values.element else {
-                refusal = "MGET answered an array of \(values.elements) for \(missing.count) keys"
+            guard case .array(let items) = values, items.count == missing.count else {
+                let count: Int
+                if case .array(let items) = values { count = items.count } else { count = 0 }
+                refusal = "MGET answered an array of \(count) for \(missing.count) keys"
                 return
             }
             for (j, i) in missing.enumerated() {
-                guard let item = items[j], item.pointee.type == REDIS_REPLY_STRING else {
+                guard case .string(let bytes)? = items[j] else {
                     copied[i] = .unknown
                     continue
                 }
-                keep(item.pointee, for: i)
+                keep(bytes, for: i)
                 copied[i] = .bytes
             }
         }
@@ -160,9 +159,13 @@ extension Worker {
 
     /// Whether `INFO keyspace` (a bulk string) says database `database` has keys with a TTL.
     /// A database it does not list is empty; a reply it cannot read counts as yes.
-    static func hasExpiringKeys(_ info: redisReply, database: Int) -> Bool {
-        guard info.type == REDIS_REPLY_STRING || info.type == REDIS_REPLY_STATUS, let str = info.str else { return true }
-        let text = String(decoding: UnsafeRawBufferPointer(start: str, count: Int(info.len)), as: UTF8.self)
+    static func hasExpiringKeys(_ info: ReplyView, database: Int) -> Bool {
+        let bytes: UnsafeRawBufferPointer
+        switch info {
+        case .string(let text), .status(let text): bytes = text
+        default: return true
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
         let prefix = "db\(database):"
         for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix(prefix) {
             // db0:keys=2,expires=1,avg_ttl=0
@@ -207,28 +210,25 @@ extension Worker {
             case .failed(let failure):
                 copied[i] = .none
                 ledger.failed(key: key, failure)
+            case .reply(.string(let payload)) where isDump[c]:
+                keep(payload, for: i)
+                copied[i] = .dump
+            case .reply(.null) where isDump[c], .reply(.integer(-2)) where !isDump[c]:
+                copied[i] = .none
+                ledger.failed(key: key, KeyFailure("missing_at_source", "\(settings.sourceName) has no key '\(key)'"))
+            case .reply(.integer(let milliseconds)) where !isDump[c]:
+                remaining[i] = milliseconds
             case .reply(let reply):
-                let r = reply.pointee
-                if isDump[c] && r.type == REDIS_REPLY_STRING {
-                    keep(r, for: i)
-                    copied[i] = .dump
-                } else if (isDump[c] && r.type == REDIS_REPLY_NIL) || (!isDump[c] && r.type == REDIS_REPLY_INTEGER && r.integer == -2) {
-                    copied[i] = .none
-                    ledger.failed(key: key, KeyFailure("missing_at_source", "\(settings.sourceName) has no key '\(key)'"))
-                } else if !isDump[c] && r.type == REDIS_REPLY_INTEGER {
-                    remaining[i] = Int64(r.integer)
-                } else {
-                    copied[i] = .none
-                    fail(key, RedisConnection.copy(reply), command: "\(operation) at the source", at: source.settings)
-                }
+                copied[i] = .none
+                fail(key, reply.owned, command: "\(operation) at the source", at: source.settings)
             }
         }
     }
 
     /// Appends a string reply's bytes (a value or a DUMP payload) to `payloads` as key `i`'s.
-    private func keep(_ reply: redisReply, for i: Int) {
+    private func keep(_ bytes: UnsafeRawBufferPointer, for i: Int) {
         let start = payloads.count
-        if let str = reply.str, reply.len > 0 { payloads.appendBytes(UnsafeRawBufferPointer(start: str, count: Int(reply.len))) }
+        if !bytes.isEmpty { payloads.appendBytes(bytes) }
         payloadSpans[i] = start..<payloads.count
     }
 

@@ -1,5 +1,5 @@
-import CHiredis
 import Foundation
+import WarmsetModel
 import WarmsetWarm
 
 /// The per-batch work of a Redis warm run, shared (read-only) by its worker threads; each
@@ -129,9 +129,9 @@ final class Worker {
         var presentCount = 0
         target.execute(commands, slots: slots, operation: operation) { i, outcome in
             switch outcome {
-            case .reply(let reply) where reply.pointee.type == REDIS_REPLY_INTEGER:
-                if present(i, Int64(reply.pointee.integer)) { presentCount += 1 }
-            case .reply(let reply): fail(batch[i].key, RedisConnection.copy(reply), command: operation, at: settings.target)
+            case .reply(.integer(let n)):
+                if present(i, n) { presentCount += 1 }
+            case .reply(let reply): fail(batch[i].key, reply.owned, command: operation, at: settings.target)
             case .failed(let failure): ledger.failed(key: batch[i].key, failure)
             }
         }
@@ -180,12 +180,12 @@ final class Worker {
         target.execute(writes, slots: slots, operation: operation) { c, outcome in
             if c == groupCommand {
                 switch outcome {
-                case .reply(let reply) where reply.pointee.type == REDIS_REPLY_STATUS || (reply.pointee.type == REDIS_REPLY_INTEGER && reply.pointee.integer == 1):
+                case .reply(.status), .reply(.integer(1)):
                     for i in group { warmed = (warmed.count + 1, warmed.bytes + bytes(i)) }
-                case .reply(let reply) where reply.pointee.type == REDIS_REPLY_INTEGER:
+                case .reply(.integer):
                     groupRefused = true  // MSETNX: some key is present, none was written
                 case .reply(let reply):
-                    let answer = RedisConnection.copy(reply)
+                    let answer = reply.owned
                     for i in group { fail(batch[i].key, answer, command: settings.overwrite ? "MSET" : "MSETNX", at: settings.target) }
                 case .failed(let failure):
                     for i in group { ledger.failed(key: batch[i].key, failure) }
@@ -194,18 +194,15 @@ final class Worker {
             }
             let i = writes.owners[c]
             switch outcome {
+            case .reply(.status):
+                warmed = (warmed.count + 1, warmed.bytes + bytes(i))
+                if !refresh.isEmpty && refresh[i] { refreshed += 1 }
+            case .reply(.null):
+                present += 1  // NX: someone wrote it since EXISTS
+            case .reply(let reply) where reply.errorKind == .busyKey:
+                present += 1  // RESTORE without REPLACE: the key is there
             case .reply(let reply):
-                let r = reply.pointee
-                if r.type == REDIS_REPLY_STATUS {
-                    warmed = (warmed.count + 1, warmed.bytes + bytes(i))
-                    if !refresh.isEmpty && refresh[i] { refreshed += 1 }
-                } else if r.type == REDIS_REPLY_NIL {
-                    present += 1  // NX: someone wrote it since EXISTS
-                } else if r.type == REDIS_REPLY_ERROR, r.len >= 7, let str = r.str, memcmp(str, "BUSYKEY", 7) == 0 {
-                    present += 1
-                } else {
-                    fail(batch[i].key, RedisConnection.copy(reply), command: operation, at: settings.target)
-                }
+                fail(batch[i].key, reply.owned, command: operation, at: settings.target)
             case .failed(let failure):
                 ledger.failed(key: batch[i].key, failure)
             }

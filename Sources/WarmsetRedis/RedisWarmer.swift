@@ -1,4 +1,5 @@
 import Foundation
+import WarmsetModel
 import WarmsetWarm
 
 /// Everything a Redis warm run needs besides the plan.
@@ -51,19 +52,31 @@ public struct RedisWarmSettings: Sendable {
 /// pipelined `SET key value [EX ttl] [NX]`, or for copy-from `MSETNX`, `SET key value PX ms NX` and
 /// `RESTORE key ttl payload [REPLACE]`. Masters are
 /// warmed in parallel, each by `connections` threads with a connection each.
-public enum RedisWarmer {
+public struct RedisWarmer: CacheWarmer {
+    /// The run's settings.
+    public let settings: RedisWarmSettings
+    /// warmset's version, for the origin's User-Agent `warmset/VERSION`.
+    public let userAgentVersion: String
+
+    /// A warmer of `settings.target`.
+    public init(_ settings: RedisWarmSettings, userAgentVersion: String = "0") {
+        self.settings = settings
+        self.userAgentVersion = userAgentVersion
+    }
+
+    /// The target's URL, password redacted.
+    public var target: String { settings.target.url.description }
+
     /// Runs the warm-up and accounts for every key.
     /// - Parameter progress: called about every 200 ms from a background thread.
     /// - Throws: `RedisError` when the target (or copy-from source) cannot be reached or logged in
     ///   to at the start; after that, problems are per key and land in the report.
-    public static func run(
-        _ plan: WarmPlan, _ settings: RedisWarmSettings, userAgentVersion: String = "0",
-        progress: (@Sendable (WarmProgress) -> Void)? = nil
-    ) throws(RedisError) -> WarmReport {
+    public func warm(_ plan: WarmPlan, progress: (@Sendable (WarmProgress) -> Void)?) throws(RedisError) -> WarmReport {
+        let settings = self.settings
         let ledger = WarmLedger(total: plan.entries.count, limit: settings.failureLimit)
         // Connect first, so that a wrong address or password is one clear error.
         let probe = try RedisConnection(settings.target)
-        let topology = try detectTopology(probe, settings: settings.target, force: settings.cluster)
+        let topology = try Self.detectTopology(probe, settings: settings.target, force: settings.cluster)
         var sourceTopology: ClusterTopology?
         let sourceName: String
         let bucket = TokenBucket(rate: settings.rate)
@@ -76,7 +89,7 @@ public enum RedisWarmer {
             sourceName = Redaction.url(s.template.text)
         case .copy(let from):
             let sourceProbe = try RedisConnection(from)
-            sourceTopology = try detectTopology(sourceProbe, settings: from, force: nil)
+            sourceTopology = try Self.detectTopology(sourceProbe, settings: from, force: nil)
             sourceName = from.url.description
         }
         defer { origin?.shutdown() }
@@ -100,7 +113,7 @@ public enum RedisWarmer {
         WarmWorkers.run(
             lanes: lanes, threadsPerLane: settings.connections, batchSize: settings.batchSize, ledger: ledger,
             progress: progress, work: job.work)
-        return ledger.report(target: settings.target.url.description, source: sourceName, dryRun: settings.dryRun)
+        return ledger.report(target: target, source: sourceName, dryRun: settings.dryRun)
     }
 
     /// Cluster or standalone: `--cluster`, else `INFO cluster`'s `cluster_enabled:1`.

@@ -1,3 +1,5 @@
+import WarmsetModel
+
 /// `--origin TEMPLATE`: the URL a key's value is fetched from, such as
 /// `http://api.internal/products/{1}` or `http://app:8080{path}?warm=1`.
 ///

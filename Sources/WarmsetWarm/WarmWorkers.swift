@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import WarmsetModel
 
 /// The threads of a warm run, for any warmer: the plan split into lanes (a Redis master, a
 /// memcached node), `threadsPerLane` worker threads on each lane taking batches until the lane

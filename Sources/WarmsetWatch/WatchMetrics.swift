@@ -47,10 +47,10 @@ public final class WatchMetrics: Sendable {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         func counter(_ name: String, _ help: String, _ value: @escaping @Sendable (Values) -> Int) -> (Counter, @Sendable (Values) -> Int) {
-            (registry.makeCounter(name: name, help: help), value)
+            (registry.makeCounter(descriptor: Self.descriptor(name, help)), value)
         }
         func gauge(_ name: String, _ help: String, _ value: @escaping @Sendable (Values) -> Double) -> (Gauge, @Sendable (Values) -> Double) {
-            (registry.makeGauge(name: name, help: help), value)
+            (registry.makeGauge(descriptor: Self.descriptor(name, help)), value)
         }
         counters = [
             counter("warmset_watch_lines_read_total", "Log lines read.") { $0.linesRead },
@@ -69,6 +69,14 @@ public final class WatchMetrics: Sendable {
             gauge("warmset_watch_cycle_duration_seconds", "Seconds the last cycle took.") { $0.lastCycleSeconds },
             gauge("warmset_watch_last_success_timestamp_seconds", "Unix time the last fully successful cycle ended.") { $0.lastSuccessTime },
         ]
+    }
+
+    /// The descriptor of the metric `name`: its last word (`total`, `seconds`, `keys`) as the
+    /// unit, the rest as the metric name, so that the exposed name is `name` itself.
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        let cut = name.lastIndex(of: "_") ?? name.endIndex
+        let unit = cut < name.endIndex ? String(name[name.index(after: cut)...]) : ""
+        return MetricNameDescriptor(metricName: String(name[..<cut]), unitName: unit, helpText: help)
     }
 
     /// Changes the values; the Prometheus counters grow by the differences, the gauges are set.

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import WarmsetAnalysis
 import WarmsetFollow
-import WarmsetSketch
+import WarmsetModel
 import WarmsetWarm
 
 /// How a watch runs.
@@ -26,6 +26,10 @@ public struct WatchSettings: Sendable {
 /// Everything runs on the calling thread, one step after another, so a checkpoint always sees
 /// the sketch and the log positions at the same moment, and a stop request is acted on only
 /// between steps: the warm batch in flight is finished first.
+///
+/// The warm step is any `CacheWarmer`: the loop hands it the current warm set and reads its
+/// report; what the cache does with present keys (refresh-ahead by remaining TTL, for Redis)
+/// is the warmer's setting.
 public final class Watcher {
     /// What the loop did, for the exit status and tests.
     public struct Outcome: Sendable {
@@ -42,7 +46,7 @@ public final class Watcher {
     private let settings: WatchSettings
     private let analysis: LiveAnalysis
     private let follower: LogFollower
-    private let warmer: any WatchWarmer
+    private let warmer: any CacheWarmer
     private let signals: WatchSignals
     private let metrics: WatchMetrics
     private let logger: Logger
@@ -56,7 +60,7 @@ public final class Watcher {
     /// - Throws: `WatchError` for a bad state file, `FollowError` for a log that cannot be
     ///   opened, `ConfigurationError` when the state was counted with other settings.
     public init(
-        paths: [String], configuration: AnalysisConfiguration, settings: WatchSettings, warmer: any WatchWarmer,
+        paths: [String], configuration: AnalysisConfiguration, settings: WatchSettings, warmer: any CacheWarmer,
         signals: WatchSignals, metrics: WatchMetrics, logger: Logger
     ) throws {
         self.settings = settings
@@ -130,7 +134,7 @@ public final class Watcher {
         var report: WarmReport?
         var failure: String?
         do {
-            report = try warmer.warm(keys)
+            report = try warmer.warm(WarmPlan(keys.map(WarmEntry.init)), progress: nil)
         } catch {
             failure = "\(error)"
         }

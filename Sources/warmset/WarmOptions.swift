@@ -20,6 +20,19 @@ enum WarmTarget {
         case .http: return "--http"
         }
     }
+
+    /// The warmer the options describe for this cache.
+    /// - Throws: a usage error for an option value the cache cannot use.
+    func warmer(options: WarmOptions, memcached: MemcachedOptions, http: HTTPWarmOptions) throws -> any CacheWarmer {
+        switch self {
+        case .redis(let url):
+            return RedisWarmer(try options.settings(redis: url), userAgentVersion: Warmset.version)
+        case .memcached(let servers):
+            return MemcachedWarmer(try memcached.settings(servers: servers, options: options), userAgentVersion: Warmset.version)
+        case .http(let baseURL):
+            return HTTPWarmer(try http.settings(baseURL: baseURL, options: options), userAgentVersion: Warmset.version)
+        }
+    }
 }
 
 /// The warm options shared by `warmset warm` and `warmset analyze --warm-redis` (and
@@ -223,16 +236,7 @@ enum WarmRun {
         if let line { progress = { line.update($0) } }
         let report: WarmReport
         do {
-            switch target {
-            case .redis(let url):
-                report = try RedisWarmer.run(plan, try options.settings(redis: url), userAgentVersion: Warmset.version, progress: progress)
-            case .memcached(let servers):
-                let settings = try memcached.settings(servers: servers, options: options)
-                report = try MemcachedWarmer.run(plan, settings, userAgentVersion: Warmset.version, progress: progress)
-            case .http(let baseURL):
-                let settings = try http.settings(baseURL: baseURL, options: options)
-                report = try HTTPWarmer.run(plan, settings, userAgentVersion: Warmset.version, progress: progress)
-            }
+            report = try target.warmer(options: options, memcached: memcached, http: http).warm(plan, progress: progress)
         } catch {
             line?.finish()
             Terminal.error("\(error); nothing was warmed")

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import WarmsetAnalysis
 import WarmsetRedis
-import WarmsetSketch
 import WarmsetWarm
 import WarmsetWatch
 
@@ -35,10 +34,25 @@ struct Watch: ParsableCommand {
     @OptionGroup(title: "Filters") var filters: FilterOptions
     @OptionGroup(title: "Keys") var keys: KeyOptions
     @OptionGroup(title: "Counting") var counting: CountingOptions
-    @OptionGroup(title: "Output") var output: OutputOptions
     @OptionGroup(title: "Choosing the warm set") var selection: SelectionOptions
     @OptionGroup(title: "Weights") var weights: WeightOptions
-    @OptionGroup(title: "Sketch files and report") var sketchFile: SketchFileOptions
+
+    // Of the Output and Sketch-file groups of analyze, watch takes only these two: it writes no
+    // manifest, summary, sketch or report file (--state and --metrics-listen instead).
+    @Option(help: ArgumentHelp("How many keys the warm set holds.", valueName: "n"))
+    var top: Int = 1000
+
+    @Option(help: ArgumentHelp(
+        "conservative (default: lower overestimates) or plain (linear: merged sketches equal the sketch of the concatenated logs bit for bit).",
+        valueName: "rule"))
+    var update: UpdateRule = .conservative
+
+    /// The Output group as analyze would have parsed it from `--top`.
+    var output: OutputOptions { OutputOptions.parseOrExit(outputArguments) }
+    /// The Sketch-file group as analyze would have parsed it from `--update`.
+    var sketchFile: SketchFileOptions { SketchFileOptions.parseOrExit(sketchFileArguments) }
+    private var outputArguments: [String] { ["--top", String(top)] }
+    private var sketchFileArguments: [String] { ["--update", update.rawValue] }
 
     @Option(help: ArgumentHelp("Warm every this long, e.g. 5m, 30s, 1.5s.", valueName: "duration"))
     var every: String = "5m"
@@ -77,11 +91,11 @@ struct Watch: ParsableCommand {
         guard let share = Share.parse(refreshBelow), share >= 0, share <= 1 else {
             throw ValidationError("--refresh-below '\(refreshBelow)': expected a share such as 20% or 0.2")
         }
-        if output.output != "-" || output.summaryJson != nil {
-            throw ValidationError("watch writes no manifest or summary file; drop -o/--summary-json (use --state and --metrics-listen)")
-        }
-        if sketchFile.saveSketch != nil || sketchFile.report != nil || sketchFile.recount {
-            throw ValidationError("--save-sketch, --report and --recount are for warmset analyze; watch keeps its sketch in --state FILE")
+        // The groups' own checks (--top's range), as a usage error before `output` is read.
+        do {
+            _ = try OutputOptions.parse(outputArguments)
+        } catch {
+            throw ValidationError(OutputOptions.message(for: error))
         }
         if counting.exact && state != nil {
             throw ValidationError("--state checkpoints a sketch, and --exact counts in a hash table; drop --exact")
@@ -127,7 +141,7 @@ struct Watch: ParsableCommand {
         if !warm.overwrite, let ttl = warm.ttl, let share = Share.parse(refreshBelow), share > 0 {
             redis.refreshBelowMilliseconds = Int64((Double(ttl) * 1000 * share).rounded())
         }
-        let warmer = RedisWatchWarmer(settings: redis)
+        let warmer = RedisWarmer(redis, userAgentVersion: Warmset.version)
         let outcome: Watcher.Outcome
         do {
             let watcher = try Watcher(
@@ -170,12 +184,3 @@ struct Watch: ParsableCommand {
 }
 
 extension Watch: AnalysisOptionGroups {}
-
-/// The Redis warm step of a watch cycle: the existing warmer, with PTTL-based refresh.
-struct RedisWatchWarmer: WatchWarmer {
-    let settings: RedisWarmSettings
-
-    func warm(_ keys: [RankedKey]) throws -> WarmReport {
-        try RedisWarmer.run(WarmPlan(keys.map(WarmEntry.init)), settings, userAgentVersion: Warmset.version)
-    }
-}

@@ -47,4 +47,17 @@ struct ClusterMapTests {
         let long = RedisConnection.resp([[Array(repeating: 0x41, count: 1234)]])
         #expect(String(decoding: long.prefix(10), as: UTF8.self) == "*1\r\n$1234\r")
     }
+
+    @Test func errorRepliesAreToldByTheirCode() {
+        func kind(_ text: String) -> ReplyErrorKind { Array(text.utf8).withUnsafeBytes { ReplyErrorKind($0) } }
+        #expect(kind("BUSYKEY Target key name already exists.") == .busyKey)
+        #expect(kind("MOVED 3999 127.0.0.1:6381") == .moved)
+        #expect(kind("ASK 12 :7002") == .ask)
+        #expect(kind("TRYAGAIN Multiple keys request during rehashing of slot") == .tryAgain)
+        #expect(kind("NOPERM this user has no permissions to run the 'set' command") == .noPermission)
+        #expect(kind("READONLY You can't write against a read only replica.") == .readOnly)
+        #expect(kind("BUSY Redis is busy running a script.") == .other)
+        #expect(kind("ERR unknown command") == .other)
+        #expect(kind("") == .other)
+    }
 }

@@ -121,7 +121,7 @@ struct RedisClusterTests {
         let standalone = try WarmRedisServer()
         let dir = try WarmTestKit.temporaryDirectory()
         let keys = (0..<200).map { "cp:\($0)" }
-        try standalone.commands(keys.enumerated().map { n, key in
+        _ = try standalone.commands(keys.enumerated().map { n, key in
             n % 2 == 0 ? ["SET", key, "v:\(n)"] : ["SET", key, "v:\(n)", "EX", "900"]
         })
         try standalone.command(["HSET", "cp:hash", "f", "x"])

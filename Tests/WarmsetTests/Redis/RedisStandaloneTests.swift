@@ -189,8 +189,8 @@ struct RedisStandaloneTests {
         let source = try WarmRedisServer()
         let target = try WarmRedisServer()
         let keys = (0..<300).map { "c:\($0)" }
-        try source.commands(keys.map { ["SET", $0, "from-source:" + $0] })
-        try target.commands(keys.prefix(200).map { ["SET", $0, "kept"] })
+        _ = try source.commands(keys.map { ["SET", $0, "from-source:" + $0] })
+        _ = try target.commands(keys.prefix(200).map { ["SET", $0, "kept"] })
         try source.command(["CONFIG", "RESETSTAT"])
         try target.command(["CONFIG", "RESETSTAT"])
         let dir = try WarmTestKit.temporaryDirectory()
@@ -244,7 +244,7 @@ struct RedisStandaloneTests {
             }
         }
         setup.append(["SET", "m:empty", ""])
-        try source.commands(setup)
+        _ = try source.commands(setup)
         try target.command(["SET", "m:20", "the target's own"])  // m:20 is a plain string: MSETNX refuses
         try source.command(["CONFIG", "RESETSTAT"])
         try target.command(["CONFIG", "RESETSTAT"])
@@ -434,7 +434,7 @@ struct RedisStandaloneTests {
         let dir = try WarmTestKit.temporaryDirectory()
         let keys = (0..<40_000).map { "src:\($0)" }
         let fill = keys.map { ["SET", $0, "v-" + $0] }
-        try source.commands(fill)
+        _ = try source.commands(fill)
         let path = try manifest(keys, in: dir)
         let report = dir.appendingPathComponent("report.json")
         let arguments = [
@@ -453,7 +453,7 @@ struct RedisStandaloneTests {
         #expect(try target.command(["DBSIZE"]) == [.integer(Int64(warmed))], "what was counted warmed is in the target")
 
         try source.start()
-        try source.commands(fill)
+        _ = try source.commands(fill)
         let second = try WarmTestKit.warmset(arguments)
         #expect(second.status == 0, "\(second.stderr)")
         let rerun = try warmReport(report)

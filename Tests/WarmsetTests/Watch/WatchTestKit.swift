@@ -12,7 +12,7 @@ final class WatchProcess {
     init(_ arguments: [String], in directory: URL) throws {
         try #require(FileManager.default.isExecutableFile(atPath: WarmTestKit.binary), "run `swift build` first")
         stderrPath = directory.appendingPathComponent("watch-\(UUID().uuidString).err").path
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: WarmTestKit.binary)
         process.arguments = ["watch"] + arguments
@@ -72,7 +72,7 @@ enum WatchTestKit {
 
     /// Appends to a file.
     static func append(_ text: String, to path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(text.utf8))

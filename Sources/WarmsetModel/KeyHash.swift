@@ -2,6 +2,7 @@
 ///
 /// Count-min rows take disjoint 32-bit lanes of it, so two keys share a counter in every
 /// row only with probability about 1/wᵈ, not 1/w² as with `h1 + i·h2` row hashing.
+@frozen
 public struct Hash128: Hashable, Sendable {
     /// The low half: also the key table's probe hash.
     public var low: UInt64
@@ -9,6 +10,7 @@ public struct Hash128: Hashable, Sendable {
     public var high: UInt64
 
     /// Creates a hash from its halves.
+    @inlinable
     public init(low: UInt64, high: UInt64) {
         self.low = low
         self.high = high
@@ -18,31 +20,36 @@ public struct Hash128: Hashable, Sendable {
 /// A wyhash-style hash in pure Swift, seeded, stable across processes and platforms.
 ///
 /// Swift's `Hasher` is seeded per process, so nothing saved or merged may use it.
+///
+/// It is on the per-line path of analysis (every key is hashed), in another module than its
+/// callers: everything here is `@inlinable` so that the counters compile it into their loops,
+/// as they did when it lived beside them; the constants are computed properties so that no
+/// lazy-global check comes with them.
 public enum KeyHash {
-    static let s0: UInt64 = 0xa076_1d64_78bd_642f
-    static let s1: UInt64 = 0xe703_7ed1_a0b4_28db
-    static let s2: UInt64 = 0x8ebc_6af0_9c88_c6e3
-    static let s3: UInt64 = 0x5899_65cc_7537_4cc3
+    @inlinable static var s0: UInt64 { 0xa076_1d64_78bd_642f }
+    @inlinable static var s1: UInt64 { 0xe703_7ed1_a0b4_28db }
+    @inlinable static var s2: UInt64 { 0x8ebc_6af0_9c88_c6e3 }
+    @inlinable static var s3: UInt64 { 0x5899_65cc_7537_4cc3 }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let r = a.multipliedFullWidth(by: b)
         return r.high ^ r.low
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func r8(_ p: UnsafeRawPointer, _ at: Int) -> UInt64 {
         UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self))
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func r4(_ p: UnsafeRawPointer, _ at: Int) -> UInt64 {
         UInt64(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
     }
 
     /// Hashes `bytes` with `seed`.
     /// - Complexity: O(n), two multiplications per 16 bytes; no allocation.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> Hash128 {
         let n = bytes.count
         var a = seed ^ s0
@@ -83,8 +90,8 @@ public enum KeyHash {
     }
 
     /// A 64-bit mix of a hash with a row number, for rows beyond the four lanes.
-    @inline(__always)
-    static func extraLane(_ h: Hash128, row: Int) -> UInt64 {
+    @inlinable @inline(__always)
+    package static func extraLane(_ h: Hash128, row: Int) -> UInt64 {
         mum(h.low ^ s2 ^ UInt64(row), h.high ^ s1)
     }
 }
