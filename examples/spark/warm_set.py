@@ -439,10 +439,11 @@ def finish(binary, merged, finish_opts, output):
 
 
 def first_line(error):
+    """The Java exception's own message out of a Py4J error (without the class name and stack)."""
     text = str(error).strip()
     for line in text.splitlines():
-        if "Exception:" in line or "Error:" in line:
-            return line.strip()
+        if "Exception: " in line:
+            return line.split("Exception: ", 1)[1].strip()
     return text.splitlines()[0] if text else type(error).__name__
 
 
