@@ -172,7 +172,7 @@ def test_a_damaged_gzip_fails_the_job_with_warmsets_sentence(cluster, warmset, l
                           capture_output=True, text=True)
     assert said.returncode == 1 and "gzip stream is truncated" in said.stderr
     out = tmp_path / "warm.keys"
-    done = cluster.submit(["--warmset", warmset, "--output", str(out), *logs, str(bad)])
+    done = cluster.submit(["--warmset", warmset, "--output", str(out), *logs[:3], str(bad)])
     assert_clean_failure(done, f"{bad.name}: {said.stderr.strip()}", "1 task(s) failed")
     assert not out.exists()
 
