@@ -107,3 +107,18 @@ load-warm: deps
 .PHONY: tsan
 tsan: deps
 	SWIFT="$(SWIFT)" TSAN_FILTER="$(TSAN_FILTER)" TSAN_JOBS="$(TSAN_JOBS)" scripts/tsan.sh
+
+# Issue 22: examples/spark/warm_set.py on a real Spark standalone cluster (a master and two workers
+# on loopback, started and stopped by tests/spark/conftest.py), against warmset on one machine.
+# Installs Java 17 (apt) and pyspark (pip, pinned) when missing; the job ships the release binary.
+PYSPARK_VERSION := 4.3.0
+.PHONY: test-spark
+test-spark: release
+	@java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || { \
+		echo "make: installing openjdk-17-jre-headless"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
+	@python3 -c 'import sys, pyspark; sys.exit(pyspark.__version__ != "$(PYSPARK_VERSION)")' 2>/dev/null || \
+		PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore pyspark==$(PYSPARK_VERSION)
+	@python3 -c 'import pytest' 2>/dev/null || \
+		PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore pytest
+	WARMSET=$(CURDIR)/.build/release/warmset python3 -m pytest -p no:cacheprovider -ra tests/spark
