@@ -200,7 +200,7 @@ struct KeyBuilderTests {
         func reference(_ bytes: [UInt8]) -> Bool {
             var previousSlash = false
             for b in bytes {
-                if !KeyBuilder.isPlain(b) || (previousSlash && (b == 0x2F || b == 0x2E)) { return false }
+                if !PathNormalizer.isPlain(b) || (previousSlash && (b == 0x2F || b == 0x2E)) { return false }
                 previousSlash = b == 0x2F
             }
             return true
@@ -208,7 +208,7 @@ struct KeyBuilderTests {
         func check(_ bytes: [UInt8]) {
             // In the middle of a buffer whose other bytes would fail the check if they were read.
             let padded = [UInt8](repeating: 0x25, count: 16) + bytes + [UInt8](repeating: 0x25, count: 16)
-            let got = padded.withUnsafeBytes { KeyBuilder.isNormalPath(UnsafeRawBufferPointer(rebasing: $0[16..<(16 + bytes.count)])) }
+            let got = padded.withUnsafeBytes { PathNormalizer.isNormalPath(UnsafeRawBufferPointer(rebasing: $0[16..<(16 + bytes.count)])) }
             #expect(got == reference(bytes), "\(bytes)")
         }
         var plainPaths = 0
