@@ -207,9 +207,7 @@ public enum Analyzer {
         if !compiled.keys.rules.isEmpty && !configuration.candidatesOnly {
             // Captures are not stored per key: the representative path gives them back.
             for i in ranked.indices {
-                let path = Array(ranked[i].path.utf8)
-                let outcome = path.withUnsafeBytes { compiled.keys.build(target: $0, hasLogEscapes: false) }
-                if outcome == .key { ranked[i].captures = compiled.keys.lastCaptures() }
+                if let captures = compiled.keys.captures(ofPath: ranked[i].path) { ranked[i].captures = captures }
             }
         }
         let elapsed = now() - start

@@ -51,9 +51,7 @@ public final class LiveAnalysis {
         let keys = compiled.keys
         if !keys.rules.isEmpty {
             for i in ranked.indices {
-                let path = Array(ranked[i].path.utf8)
-                let outcome = path.withUnsafeBytes { keys.build(target: $0, hasLogEscapes: false) }
-                if outcome == .key { ranked[i].captures = keys.lastCaptures() }
+                if let captures = keys.captures(ofPath: ranked[i].path) { ranked[i].captures = captures }
             }
         }
         return ranked

@@ -1,58 +1,41 @@
 /// `build` answered from the memo of recent targets (`KeyMemo`).
 extension KeyBuilder {
-    /// How many slots the memo has: `memoSlot` is below this.
+    /// How many slots the memo has: `BuiltKey.memoSlot` is below this.
     public static var memoSlotCount: Int { KeyMemo.slotCount }
 
-    /// The key and path held by memo slot `slot` (one that `memoSlot` named, or that
+    /// The key and path held by memo slot `slot` (one that `BuiltKey.memoSlot` named, or that
     /// `memoObserver` is told of). Valid until the slot is given to another target.
     public func memoEntry(_ slot: Int) -> (key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) {
         memo.entry(slot, keysArePaths: keysArePaths)
     }
 
     /// `build`, answered from the memo of recent targets when it holds `target` (see
-    /// `KeyMemo`): the same outcome, `path` and `key`. For the per-line loop; `lastCaptures()`
-    /// is empty after it (call `build` for captures).
-    /// - Complexity: O(target length) on a hit; `build`'s cost plus a copy on a miss.
-    /// - Parameter hitsInPlace: a hit leaves `key` and `path` as they were and `memoSlot` names
-    ///   the slot that holds its key (read with `memoEntry`): for a caller that counts hits per slot.
+    /// `KeyMemo`): the same result. A hit's key and path are the memo slot's, and its
+    /// `memoSlot` names the slot.
     /// - Parameter memoHash: `prefetchMemo`'s answer for this target, if the caller asked it.
-    public func buildMemoized(
-        target: UnsafeRawBufferPointer, hasLogEscapes: Bool, hitsInPlace: Bool = false, memoHash: UInt64? = nil
-    ) -> Outcome {
-        memoSlot = -1
+    /// - Complexity: O(target length) on a hit; `build`'s cost plus a copy on a miss.
+    public func buildMemoized(target: UnsafeRawBufferPointer, hasLogEscapes: Bool, memoHash: UInt64? = nil) -> KeyResult {
         guard let hash = memoHash ?? KeyMemo.hash(of: target, escapes: hasLogEscapes) else {
             return build(target: target, hasLogEscapes: hasLogEscapes)
         }
         let slot = KeyMemo.slot(hash)
         if memo.holds(slot, target, hash: hash, escapes: hasLogEscapes) {
-            keyedByRule = false
             if let skipped = memo.header(slot).pointee.skipped { return .skipped(skipped) }
-            if hitsInPlace {
-                memoSlot = slot
-            } else {
-                // Safe: the counts were checked against the scratch capacities when the slot was filled.
-                let entry = memo.entry(slot, keysArePaths: keysArePaths)
-                pathBuffer.base.update(from: entry.path.baseAddress!.assumingMemoryBound(to: UInt8.self), count: entry.path.count)
-                pathBuffer.count = entry.path.count
-                if !keysArePaths {
-                    keyBuffer.base.update(from: entry.key.baseAddress!.assumingMemoryBound(to: UInt8.self), count: entry.key.count)
-                    keyBuffer.count = entry.key.count
-                }
-            }
-            return .key
+            let entry = memo.entry(slot, keysArePaths: keysArePaths)
+            return .keyed(BuiltKey(key: entry.key, path: entry.path, memoSlot: slot))
         }
-        let outcome = build(target: target, hasLogEscapes: hasLogEscapes)
-        switch outcome {
-        case .key:
+        let result = build(target: target, hasLogEscapes: hasLogEscapes)
+        switch result {
+        case .keyed(let built):
             memo.offer(
-                slot, target, hash: hash, escapes: hasLogEscapes, skipped: nil, path: pathBuffer.bytes,
-                key: keysArePaths ? UnsafeRawBufferPointer(start: nil, count: 0) : keyBuffer.bytes, observer: memoObserver)
+                slot, target, hash: hash, escapes: hasLogEscapes, skipped: nil, path: built.path,
+                key: keysArePaths ? UnsafeRawBufferPointer(start: nil, count: 0) : built.key, observer: memoObserver)
         case .skipped(let reason):
             memo.offer(
                 slot, target, hash: hash, escapes: hasLogEscapes, skipped: reason, path: UnsafeRawBufferPointer(start: nil, count: 0),
                 key: UnsafeRawBufferPointer(start: nil, count: 0), observer: memoObserver)
         }
-        return outcome
+        return result
     }
 
     /// Starts loading the memo slot that `buildMemoized` will look `target` up in, and returns

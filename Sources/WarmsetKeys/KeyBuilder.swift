@@ -8,14 +8,6 @@
 ///
 /// Not thread-safe: one builder per lane.
 public final class KeyBuilder {
-    /// The outcome of building a key.
-    public enum Outcome: Equatable {
-        /// `key` and `path` hold the result.
-        case key
-        /// Not counted, for this reason.
-        case skipped(RequestFilter.Reason)
-    }
-
     /// The key rules, first match wins; empty means the key is the normalized path.
     public var rules: [KeyRule] { ruleSet.rules }
     /// Patterns whose match (anywhere in the normalized path) excludes the request.
@@ -39,11 +31,6 @@ public final class KeyBuilder {
     var pathBuffer: ByteScratch
     /// The key of the last `build`, when there are rules.
     var keyBuffer: ByteScratch
-    /// The last `build` made a key by a rule (`lastCaptures` has captures to give).
-    var keyedByRule = false
-    /// The memo slot that answered the last `buildMemoized(…, hitsInPlace: true)` call with a
-    /// key, or -1 (a miss, an outcome that is not a key, or hits copied out).
-    public internal(set) var memoSlot = -1
 
     /// Told just before the memo gives a slot that holds a key to another target.
     public weak var memoObserver: (any MemoEvictionObserver)?
@@ -74,32 +61,19 @@ public final class KeyBuilder {
         keyBuffer.free()
     }
 
-    /// The normalized request (path and kept query) of the last `build` call.
-    public var path: UnsafeRawBufferPointer { pathBuffer.bytes }
-    /// The key of the last successful `build` call.
-    public var key: UnsafeRawBufferPointer { keysArePaths ? pathBuffer.bytes : keyBuffer.bytes }
-
-    /// Normalizes `target`, applies the excludes, the query policy and the rules, and fills
-    /// `path` and `key`.
+    /// Normalizes `target`, applies the excludes, the query policy and the rules.
     /// - Parameter hasLogEscapes: decode the log's backslash escapes first (text formats).
+    /// - Returns: the key and path, valid until the next call (see `KeyResult`), or why there is none.
     /// - Complexity: O(target length) plus the patterns; no allocation.
-    public func build(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> Outcome {
+    public func build(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> KeyResult {
         // Work on local copies: the buffers' counts then live in registers, not in the object.
         var path = pathBuffer
         var key = keyBuffer
         let skipped = build(target, hasLogEscapes, &path, &key)
         pathBuffer = path
         keyBuffer = key
-        keyedByRule = skipped == nil && !keysArePaths
         if let skipped { return .skipped(skipped) }
-        return .key
-    }
-
-    /// The capture groups (1…n) of the rule that made the last key; empty without rules.
-    /// Unmatched optional groups are empty strings. Allocates: for ranked keys, not per line.
-    public func lastCaptures() -> [String] {
-        guard keyedByRule else { return [] }
-        return ruleSet.captures(pathBuffer.bytes) ?? []
+        return .keyed(BuiltKey(key: keysArePaths ? path.bytes : key.bytes, path: path.bytes))
     }
 
     /// The steps of `build`, into `path` and `key`; returns why there is no key, or nil.

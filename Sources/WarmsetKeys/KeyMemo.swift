@@ -192,6 +192,6 @@ struct KeyMemo {
 /// Told by a `KeyBuilder` before its memo gives a slot that holds a key to another target.
 public protocol MemoEvictionObserver: AnyObject {
     /// Slot `memoSlot` is about to hold another target; `memoEntry(memoSlot)` still reads the
-    /// old key and path. Must not call the builder's `build` (`key` and `path` hold the new key).
+    /// old key and path. Must not call the builder's `build` or `buildMemoized`.
     func willEvict(memoSlot: Int)
 }

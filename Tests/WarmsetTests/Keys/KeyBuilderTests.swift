@@ -2,12 +2,35 @@ import Testing
 @testable import WarmsetKeys
 import WarmsetFormat
 
+/// What a `KeyResult` says, without its views: a key, or why there is none (comparable).
+enum Verdict: Equatable {
+    case key
+    case skipped(RequestFilter.Reason)
+
+    init(_ result: KeyResult) {
+        switch result {
+        case .keyed: self = .key
+        case .skipped(let reason): self = .skipped(reason)
+        }
+    }
+}
+
+extension KeyResult {
+    /// The verdict, the key and the path (empty without a key), copied out of the builder.
+    var copied: (Verdict, [UInt8], [UInt8]) {
+        switch self {
+        case .keyed(let built): return (.key, Array(built.key), Array(built.path))
+        case .skipped(let reason): return (.skipped(reason), [], [])
+        }
+    }
+}
+
 @Suite("Keys: normalization, query, rules")
 struct KeyBuilderTests {
-    static func build(_ builder: KeyBuilder, _ target: String, escapes: Bool = true) -> (KeyBuilder.Outcome, String, String) {
+    static func build(_ builder: KeyBuilder, _ target: String, escapes: Bool = true) -> (Verdict, String, String) {
         var bytes = Array(target.utf8)
-        let outcome = bytes.withUnsafeMutableBytes { builder.build(target: UnsafeRawBufferPointer($0), hasLogEscapes: escapes) }
-        return (outcome, String(decoding: builder.key, as: UTF8.self), String(decoding: builder.path, as: UTF8.self))
+        let (verdict, key, path) = bytes.withUnsafeMutableBytes { builder.build(target: UnsafeRawBufferPointer($0), hasLogEscapes: escapes).copied }
+        return (verdict, String(decoding: key, as: UTF8.self), String(decoding: path, as: UTF8.self))
     }
 
     @Test("path normalization", arguments: [
@@ -84,11 +107,14 @@ struct KeyBuilderTests {
         ])
         let product = Self.build(builder, "/products/%31%32?x=1")
         #expect(product.0 == .key && product.1 == "product:12" && product.2 == "/products/12")
-        #expect(builder.lastCaptures() == ["12"])
-        #expect(Self.build(builder, "/users/7/profile").1 == "user:7:profile")
-        #expect(builder.lastCaptures() == ["7", "profile"])
+        #expect(builder.captures(ofPath: product.2) == ["12"])
+        let user = Self.build(builder, "/users/7/profile")
+        #expect(user.1 == "user:7:profile")
+        #expect(builder.captures(ofPath: user.2) == ["7", "profile"])
         #expect(Self.build(builder, "/products/new").1 == "other:new")
+        #expect(builder.captures(ofPath: "/products/new") == ["new"])  // the first rule that matches
         #expect(Self.build(builder, "/about").0 == .skipped(.noRule))
+        #expect(builder.captures(ofPath: "/about") == nil)
         // The regex must match the whole path, not a part of it.
         #expect(Self.build(builder, "/x/products/1").0 == .skipped(.noRule))
     }
