@@ -48,12 +48,7 @@ public final class LiveAnalysis {
         weigher?.flush()
         let stats = counter.stats
         var ranked = Selection.choose(from: counter, stats: stats, configuration: configuration).keys
-        let keys = compiled.keys
-        if !keys.rules.isEmpty {
-            for i in ranked.indices {
-                if let captures = keys.captures(ofPath: ranked[i].path) { ranked[i].captures = captures }
-            }
-        }
+        compiled.keys.recoverCaptures(of: &ranked, path: \.path, captures: \.captures)
         return ranked
     }
 

@@ -17,4 +17,14 @@ extension KeyBuilder {
             }
         }
     }
+
+    /// Fills in the captures of each of `items` whose path (`path`) a rule keys (see
+    /// `captures(ofPath:)`); leaves the others, and all of them without rules, as they are.
+    /// - Complexity: `captures(ofPath:)` per item.
+    public func recoverCaptures<Item>(of items: inout [Item], path: KeyPath<Item, String>, captures: WritableKeyPath<Item, [String]>) {
+        guard !keysArePaths else { return }
+        for i in items.indices {
+            if let found = self.captures(ofPath: items[i][keyPath: path]) { items[i][keyPath: captures] = found }
+        }
+    }
 }
