@@ -21,6 +21,7 @@ extension KeyBuilder {
     /// Fills in the captures of each of `items` whose path (`path`) a rule keys (see
     /// `captures(ofPath:)`); leaves the others, and all of them without rules, as they are.
     /// - Complexity: `captures(ofPath:)` per item.
+    @inlinable
     public func recoverCaptures<Item>(of items: inout [Item], path: KeyPath<Item, String>, captures: WritableKeyPath<Item, [String]>) {
         guard !keysArePaths else { return }
         for i in items.indices {

@@ -29,11 +29,11 @@ extension KeyBuilder {
         case .keyed(let built):
             memo.offer(
                 slot, target, hash: hash, escapes: hasLogEscapes, skipped: nil, path: built.path,
-                key: keysArePaths ? UnsafeRawBufferPointer(start: nil, count: 0) : built.key, observer: memoObserver)
+                key: keysArePaths ? UnsafeRawBufferPointer(start: nil, count: 0) : built.key, willEvict: { memoObserver?.willEvict(memoSlot: $0) })
         case .skipped(let reason):
             memo.offer(
                 slot, target, hash: hash, escapes: hasLogEscapes, skipped: reason, path: UnsafeRawBufferPointer(start: nil, count: 0),
-                key: UnsafeRawBufferPointer(start: nil, count: 0), observer: memoObserver)
+                key: UnsafeRawBufferPointer(start: nil, count: 0), willEvict: { memoObserver?.willEvict(memoSlot: $0) })
         }
         return result
     }

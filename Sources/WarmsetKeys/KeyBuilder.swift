@@ -26,7 +26,7 @@ public final class KeyBuilder {
     let ruleSet: KeyRuleSet
     let memo = KeyMemo()
     /// No rules: the key is the path, and `keyBuffer` stays empty.
-    let keysArePaths: Bool
+    @usableFromInline let keysArePaths: Bool
     /// The normalized request (path and kept query) of the last `build`.
     var pathBuffer: ByteScratch
     /// The key of the last `build`, when there are rules.

@@ -158,14 +158,15 @@ struct KeyMemo {
 
     /// Offers slot `slot` what `target` (of hash `hash`) gave after a miss: its key and path, or
     /// why it has none. The doorkeeper: a first miss only records the hash; a second one, while
-    /// it is still recorded, takes the slot when target, path and key fit. `observer` is told
-    /// first when the slot held a key.
+    /// it is still recorded, takes the slot when target, path and key fit. `willEvict` is called
+    /// first when the slot held a key (a closure, so that the builder's weak observer is loaded
+    /// only then, not on every miss).
     /// - Parameter key: empty when `keysArePaths` (the key is the path).
     /// - Complexity: O(target + path + key length); no allocation.
     @inline(__always)
     func offer(
         _ slot: Int, _ target: UnsafeRawBufferPointer, hash: UInt64, escapes: Bool, skipped: RequestFilter.Reason?,
-        path: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, observer: (any MemoEvictionObserver)?
+        path: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, willEvict: (Int) -> Void
     ) {
         let header = header(slot)
         guard header.pointee.pending == hash else {
@@ -176,8 +177,8 @@ struct KeyMemo {
         let pathCount = skipped == nil ? path.count : 0
         let keyCount = skipped == nil ? key.count : 0
         guard n + pathCount + keyCount <= Self.slotBytes, let base = target.baseAddress else { return }
-        if header.pointee.targetCount != .max && header.pointee.skipped == nil, let observer {
-            observer.willEvict(memoSlot: slot)  // the old entry is still readable there
+        if header.pointee.targetCount != .max && header.pointee.skipped == nil {
+            willEvict(slot)  // the old entry is still readable there
         }
         let held = slotBase(slot)
         held.copyMemory(from: base, byteCount: n)
