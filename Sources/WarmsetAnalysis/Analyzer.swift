@@ -204,13 +204,9 @@ public enum Analyzer {
             if weigher.unweighted > 0 { summary.notes.append("\(weigher.unweighted) requests had no readable $request_time and weighed 0") }
             if weigher.untimed > 0 { summary.notes.append("\(weigher.untimed) requests had no readable time and were decayed as if logged last") }
         }
-        if !compiled.keys.rules.isEmpty && !configuration.candidatesOnly {
+        if !configuration.candidatesOnly {
             // Captures are not stored per key: the representative path gives them back.
-            for i in ranked.indices {
-                let path = Array(ranked[i].path.utf8)
-                let outcome = path.withUnsafeBytes { compiled.keys.build(target: $0, hasLogEscapes: false) }
-                if outcome == .key { ranked[i].captures = compiled.keys.lastCaptures() }
-            }
+            compiled.keys.recoverCaptures(of: &ranked, path: \.path, captures: \.captures)
         }
         let elapsed = now() - start
         summary.linesRead = linesRead

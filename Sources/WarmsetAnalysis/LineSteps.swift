@@ -121,12 +121,12 @@ struct LineSteps {
     /// counting that may wait a line: nothing here reads the line's fields).
     @inline(__always)
     private mutating func key(_ target: UnsafeRawBufferPointer, escapes: Bool, bytes: Int64, memoHash: UInt64?) {
-        switch keys.buildMemoized(target: target, hasLogEscapes: escapes, hitsInPlace: tally != nil, memoHash: memoHash) {
-        case .key:
-            if let tally, case let slot = keys.memoSlot, slot >= 0 {
-                tally.count(slot: slot, bytes: bytes)
+        switch keys.buildMemoized(target: target, hasLogEscapes: escapes, memoHash: memoHash) {
+        case .keyed(let built):
+            if let tally, built.memoSlot >= 0 {
+                tally.count(slot: built.memoSlot, bytes: bytes)
             } else {
-                counter.add(key: keys.key, path: keys.path, bytes: bytes)
+                counter.add(key: built.key, path: built.path, bytes: bytes)
             }
         case .skipped(let reason):
             notCounted.counts[reason.index] &+= 1
@@ -143,8 +143,8 @@ struct LineSteps {
         }
         // No tally with a weigher (`init`): every key is weighed.
         switch keys.buildMemoized(target: target, hasLogEscapes: fields.hasLogEscapes) {
-        case .key:
-            weigher.add(fields, key: keys.key, path: keys.path)
+        case .keyed(let built):
+            weigher.add(fields, key: built.key, path: built.path)
         case .skipped(let reason):
             notCounted.counts[reason.index] &+= 1
         }

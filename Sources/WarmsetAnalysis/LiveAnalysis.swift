@@ -48,14 +48,7 @@ public final class LiveAnalysis {
         weigher?.flush()
         let stats = counter.stats
         var ranked = Selection.choose(from: counter, stats: stats, configuration: configuration).keys
-        let keys = compiled.keys
-        if !keys.rules.isEmpty {
-            for i in ranked.indices {
-                let path = Array(ranked[i].path.utf8)
-                let outcome = path.withUnsafeBytes { keys.build(target: $0, hasLogEscapes: false) }
-                if outcome == .key { ranked[i].captures = keys.lastCaptures() }
-            }
-        }
+        compiled.keys.recoverCaptures(of: &ranked, path: \.path, captures: \.captures)
         return ranked
     }
 

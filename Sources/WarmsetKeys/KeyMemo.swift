@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// What `KeyBuilder` made of recent request targets: a fixed table of `slotCount` slots, each
 /// holding one target's bytes, its outcome, and its normalized path and key.
 ///
@@ -11,6 +13,8 @@
 /// same target while it is still recorded there takes the slot.
 ///
 /// Memory: `slotCount` × `slotStride` bytes, allocated once (1 MiB).
+///
+/// Owned by one `KeyBuilder`, which frees it.
 struct KeyMemo {
     struct Header {
         /// The hash of the target held, and of the target that missed last (the doorkeeper).
@@ -21,7 +25,8 @@ struct KeyMemo {
         var pathCount: UInt16 = 0
         var keyCount: UInt16 = 0
         var escapes = false
-        var outcome: KeyBuilder.Outcome = .key
+        /// Why the held target has no key, or nil: it has one.
+        var skipped: RequestFilter.Reason? = nil
     }
 
     static let slotCount = 8192
@@ -112,4 +117,82 @@ struct KeyMemo {
     /// The bytes of slot `slot` (after its header).
     @inline(__always)
     func slotBase(_ slot: Int) -> UnsafeMutableRawPointer { storage + (slot &* Self.slotStride &+ MemoryLayout<Header>.stride) }
+
+    /// The memo's hash of `target`, or nil for a target the memo does not hold (too long for a slot).
+    @inline(__always)
+    static func hash(of target: UnsafeRawBufferPointer, escapes: Bool) -> UInt64? {
+        guard let base = target.baseAddress, target.count <= slotBytes else { return nil }
+        return hash(base, target.count, escapes: escapes)
+    }
+
+    /// Starts loading the slot that `hash` names: both of its cache lines.
+    @inline(__always)
+    func prefetch(_ hash: UInt64) {
+        let header = UnsafeRawPointer(header(Self.slot(hash)))
+        warmset_prefetch(header)
+        warmset_prefetch(header + 64)  // the target's bytes go on past the header's line
+    }
+
+    /// True when slot `slot` holds `target` (of hash `hash`, at most `slotBytes` long).
+    /// - Complexity: O(target length); no allocation.
+    @inline(__always)
+    func holds(_ slot: Int, _ target: UnsafeRawBufferPointer, hash: UInt64, escapes: Bool) -> Bool {
+        let header = header(slot)
+        let n = target.count
+        guard let base = target.baseAddress else { return false }
+        return header.pointee.tag == hash && Int(header.pointee.targetCount) == n && header.pointee.escapes == escapes
+            && ShortBytes.equal(slotBase(slot), base, n)
+    }
+
+    /// The key and path held by slot `slot` (one holding a key); the key is the path when
+    /// `keysArePaths` (no rules). Valid until the slot is given to another target.
+    @inline(__always)
+    func entry(_ slot: Int, keysArePaths: Bool) -> (key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) {
+        let header = header(slot).pointee
+        let held = slotBase(slot)
+        let n = Int(header.targetCount), pathCount = Int(header.pathCount)
+        let path = UnsafeRawBufferPointer(start: held + n, count: pathCount)
+        let key = keysArePaths ? path : UnsafeRawBufferPointer(start: held + n + pathCount, count: Int(header.keyCount))
+        return (key, path)
+    }
+
+    /// Offers slot `slot` what `target` (of hash `hash`) gave after a miss: its key and path, or
+    /// why it has none. The doorkeeper: a first miss only records the hash; a second one, while
+    /// it is still recorded, takes the slot when target, path and key fit. `willEvict` is called
+    /// first when the slot held a key (a closure, so that the builder's weak observer is loaded
+    /// only then, not on every miss).
+    /// - Parameter key: empty when `keysArePaths` (the key is the path).
+    /// - Complexity: O(target + path + key length); no allocation.
+    @inline(__always)
+    func offer(
+        _ slot: Int, _ target: UnsafeRawBufferPointer, hash: UInt64, escapes: Bool, skipped: RequestFilter.Reason?,
+        path: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, willEvict: (Int) -> Void
+    ) {
+        let header = header(slot)
+        guard header.pointee.pending == hash else {
+            header.pointee.pending = hash  // first miss: remember it; a second one takes the slot
+            return
+        }
+        let n = target.count
+        let pathCount = skipped == nil ? path.count : 0
+        let keyCount = skipped == nil ? key.count : 0
+        guard n + pathCount + keyCount <= Self.slotBytes, let base = target.baseAddress else { return }
+        if header.pointee.targetCount != .max && header.pointee.skipped == nil {
+            willEvict(slot)  // the old entry is still readable there
+        }
+        let held = slotBase(slot)
+        held.copyMemory(from: base, byteCount: n)
+        if pathCount > 0 { (held + n).copyMemory(from: path.baseAddress!, byteCount: pathCount) }
+        if keyCount > 0 { (held + n + pathCount).copyMemory(from: key.baseAddress!, byteCount: keyCount) }
+        header.pointee = Header(
+            tag: hash, pending: 0, targetCount: UInt16(n), pathCount: UInt16(pathCount), keyCount: UInt16(keyCount),
+            escapes: escapes, skipped: skipped)
+    }
+}
+
+/// Told by a `KeyBuilder` before its memo gives a slot that holds a key to another target.
+public protocol MemoEvictionObserver: AnyObject {
+    /// Slot `memoSlot` is about to hold another target; `memoEntry(memoSlot)` still reads the
+    /// old key and path. Must not call the builder's `build` or `buildMemoized`.
+    func willEvict(memoSlot: Int)
 }

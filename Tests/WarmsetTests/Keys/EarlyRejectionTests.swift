@@ -46,7 +46,7 @@ struct EarlyRejectionTests {
                 var bytes = Array(target.utf8)
                 let (early, outcome) = bytes.withUnsafeMutableBytes { raw in
                     let t = UnsafeRawBufferPointer(raw)
-                    return (builder.rejectsEarly(target: t, hasLogEscapes: escapes), builder.build(target: t, hasLogEscapes: escapes))
+                    return (builder.rejectsEarly(target: t, hasLogEscapes: escapes), Verdict(builder.build(target: t, hasLogEscapes: escapes)))
                 }
                 if early {
                     rejected += 1
@@ -89,7 +89,7 @@ struct EarlyRejectionTests {
             var bytes = Array(target.utf8)
             let (outcome, early) = bytes.withUnsafeMutableBytes { raw in
                 let t = UnsafeRawBufferPointer(raw)
-                return (reference.build(target: t, hasLogEscapes: true), reference.rejectsEarly(target: t, hasLogEscapes: true))
+                return (Verdict(reference.build(target: t, hasLogEscapes: true)), reference.rejectsEarly(target: t, hasLogEscapes: true))
             }
             if early { turnedAway += 1 }
             switch outcome {

@@ -2,12 +2,35 @@ import Testing
 @testable import WarmsetKeys
 import WarmsetFormat
 
+/// What a `KeyResult` says, without its views: a key, or why there is none (comparable).
+enum Verdict: Equatable {
+    case key
+    case skipped(RequestFilter.Reason)
+
+    init(_ result: KeyResult) {
+        switch result {
+        case .keyed: self = .key
+        case .skipped(let reason): self = .skipped(reason)
+        }
+    }
+}
+
+extension KeyResult {
+    /// The verdict, the key and the path (empty without a key), copied out of the builder.
+    var copied: (Verdict, [UInt8], [UInt8]) {
+        switch self {
+        case .keyed(let built): return (.key, Array(built.key), Array(built.path))
+        case .skipped(let reason): return (.skipped(reason), [], [])
+        }
+    }
+}
+
 @Suite("Keys: normalization, query, rules")
 struct KeyBuilderTests {
-    static func build(_ builder: KeyBuilder, _ target: String, escapes: Bool = true) -> (KeyBuilder.Outcome, String, String) {
+    static func build(_ builder: KeyBuilder, _ target: String, escapes: Bool = true) -> (Verdict, String, String) {
         var bytes = Array(target.utf8)
-        let outcome = bytes.withUnsafeMutableBytes { builder.build(target: UnsafeRawBufferPointer($0), hasLogEscapes: escapes) }
-        return (outcome, String(decoding: builder.key, as: UTF8.self), String(decoding: builder.path, as: UTF8.self))
+        let (verdict, key, path) = bytes.withUnsafeMutableBytes { builder.build(target: UnsafeRawBufferPointer($0), hasLogEscapes: escapes).copied }
+        return (verdict, String(decoding: key, as: UTF8.self), String(decoding: path, as: UTF8.self))
     }
 
     @Test("path normalization", arguments: [
@@ -84,13 +107,37 @@ struct KeyBuilderTests {
         ])
         let product = Self.build(builder, "/products/%31%32?x=1")
         #expect(product.0 == .key && product.1 == "product:12" && product.2 == "/products/12")
-        #expect(builder.lastCaptures() == ["12"])
-        #expect(Self.build(builder, "/users/7/profile").1 == "user:7:profile")
-        #expect(builder.lastCaptures() == ["7", "profile"])
+        #expect(builder.captures(ofPath: product.2) == ["12"])
+        let user = Self.build(builder, "/users/7/profile")
+        #expect(user.1 == "user:7:profile")
+        #expect(builder.captures(ofPath: user.2) == ["7", "profile"])
         #expect(Self.build(builder, "/products/new").1 == "other:new")
+        #expect(builder.captures(ofPath: "/products/new") == ["new"])  // the first rule that matches
         #expect(Self.build(builder, "/about").0 == .skipped(.noRule))
+        #expect(builder.captures(ofPath: "/about") == nil)
         // The regex must match the whole path, not a part of it.
         #expect(Self.build(builder, "/x/products/1").0 == .skipped(.noRule))
+    }
+
+    /// A ranked key's captures come back from its representative path, for each item a rule
+    /// keys; the others, and every item without rules, keep what they hold.
+    @Test("captures recovered from representative paths")
+    func recoverCaptures() throws {
+        struct Ranked { var path: String; var captures: [String] = [] }
+        let builder = KeyBuilder(rules: [
+            try KeyRule(#"^/products/(\d+)$ => product:$1"#),
+            try KeyRule(#"^/users/(?<id>\d+)(?:/(?<tab>[a-z]+))?$ => user:${id}$2"#),
+        ])
+        var ranked = [
+            Ranked(path: "/products/12"), Ranked(path: "/users/7/profile"), Ranked(path: "/users/8"),
+            Ranked(path: "/about", captures: ["kept"]),
+        ]
+        builder.recoverCaptures(of: &ranked, path: \.path, captures: \.captures)
+        #expect(ranked.map(\.captures) == [["12"], ["7", "profile"], ["8", ""], ["kept"]])
+        var plain = [Ranked(path: "/products/12")]
+        KeyBuilder().recoverCaptures(of: &plain, path: \.path, captures: \.captures)
+        #expect(plain[0].captures.isEmpty)
+        #expect(KeyBuilder().captures(ofPath: "/products/12") == nil)
     }
 
     @Test("a URL cannot pick the cluster slot: braces from the path are encoded, the template's stay")
@@ -200,7 +247,7 @@ struct KeyBuilderTests {
         func reference(_ bytes: [UInt8]) -> Bool {
             var previousSlash = false
             for b in bytes {
-                if !KeyBuilder.isPlain(b) || (previousSlash && (b == 0x2F || b == 0x2E)) { return false }
+                if !PathNormalizer.isPlain(b) || (previousSlash && (b == 0x2F || b == 0x2E)) { return false }
                 previousSlash = b == 0x2F
             }
             return true
@@ -208,7 +255,7 @@ struct KeyBuilderTests {
         func check(_ bytes: [UInt8]) {
             // In the middle of a buffer whose other bytes would fail the check if they were read.
             let padded = [UInt8](repeating: 0x25, count: 16) + bytes + [UInt8](repeating: 0x25, count: 16)
-            let got = padded.withUnsafeBytes { KeyBuilder.isNormalPath(UnsafeRawBufferPointer(rebasing: $0[16..<(16 + bytes.count)])) }
+            let got = padded.withUnsafeBytes { PathNormalizer.isNormalPath(UnsafeRawBufferPointer(rebasing: $0[16..<(16 + bytes.count)])) }
             #expect(got == reference(bytes), "\(bytes)")
         }
         var plainPaths = 0

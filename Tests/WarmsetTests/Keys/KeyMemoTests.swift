@@ -60,12 +60,10 @@ struct KeyMemoTests {
             for (i, (target, escapes)) in Self.targets(seed: seed, count: 40_000).enumerated() {
                 var bytes = Array(target.utf8)
                 let (got, gotKey, gotPath) = bytes.withUnsafeMutableBytes { raw in
-                    let outcome = memoized.buildMemoized(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes)
-                    return (outcome, Array(memoized.key), Array(memoized.path))
+                    memoized.buildMemoized(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes).copied
                 }
                 let (want, wantKey, wantPath) = bytes.withUnsafeMutableBytes { raw in
-                    let outcome = reference.build(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes)
-                    return (outcome, Array(reference.key), Array(reference.path))
+                    reference.build(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes).copied
                 }
                 #expect(got == want, "seed \(seed), \(name), target \(i) '\(target)'")
                 if want == .key {
@@ -76,19 +74,23 @@ struct KeyMemoTests {
         }
     }
 
-    /// The memo does hit: a repeated target is answered without building (the pattern's
-    /// captures, which only `build` sets, are then absent).
+    /// The memo does hit: a repeated target is answered without building, from its slot.
     @Test func aRepeatedTargetIsAnsweredFromTheMemo() throws {
         let builder = KeyBuilder(rules: [try KeyRule(#"^/products/(\d+)$ => product:$1"#)])
         var bytes = Array("/products/42".utf8)
+        var slots: [Int] = []
         for _ in 0..<3 {
-            let outcome = bytes.withUnsafeMutableBytes { builder.buildMemoized(target: UnsafeRawBufferPointer($0), hasLogEscapes: true) }
-            #expect(outcome == .key && String(decoding: builder.key, as: UTF8.self) == "product:42")
+            let result = bytes.withUnsafeMutableBytes { builder.buildMemoized(target: UnsafeRawBufferPointer($0), hasLogEscapes: true) }
+            guard case .keyed(let built) = result else {
+                Issue.record("no key: \(Verdict(result))")
+                return
+            }
+            #expect(String(decoding: built.key, as: UTF8.self) == "product:42" && String(decoding: built.path, as: UTF8.self) == "/products/42")
+            slots.append(built.memoSlot)
         }
         // The first two calls built the key (the second took the slot); the third was a hit.
-        #expect(builder.lastCaptures().isEmpty)
-        _ = bytes.withUnsafeMutableBytes { builder.build(target: UnsafeRawBufferPointer($0), hasLogEscapes: true) }
-        #expect(builder.lastCaptures() == ["42"])
+        #expect(slots[0] == -1 && slots[1] == -1 && slots[2] >= 0)
+        #expect(String(decoding: builder.memoEntry(slots[2]).key, as: UTF8.self) == "product:42")
     }
 
     /// Records what a slot held when the memo says it is about to hand it over.
@@ -107,7 +109,7 @@ struct KeyMemoTests {
         }
     }
 
-    /// With `hitsInPlace`, a hit names its slot and `memoEntry` reads the key `build` gives;
+    /// A hit names its slot and `memoEntry` reads the key `build` gives;
     /// the observer is told before a slot changes hands, while the slot still reads the old key.
     @Test(arguments: [UInt64(4), 5])
     func hitsInPlaceNameTheirSlot(seed: UInt64) throws {
@@ -118,14 +120,14 @@ struct KeyMemoTests {
             for (i, (target, escapes)) in Self.targets(seed: seed, count: 40_000).enumerated() {
                 var bytes = Array(target.utf8)
                 let (got, slot, gotKey, gotPath) = bytes.withUnsafeMutableBytes { raw in
-                    let outcome = memoized.buildMemoized(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes, hitsInPlace: true)
-                    let slot = memoized.memoSlot
-                    let entry = slot >= 0 ? memoized.memoEntry(slot) : (key: memoized.key, path: memoized.path)
-                    return (outcome, slot, Array(entry.key), Array(entry.path))
+                    let result = memoized.buildMemoized(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes)
+                    guard case .keyed(let built) = result else { return (Verdict(result), -1, [UInt8](), [UInt8]()) }
+                    let slot = built.memoSlot
+                    let entry = slot >= 0 ? memoized.memoEntry(slot) : (key: built.key, path: built.path)
+                    return (Verdict.key, slot, Array(entry.key), Array(entry.path))
                 }
                 let (want, wantKey, wantPath) = bytes.withUnsafeMutableBytes { raw in
-                    let outcome = reference.build(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes)
-                    return (outcome, Array(reference.key), Array(reference.path))
+                    reference.build(target: UnsafeRawBufferPointer(raw), hasLogEscapes: escapes).copied
                 }
                 let context = "seed \(seed), \(name), target \(i) '\(target)'"
                 #expect(got == want, "\(context)")

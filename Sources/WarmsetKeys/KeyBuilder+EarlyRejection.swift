@@ -1,0 +1,33 @@
+import CByteScan
+
+/// Telling, before the memo, some targets that no rule can key.
+extension KeyBuilder {
+    /// True when `build` would skip `target` for `.noRule` and that is quick to tell: no
+    /// backslash (so no log escape to decode, or to fail decoding), a query that is not kept
+    /// (or none), a path part already normal (so it is the subject the rules see, as it is)
+    /// that starts with no rule's starting literal, and no excludes (which would be asked
+    /// first). For the per-line loop, before the memo: a line that no rule can key then costs
+    /// neither a memo slot nor the normalization's copy. False whenever unsure; then `build`
+    /// decides.
+    /// - Complexity: O(target length); no allocation.
+    public func rejectsEarly(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> Bool {
+        guard canRejectEarly, let base = target.baseAddress, target.count > 0, base.load(as: UInt8.self) == 0x2F
+        else { return false }
+        // First the literals, which turn most keyed lines back at once. The path part is a
+        // prefix of the target: a target that no rule may match has no such path part either.
+        if ruleSet.mayMatch(target) { return false }
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        var pathEnd = target.count
+        let cut = warmset_find_either(bytes, 0, target.count, 0x3F, 0x23)
+        if cut >= 0 {
+            // A `?` starts a query, which the subject holds unless queries are dropped.
+            if base.load(fromByteOffset: cut, as: UInt8.self) == 0x3F && !query.dropsQuery { return false }
+            // An escape after the path could still fail to decode (`.badRequest`).
+            if hasLogEscapes && warmset_find_byte(bytes, cut, target.count, 0x5C) >= 0 { return false }
+            pathEnd = cut
+        }
+        // A normal path holds no backslash: nothing in it to decode. (`PathNormalizer.normalize`
+        // copies it as it is only when it fits the path buffer.)
+        return pathEnd <= pathBuffer.capacity && PathNormalizer.isNormalPath(UnsafeRawBufferPointer(start: base, count: pathEnd))
+    }
+}

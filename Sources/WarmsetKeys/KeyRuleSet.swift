@@ -1,0 +1,133 @@
+import WarmsetFormat
+
+/// The key rules (first match wins) and the excludes, flattened for the per-line loop, which then
+/// touches no array and retains no object (`rules` and `excludes` keep the patterns alive).
+///
+/// Owned by one `KeyBuilder`, which frees it.
+struct KeyRuleSet {
+    /// The key rules, first match wins.
+    let rules: [KeyRule]
+    /// Patterns whose match (anywhere in the normalized path) excludes the request.
+    let excludes: [Pattern]
+    /// Every rule has a starting literal (`Pattern.hasStartingLiteral`) and there are no
+    /// excludes: a target that starts with no rule's literal then has no key (`mayMatch`).
+    let mayRejectByLiterals: Bool
+
+    /// A rule: its pattern and its template's pieces in `pieces`.
+    private struct FlatRule {
+        var pattern: Unmanaged<Pattern>
+        var firstPiece: Int
+        var pieceCount: Int
+    }
+    /// A template piece: a capture group, or (group -1) literal bytes held by `literalStorage`.
+    private struct FlatPiece {
+        var group: Int
+        var literal: UnsafeRawBufferPointer
+    }
+    private let flatRules: UnsafeMutableBufferPointer<FlatRule>
+    private let flatPieces: UnsafeMutableBufferPointer<FlatPiece>
+    private let flatExcludes: UnsafeMutableBufferPointer<Unmanaged<Pattern>>
+    private let literalStorage: UnsafeMutableRawBufferPointer
+
+    init(rules: [KeyRule], excludes: [Pattern]) {
+        self.rules = rules
+        self.excludes = excludes
+        var literalBytes = 0
+        var pieceCount = 0
+        for rule in rules {
+            pieceCount += rule.pieces.count
+            for case .literal(let bytes) in rule.pieces { literalBytes += bytes.count }
+        }
+        literalStorage = .allocate(byteCount: max(literalBytes, 1), alignment: 8)
+        flatPieces = .allocate(capacity: max(pieceCount, 1))
+        flatRules = .allocate(capacity: max(rules.count, 1))
+        var piece = 0
+        var literalAt = 0
+        for (r, rule) in rules.enumerated() {
+            flatRules[r] = FlatRule(pattern: Unmanaged.passUnretained(rule.pattern), firstPiece: piece, pieceCount: rule.pieces.count)
+            for p in rule.pieces {
+                switch p {
+                case .literal(let bytes):
+                    let start = literalStorage.baseAddress! + literalAt
+                    bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                    flatPieces[piece] = FlatPiece(group: -1, literal: UnsafeRawBufferPointer(start: start, count: bytes.count))
+                    literalAt += bytes.count
+                case .group(let index):
+                    flatPieces[piece] = FlatPiece(group: index, literal: UnsafeRawBufferPointer(start: nil, count: 0))
+                }
+                piece += 1
+            }
+        }
+        flatExcludes = .allocate(capacity: max(excludes.count, 1))
+        for (i, pattern) in excludes.enumerated() { flatExcludes[i] = Unmanaged.passUnretained(pattern) }
+        mayRejectByLiterals = !rules.isEmpty && excludes.isEmpty && rules.allSatisfy { $0.pattern.hasStartingLiteral }
+    }
+
+    func free() {
+        literalStorage.deallocate()
+        flatPieces.deallocate()
+        flatRules.deallocate()
+        flatExcludes.deallocate()
+    }
+
+    /// True when an exclude matches the normalized path `path`.
+    /// - Complexity: the excludes' matches.
+    @inline(__always)
+    func isExcluded(_ path: UnsafeRawBufferPointer) -> Bool {
+        for e in 0..<excludes.count where flatExcludes[e]._withUnsafeGuaranteedRef({ $0.matches(path) }) {
+            return true
+        }
+        return false
+    }
+
+    /// False when `target` starts with no rule's starting literal: no rule can match a path cut
+    /// from it (see `mayRejectByLiterals`).
+    @inline(__always)
+    func mayMatch(_ target: UnsafeRawBufferPointer) -> Bool {
+        for r in 0..<rules.count where flatRules[r].pattern._withUnsafeGuaranteedRef({ $0.mayMatch(target) }) {
+            return true
+        }
+        return false
+    }
+
+    /// Appends the key of the first rule that matches the whole of `subject` (the normalized path
+    /// and kept query) to `key`: its template, literals and captures.
+    /// - Returns: `.noRule` when no rule matches or the key is empty, `.keyTooLong` when it
+    ///   does not fit `key`; nil when `key` holds the key.
+    /// - Complexity: the rules' matches up to the first that matches, plus the key's length; no
+    ///   allocation.
+    @inline(__always)
+    func apply(to subject: UnsafeRawBufferPointer, into key: inout ByteScratch) -> RequestFilter.Reason? {
+        for index in 0..<rules.count {
+            let rule = flatRules[index]
+            guard rule.pattern._withUnsafeGuaranteedRef({ $0.matches(subject) }) else { continue }
+            for p in rule.firstPiece..<(rule.firstPiece + rule.pieceCount) {
+                let piece = flatPieces[p]
+                if piece.group < 0 {
+                    if !key.append(piece.literal) { return .keyTooLong }
+                    continue
+                }
+                guard let range = rule.pattern._withUnsafeGuaranteedRef({ $0.group(piece.group) }) else { continue }
+                // A capture is appended whole: the path and query it is cut from hold no byte
+                // ≤ 0x20 and no 0x7F (normalization turns away a target with one and encodes
+                // every other byte that may not stay; a test holds random targets to that).
+                if !key.append(UnsafeRawBufferPointer(rebasing: subject[range])) { return .keyTooLong }
+            }
+            return key.count == 0 ? .noRule : nil
+        }
+        return .noRule
+    }
+
+    /// The capture groups (1…n) of the first rule that matches the whole of `subject`, or nil
+    /// when none does. Unmatched optional groups are empty strings.
+    /// - Complexity: the rules' matches; allocates (for ranked keys, not per line).
+    func captures(_ subject: UnsafeRawBufferPointer) -> [String]? {
+        for rule in rules where rule.pattern.matches(subject) {
+            return (0..<rule.pattern.captureCount).map { index in
+                guard let range = rule.pattern.group(index + 1) else { return "" }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: subject[range]), as: UTF8.self)
+            }
+        }
+        return nil
+    }
+}
