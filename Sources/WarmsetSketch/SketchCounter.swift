@@ -454,14 +454,7 @@ public final class WeightedSketchCounter: MergeableCounter, WeightedKeyCounter {
     @inline(__always)
     public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64, weight: Double, time: Int64?) {
         var w = weight
-        if decay != nil {
-            if let time, let observed = decay?.observe(time) {
-                if let rescale = observed.rescale { core.scale(by: rescale) }
-                w *= observed.factor
-            } else {
-                w *= decay?.untimedFactor ?? 1
-            }
-        }
+        if let decayed = decay?.weigh(weight, at: time, rescale: { core.scale(by: $0) }) { w = decayed }
         guard w > 0 else {
             core.requests &+= 1
             return
