@@ -67,7 +67,7 @@ public final class ExactCounter: WeightedKeyCounter {
     let table = KeyTable(expectedCount: 1 << 14)
     var total: UInt64 = 0
     var weightTotal: Double = 0
-    private let seed: UInt64
+    let seed: UInt64
     let weighted: Bool
     private var decay: ForwardDecay?
     private var admitsNewKeys = true

@@ -515,30 +515,3 @@ public final class WeightedSketchCounter: MergeableCounter, WeightedKeyCounter {
             missBound: 0, capacity: core.capacity, cells: [], candidates: [])
     }
 }
-
-/// Builds the counter a snapshot describes, for `warmset merge` and sketch inputs.
-public enum SketchCounters {
-    /// A counter holding exactly the snapshot's table and candidates, ready to count on
-    /// (a checkpoint restored: counting the rest of a stream into it gives the same table as
-    /// counting the whole stream in one process).
-    /// - Throws: never for a snapshot made by this build; `SketchError` for an inconsistent one.
-    public static func restore(_ snapshot: SketchSnapshot, name: String) throws(SketchError) -> any MergeableCounter {
-        let counter = empty(like: snapshot, capacity: snapshot.capacity)
-        try counter.merge(snapshot, name: name)
-        return counter
-    }
-
-    /// An empty counter with the snapshot's settings and at least `capacity` candidates.
-    public static func empty(like snapshot: SketchSnapshot, capacity: Int) -> any MergeableCounter {
-        let candidates = max(capacity, snapshot.capacity)
-        switch snapshot.cellKind {
-        case .uint32:
-            return SketchCounter(
-                parameters: snapshot.parameters, top: 1, candidates: candidates, conservative: snapshot.conservative)
-        case .float64:
-            return WeightedSketchCounter(
-                parameters: snapshot.parameters, top: 1, candidates: candidates, conservative: snapshot.conservative,
-                weight: snapshot.weight, halfLifeSeconds: snapshot.halfLifeSeconds > 0 ? snapshot.halfLifeSeconds : nil)
-        }
-    }
-}
