@@ -43,6 +43,15 @@ final class RequestWeigher {
     private(set) var unweighted = 0
     /// Requests with no readable time (decayed as if at the newest time).
     private(set) var untimed = 0
+    /// `--weight time`: requests whose `$request_time` was 0 (counted with `zeroTimeWeight`).
+    private(set) var zeroTime = 0
+
+    /// What a request logged with a `$request_time` of 0 weighs under `--weight time`: so
+    /// little that every key that cost time ranks first (a request time is logged to the
+    /// millisecond, and 2^-40 s per request adds up to 1 ms only past 10^9 requests), and
+    /// enough that the keys that cost none still rank, by requests, after them. A log of
+    /// cached responses, every time 0.000, thus yields its keys by request count.
+    static let zeroTimeWeight = 0x1p-40
 
     init(counter: KeyCounting, configuration: AnalysisConfiguration) {
         weight = configuration.weight
@@ -80,18 +89,30 @@ final class RequestWeigher {
         case .requests: w = 1
         case .bytes: w = fields.bytes > 0 ? Double(fields.bytes) : 0
         case .time:
-            let seconds = fields.requestSeconds
-            if seconds == nil { unweighted += 1 }
-            w = max(seconds ?? 0, 0)
+            if let seconds = fields.requestSeconds {
+                if seconds > 0 {
+                    w = seconds
+                } else {
+                    zeroTime += 1
+                    w = Self.zeroTimeWeight
+                }
+            } else {
+                unweighted += 1
+                w = 0
+            }
         }
         weighted.add(key: key, path: path, bytes: fields.bytes, weight: w, time: time)
     }
 
-    /// What the summary says about the weights: requests that weighed nothing or had no time.
+    /// What the summary says about the weights: requests that weighed nothing, had no time,
+    /// or cost no time.
     var notes: [String] {
         var notes: [String] = []
         if unweighted > 0 { notes.append("\(unweighted) requests had no readable $request_time and weighed 0") }
         if untimed > 0 { notes.append("\(untimed) requests had no readable time and were decayed as if logged last") }
+        if zeroTime > 0 {
+            notes.append("\(zeroTime) counted requests had a $request_time of 0; their keys rank by requests, after the keys that cost time")
+        }
         return notes
     }
 
