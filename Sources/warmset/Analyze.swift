@@ -91,6 +91,7 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         let configuration = try makeConfiguration()
+        if let notice = configuration.standardInputNotice(stdinIsTerminal: Terminal.standardInputIsTerminal) { Terminal.error(notice) }
         let terminal = Terminal.standardErrorIsTerminal && !output.quiet
         let bar = terminal ? ProgressBar() : nil
         let result: AnalysisResult

@@ -47,4 +47,14 @@ struct RunFixesTests {
         #expect(result.ranked.map(\.key) == ["/k1", "/k2", "/k0", "/k3"], "exact: \(exact)")
         #expect(result.summary.notes.contains(where: { $0.hasPrefix("90 counted requests had a $request_time of 0") }))
     }
+
+    @Test("the stdin notice: only when stdin is read and is a terminal")
+    func stdinNotice() {
+        var c = AnalysisConfiguration()
+        c.inputs = ["-"]
+        #expect(c.standardInputNotice(stdinIsTerminal: true)?.contains("Ctrl-D") == true)
+        #expect(c.standardInputNotice(stdinIsTerminal: false) == nil)
+        c.inputs = ["access.log"]
+        #expect(c.standardInputNotice(stdinIsTerminal: true) == nil)
+    }
 }
