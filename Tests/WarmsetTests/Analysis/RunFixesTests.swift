@@ -57,4 +57,38 @@ struct RunFixesTests {
         c.inputs = ["access.log"]
         #expect(c.standardInputNotice(stdinIsTerminal: true) == nil)
     }
+
+    @Test("the coverage line at a small --top: rows only up to the keys known, never below the row before")
+    func coverageMonotone() {
+        // The report's case: top 10 printed 47.5%, then top 100 printed 47.4%–100.0%.
+        let seen = SelectionSummary(
+            curve: [
+                .init(top: 10, share: 0.4747, lowerShare: 0.4744), .init(top: 100, share: 1, lowerShare: 0.4744),
+                .init(top: 1000, share: 1, lowerShare: 0.4744),
+            ], fromEstimates: true, endedBy: "top", rules: "--top 10", coverage: 0.4747, bytes: 0)
+        #expect(seen.coverageText(keysKnown: 20) == "top 10 47.4%–47.5%")
+        #expect(seen.coverageText(keysKnown: 5) == "top 10 47.4%–47.5%", "fewer keys than the first row: that row")
+        #expect(seen.coverageText(keysKnown: 100) == "top 10 47.4%–47.5%, top 100 47.4%–100.0%")
+
+        // Any curve whose ends grow prints ends that grow.
+        var random = SeededRandomForTests(seed: 18)
+        print("seed 18")
+        for _ in 0..<2_000 {
+            var lower = 0.0, upper = 0.0
+            var curve: [SelectionSummary.Point] = []
+            for top in Selection.curveTops {
+                lower = min(1, lower + Double(random.below(3)) * 0.0002)
+                upper = min(1, max(upper + Double(random.below(3)) * 0.0002, lower + Double(random.below(2)) * 0.0004))
+                curve.append(.init(top: top, share: upper, lowerShare: lower))
+            }
+            let summary = SelectionSummary(curve: curve, fromEstimates: true, endedBy: "top", rules: "", coverage: 0, bytes: 0)
+            var previous = (lower: -1.0, upper: -1.0)
+            for row in summary.coverageText(keysKnown: 100_000).split(separator: ", ") {
+                let ends = row.split(separator: " ")[2].split(separator: "–").map { Double($0.dropLast()) ?? -1 }
+                let now = (lower: ends[0], upper: ends.last ?? -1)
+                #expect(now.lower >= previous.lower && now.upper >= previous.upper, "\(summary.coverageText(keysKnown: 100_000))")
+                previous = now
+            }
+        }
+    }
 }
