@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import WarmsetInput
 import WarmsetKeys
 import WarmsetSketch
@@ -140,9 +141,11 @@ struct LaneRun {
             lanes[lane].process(chunk, fileOrder: fileOrder)
         }
         let done = DispatchSemaphore(value: 0)
+        let joined = JoinedThreads()
         for index in 1..<threads {
             let thread = Thread {
                 ParseLane.drain(chunks, lanes: lanes, fileOrder: fileOrder) {}
+                joined.leave()
                 done.signal()
             }
             thread.name = "warmset-parse-\(index)"
@@ -152,7 +155,23 @@ struct LaneRun {
             progress(chunks.compressedBytesConsumed, chunks.linesDone)
         }
         for _ in 1..<threads { done.wait() }
+        joined.join(threads - 1)
         chunks.waitUntilFinished()
         return chunks.decodedBytes
+    }
+}
+
+/// The parse threads of a file, counted out: what each lane thread wrote is visible to the
+/// thread that joins them, by the atomic's release and acquire (the semaphore that waits for
+/// them orders nothing that ThreadSanitizer, or the memory model, is told of).
+private final class JoinedThreads: Sendable {
+    private let left = Atomic<Int>(0)
+
+    /// Called by a thread as its last step.
+    func leave() { left.add(1, ordering: .releasing) }
+
+    /// Called after the threads signalled their end: every write they made is visible after it.
+    func join(_ count: Int) {
+        while left.load(ordering: .acquiring) < count {}
     }
 }
