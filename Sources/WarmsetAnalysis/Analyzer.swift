@@ -52,197 +52,46 @@ public enum Analyzer {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Analyzes the configured inputs.
+    /// Analyzes the configured inputs: opens them, makes the counter, runs the lanes and
+    /// builds the result, each a step of its own.
     ///
     /// Inputs that cannot be opened are reported before any line is read; with
     /// `allowPartial` they are skipped instead. A damaged gzip stream ends its file (the
     /// lines before the damage count) and marks the result partial.
     /// - Parameter progress: called about four times a second with the bytes consumed.
+    /// - Parameter counterOverride: count into this counter instead (`--recount`'s second pass).
     /// - Throws: `ConfigurationError` for a bad configuration, or the first `InputError`
     ///   for an input that cannot be opened (unless `allowPartial`).
-    /// - Parameter counterOverride: count into this counter instead (`--recount`'s second pass).
     public static func run(
         _ configuration: AnalysisConfiguration, progress: ((AnalysisProgress) -> Void)? = nil,
-        counterOverride: (any KeyCounter)? = nil
+        counterOverride: KeyCounting? = nil
     ) throws -> AnalysisResult {
         let start = now()
         let compiled = try CompiledAnalysis(configuration)
         var summary = AnalysisSummary()
         summary.notes = compiled.notes
 
-        // Open everything first: a typo in the last file name should not cost a long run.
-        var sources: [(path: String, source: (any ByteSource)?)] = []
-        var sketches: [(path: String, snapshot: SketchSnapshot)] = []
-        for path in configuration.inputs {
-            do {
-                // Sketch files are told from logs by their magic number, as gzip is.
-                switch try SketchStore.classify(try InputOpener.open(path, inflater: configuration.inflater)) {
-                case .log(let source): sources.append((path, source))
-                case .sketch(let bytes): sketches.append((path, try SketchFile.decode(bytes, path: path)))
-                }
-            } catch let error as SketchError {
-                if !configuration.allowPartial { throw error }
-                summary.partial = true
-                summary.errors.append(error.description)
-                summary.inputs.append(.init(path: path, gzip: false, compressedBytes: 0, bytes: 0, lines: 0, error: error.description))
-            } catch let error as InputError {
-                if !configuration.allowPartial { throw error }
-                summary.partial = true
-                summary.errors.append(error.description)
-                summary.inputs.append(.init(path: path, gzip: false, compressedBytes: 0, bytes: 0, lines: 0, error: error.description))
-                sources.append((path, nil))
-            }
-        }
-        var totalBytes: Int64? = 0
-        for entry in sources {
-            if let size = entry.source?.compressedSize, let sum = totalBytes { totalBytes = sum + size } else if entry.source != nil { totalBytes = nil }
-        }
-
-        var counter = try counterOverride ?? CounterFactory.make(configuration, sketches: sketches, withLogs: !sources.isEmpty)
+        let inputs = try AnalysisInputs.open(configuration, recordingFailuresIn: &summary)
+        let counter = try counterOverride ?? CounterFactory.make(configuration, sketches: inputs.sketches, withLogs: !inputs.logs.isEmpty)
+        inputs.recordSketches(in: &summary)
         let weigher = RequestWeigher.isNeeded(configuration) ? RequestWeigher(counter: counter, configuration: configuration) : nil
-        for (path, snapshot) in sketches {
-            summary.inputs.append(.init(
-                path: path, gzip: false, compressedBytes: Int64(snapshot.cells.count), bytes: 0, lines: 0, error: nil,
-                sketchRequests: snapshot.requests))
-        }
-        let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
-        let opened = sources.compactMap(\.source)
-        let lanes = ParallelAnalysis.lanes(configuration, counter: counter, counterOverride: counterOverride, weighted: weigher != nil)
-        // With several lanes the lanes count (each its own steps); these only collect.
-        var steps = LineSteps(compiled, counter: counter, weigher: weigher, batchHits: lanes == 1, oneLineLate: lanes == 1)
-        var linesRead = 0
-        var malformed = 0
-        var samples: [String] = []
-        var consumedBefore: Int64 = 0
-        var decodedTotal: Int64 = 0
+
+        let lanes = LaneRun.laneCount(configuration, counter: counter, counterOverride: counterOverride != nil, weighted: weigher != nil)
+        let laneRun = try LaneRun(
+            configuration, compiled: compiled, counter: counter, weigher: weigher, lanes: lanes,
+            threads: LaneRun.parseThreads(lanes: lanes, configuration, allGzip: inputs.allGzip), sampleLimit: malformedSampleLimit)
+        let totalBytes = inputs.totalBytes
         var nextReport = start + 0.25
-
-        if lanes > 1 {
-            let outcome = try ParallelAnalysis.run(
-                sources, lanes: lanes,
-                threads: ParallelAnalysis.parseThreads(lanes: lanes, configuration, allGzip: !opened.isEmpty && opened.allSatisfy(\.isGzip)),
-                configuration: configuration, compiled: compiled, counter: counter,
-                sampleLimit: malformedSampleLimit, summary: &summary
-            ) { consumed, lines in
-                if let progress {
-                    let t = now()
-                    if t >= nextReport {
-                        nextReport = t + 0.25
-                        progress(AnalysisProgress(bytesConsumed: consumed, totalBytes: totalBytes, lines: lines, elapsed: t - start))
-                    }
-                }
-            }
-            counter = outcome.counter
-            linesRead = outcome.linesRead
-            malformed = outcome.malformed
-            samples = outcome.samples
-            steps.filtered = outcome.filtered
-            decodedTotal = outcome.decodedTotal
-        } else {
-            for (path, maybeSource) in sources {
-                guard let source = maybeSource else { continue }
-                var lines = 0
-                var decoded: Int64 = 0
-                let linesBefore = linesRead
-                var failure: String?
-                // Decode on a second thread (inflate overlaps parsing), or on this one.
-                let chunks: any ChunkSource =
-                    configuration.decodeInBackground ? PrefetchedChunks(source) : DirectChunks(source)
-                do {
-                    _ = try reader.forEachLine(
-                        of: chunks,
-                        afterRead: {
-                            if let progress {
-                                let t = now()
-                                if t >= nextReport {
-                                    nextReport = t + 0.25
-                                    progress(AnalysisProgress(
-                                        bytesConsumed: consumedBefore + chunks.compressedBytesConsumed, totalBytes: totalBytes,
-                                        lines: linesRead, elapsed: t - start))
-                                }
-                            }
-                        },
-                        beforeReuse: { steps.flush() },
-                        onOverlong: { lineNumber, length in
-                            linesRead += 1
-                            malformed += 1
-                            if samples.count < malformedSampleLimit {
-                                samples.append("\(path):\(lineNumber): longer than \(configuration.maxLineBytes) bytes (\(length)); skipped")
-                            }
-                        }
-                    ) { line, lineNumber in
-                        linesRead += 1
-                        if let problem = steps.process(line) {
-                            malformed += 1
-                            if samples.count < malformedSampleLimit {
-                                samples.append("\(path):\(lineNumber): \(problem.reason.rawValue) at byte \(problem.byteOffset + 1)")
-                            }
-                        }
-                    }
-                } catch let error as InputError {
-                    failure = error.description
-                    summary.partial = true
-                    summary.errors.append(error.description)
-                }
-                decoded = chunks.decodedBytes
-                lines = linesRead - linesBefore
-                consumedBefore += source.compressedBytesConsumed
-                decodedTotal += decoded
-                summary.inputs.append(.init(
-                    path: path, gzip: source.isGzip, compressedBytes: source.compressedBytesConsumed, bytes: decoded,
-                    lines: lines, error: failure))
-            }
+        let outcome = laneRun.run(inputs.logs, summary: &summary) { consumed, lines in
+            guard let progress else { return }
+            let t = now()
+            guard t >= nextReport else { return }
+            nextReport = t + 0.25
+            progress(AnalysisProgress(bytesConsumed: consumed, totalBytes: totalBytes, lines: lines, elapsed: t - start))
         }
-
-        steps.finish()
         weigher?.flush()
-        let stats = counter.stats
-        let selection = Selection.choose(from: counter, stats: stats, configuration: configuration)
-        var ranked = selection.keys
-        summary.selection = selection.summary
-        if let weigher {
-            if weigher.unweighted > 0 { summary.notes.append("\(weigher.unweighted) requests had no readable $request_time and weighed 0") }
-            if weigher.untimed > 0 { summary.notes.append("\(weigher.untimed) requests had no readable time and were decayed as if logged last") }
-        }
-        if !configuration.candidatesOnly {
-            // Captures are not stored per key: the representative path gives them back.
-            compiled.keys.recoverCaptures(of: &ranked, path: \.path, captures: \.captures)
-        }
-        let elapsed = now() - start
-        summary.linesRead = linesRead
-        summary.linesMalformed = malformed
-        summary.linesParsed = linesRead - malformed
-        summary.malformedSamples = samples
-        for (i, reason) in RequestFilter.Reason.allCases.enumerated() where steps.filtered[i] > 0 {
-            summary.filtered[reason.rawValue] = steps.filtered[i]
-        }
-        summary.requestsCounted = stats.total
-        summary.weightCounted = stats.weighted ? stats.weightTotal : nil
-        summary.distinctKeys = stats.distinctKeys
-        summary.counting = AnalysisSummary.Counting(
-            mode: stats.exact ? "exact" : "sketch",
-            depth: stats.parameters?.depth,
-            width: stats.parameters?.width,
-            epsilon: stats.parameters?.epsilon,
-            delta: stats.parameters?.delta,
-            errorBound: stats.errorBound, memoryBytes: stats.memoryBytes,
-            errorBoundWeight: stats.weighted ? stats.errorBoundWeight : nil, missBound: stats.exact ? nil : stats.missBound,
-            candidates: stats.exact ? nil : stats.tracked, weight: configuration.weight.description,
-            halfLifeSeconds: configuration.halfLifeSeconds, update: stats.exact ? nil : (configuration.conservativeUpdate ? "conservative" : "plain"))
-        summary.keysEmitted = ranked.count
-        let emittedSum = ranked.reduce(0.0) { $0 + $1.rankValue }
-        summary.coverageOfEmitted = stats.weightTotal > 0 ? min(1, emittedSum / stats.weightTotal) : 0
-        summary.elapsedSeconds = elapsed
-        summary.megabytesPerSecond = elapsed > 0 ? Double(decodedTotal) / 1e6 / elapsed : 0
-        summary.linesPerSecond = elapsed > 0 ? Double(linesRead) / elapsed : 0
-        summary.peakRSSBytes = peakRSS()
-        if linesRead > 0 && Double(malformed) / Double(linesRead) > configuration.maxMalformedFraction {
-            summary.tooManyMalformed = true
-        }
-        var result = AnalysisResult(ranked: ranked, summary: summary, errorBound: stats.exact ? nil : stats.errorBound)
-        if configuration.saveSketch != nil, let mergeable = counter as? any MergeableCounter { result.sketch = mergeable.snapshot() }
-        result.timeline = weigher.flatMap { configuration.report != nil ? $0.timeline : nil }
-        return result
+
+        return result(of: outcome, weigher: weigher, compiled: compiled, configuration: configuration, summary: summary, start: start)
     }
 
     /// Peak resident memory of this process, in bytes.

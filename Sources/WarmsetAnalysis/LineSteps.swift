@@ -48,7 +48,7 @@ struct LineSteps {
     ///   `flush()` before the bytes of the lines it passed may change (before it reuses a
     ///   buffer), and `finish()` at the end.
     init(
-        _ compiled: CompiledAnalysis, counter: any KeyCounter, weigher: RequestWeigher? = nil, batchHits: Bool = false,
+        _ compiled: CompiledAnalysis, counter: KeyCounting, weigher: RequestWeigher? = nil, batchHits: Bool = false,
         oneLineLate: Bool = false
     ) {
         self.oneLineLate = oneLineLate && weigher == nil
@@ -56,9 +56,9 @@ struct LineSteps {
         filter = compiled.filter
         keys = compiled.keys
         rejectEarly = compiled.keys.canRejectEarly
-        self.counter = counter
+        self.counter = counter.keyCounter
         self.weigher = weigher
-        if batchHits, weigher == nil, let sketch = counter as? SketchCounter {
+        if batchHits, weigher == nil, let sketch = counter.batched {
             tally = HitTally(keys: compiled.keys, counter: sketch)
         } else {
             tally = nil

@@ -12,7 +12,7 @@ public final class LiveAnalysis {
     /// The configuration (its `inputs` are not read here).
     public let configuration: AnalysisConfiguration
     private let compiled: CompiledAnalysis
-    private let counter: any KeyCounter
+    private let counter: KeyCounting
     private let weigher: RequestWeigher?
     private var steps: LineSteps
     /// Lines handed to `count` since this object was made.
@@ -47,9 +47,7 @@ public final class LiveAnalysis {
     public func ranked() -> [RankedKey] {
         weigher?.flush()
         let stats = counter.stats
-        var ranked = Selection.choose(from: counter, stats: stats, configuration: configuration).keys
-        compiled.keys.recoverCaptures(of: &ranked, path: \.path, captures: \.captures)
-        return ranked
+        return compiled.withCaptures(Selection.choose(from: counter.keyCounter, stats: stats, configuration: configuration).keys)
     }
 
     /// The counter's totals.
@@ -57,6 +55,6 @@ public final class LiveAnalysis {
 
     /// The counter's state for a checkpoint; nil in exact mode.
     public func snapshot() -> SketchSnapshot? {
-        (counter as? any MergeableCounter)?.snapshot()
+        counter.snapshot()
     }
 }

@@ -20,9 +20,9 @@ extension Analyzer {
             throw ConfigurationError("--recount needs the original logs, and sketch inputs cannot be read again as logs; drop --recount")
         }
         if !sketched.isTrustworthy(allowPartial: configuration.allowPartial) { return sketched }
-        let counter = ExactCounter(
+        let counter = KeyCounting.exact(ExactCounter(
             only: sketched.ranked.map { (Array($0.key.utf8), Array($0.path.utf8)) }, seed: configuration.sketch.seed,
-            weighted: configuration.isWeighted, halfLifeSeconds: configuration.halfLifeSeconds)
+            weighted: configuration.isWeighted, halfLifeSeconds: configuration.halfLifeSeconds))
         var second = configuration
         second.saveSketch = nil
         var result = try run(second, progress: progress, counterOverride: counter)

@@ -43,11 +43,20 @@ final class RequestWeigher {
     private(set) var unweighted = 0
     /// Requests with no readable time (decayed as if at the newest time).
     private(set) var untimed = 0
+    /// `--weight time`: requests whose `$request_time` was 0 (counted with `zeroTimeWeight`).
+    private(set) var zeroTime = 0
 
-    init(counter: any KeyCounter, configuration: AnalysisConfiguration) {
+    /// What a request logged with a `$request_time` of 0 weighs under `--weight time`: so
+    /// little that every key that cost time ranks first (a request time is logged to the
+    /// millisecond, and 2^-40 s per request adds up to 1 ms only past 10^9 requests), and
+    /// enough that the keys that cost none still rank, by requests, after them. A log of
+    /// cached responses, every time 0.000, thus yields its keys by request count.
+    static let zeroTimeWeight = 0x1p-40
+
+    init(counter: KeyCounting, configuration: AnalysisConfiguration) {
         weight = configuration.weight
-        plain = counter
-        weighted = configuration.isWeighted ? counter as? any WeightedKeyCounter : nil
+        plain = counter.keyCounter
+        weighted = configuration.isWeighted ? counter.weighted : nil
         recordsTimeline = configuration.report != nil
         needsTime = configuration.halfLifeSeconds != nil || recordsTimeline
     }
@@ -80,65 +89,36 @@ final class RequestWeigher {
         case .requests: w = 1
         case .bytes: w = fields.bytes > 0 ? Double(fields.bytes) : 0
         case .time:
-            let seconds = fields.requestSeconds
-            if seconds == nil { unweighted += 1 }
-            w = max(seconds ?? 0, 0)
+            if let seconds = fields.requestSeconds {
+                if seconds > 0 {
+                    w = seconds
+                } else {
+                    zeroTime += 1
+                    w = Self.zeroTimeWeight
+                }
+            } else {
+                unweighted += 1
+                w = 0
+            }
         }
         weighted.add(key: key, path: path, bytes: fields.bytes, weight: w, time: time)
+    }
+
+    /// What the summary says about the weights: requests that weighed nothing, had no time,
+    /// or cost no time.
+    var notes: [String] {
+        var notes: [String] = []
+        if unweighted > 0 { notes.append("\(unweighted) requests had no readable $request_time and weighed 0") }
+        if untimed > 0 { notes.append("\(untimed) requests had no readable time and were decayed as if logged last") }
+        if zeroTime > 0 {
+            notes.append("\(zeroTime) counted requests had a $request_time of 0; their keys rank by requests, after the keys that cost time")
+        }
+        return notes
     }
 
     /// Adds the current bucket to the timeline.
     func flush() {
         if bucketCount > 0 { timeline.buckets[bucket, default: 0] += bucketCount }
         bucketCount = 0
-    }
-}
-
-/// Builds the counter a configuration asks for, with any sketch inputs merged in.
-enum CounterFactory {
-    /// The counter, and the sketch inputs merged into it.
-    /// - Throws: `ConfigurationError` when sketch inputs do not fit the configuration,
-    ///   `SketchError` when they do not fit each other.
-    /// - Parameter withLogs: log inputs will be counted into the same counter.
-    static func make(
-        _ c: AnalysisConfiguration, sketches: [(path: String, snapshot: SketchSnapshot)], withLogs: Bool = false
-    ) throws -> any KeyCounter {
-        if c.exact {
-            guard sketches.isEmpty else {
-                throw ConfigurationError("\(sketches[0].path) is a sketch, and sketches cannot be counted exactly; drop --exact")
-            }
-            return ExactCounter(seed: c.sketch.seed, weighted: c.isWeighted, halfLifeSeconds: c.halfLifeSeconds)
-        }
-        let fresh: any MergeableCounter
-        if let (path, first) = sketches.first {
-            // Sketch inputs set the shape, unless the command line gave one that differs.
-            let wanted = SketchCounters.empty(like: first, capacity: 2 * c.top)
-            let settings = describe(c)
-            if first.weight != c.weight || first.halfLifeSeconds != (c.halfLifeSeconds ?? 0) {
-                throw ConfigurationError(
-                    "\(path) was counted with --weight \(first.weight)\(first.halfLifeSeconds > 0 ? " --half-life \(first.halfLifeSeconds)s" : ""), but this run asks for \(settings); give the same --weight and --half-life as when it was made")
-            }
-            if c.sketchSizeGiven && (first.parameters.depth != c.sketch.depth || first.parameters.widthLog2 != c.sketch.widthLog2) {
-                throw ConfigurationError(
-                    "\(path) is a \(first.parameters.depth)×\(first.parameters.width) sketch, but --sketch-memory/--epsilon asks for \(c.sketch.depth)×\(c.sketch.width); drop them to use the sketch's shape")
-            }
-            if withLogs && first.conservative != c.conservativeUpdate {
-                throw ConfigurationError(
-                    "\(path) was counted with --update \(first.conservative ? "conservative" : "plain"), and the logs given with it would be counted into it with --update \(c.conservativeUpdate ? "conservative" : "plain"); give --update \(first.conservative ? "conservative" : "plain")")
-            }
-            fresh = wanted
-        } else if c.isWeighted {
-            fresh = WeightedSketchCounter(
-                parameters: c.sketchSizeGiven ? c.sketch : c.sketch.halvedForWideCells, top: c.top,
-                conservative: c.conservativeUpdate, weight: c.weight, halfLifeSeconds: c.halfLifeSeconds)
-        } else {
-            fresh = SketchCounter(parameters: c.sketch, top: c.top, conservative: c.conservativeUpdate)
-        }
-        for (path, snapshot) in sketches { try fresh.merge(snapshot, name: path) }
-        return fresh
-    }
-
-    static func describe(_ c: AnalysisConfiguration) -> String {
-        "--weight \(c.weight)" + (c.halfLifeSeconds.map { " --half-life \($0)s" } ?? "")
     }
 }

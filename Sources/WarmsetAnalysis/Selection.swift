@@ -161,3 +161,35 @@ public enum Selection {
         return "\(tenths)%"
     }
 }
+
+extension SelectionSummary {
+    /// The coverage curve in words, e.g. `top 10 47.5%, top 100 61.2%–63.0%`: the rows for at
+    /// most `keysKnown` keys (past them a row only restates the bounds), or the first row when
+    /// fewer keys are known than it counts.
+    ///
+    /// A row is one share when both ends of its range print the same; otherwise the range.
+    /// Both ends only grow from row to row, and so do their printed values: a row never shows
+    /// less than the one before.
+    public func coverageText(keysKnown: Int) -> String {
+        var rows = curve.filter { $0.top <= keysKnown }
+        if rows.isEmpty, let first = curve.first { rows = [first] }
+        return rows.map { point in
+            let label = point.top >= 1000 ? "\(point.top / 1000)k" : "\(point.top)"
+            guard let share = point.share else { return "top \(label) n/a" }
+            let upper = Format.percent(share * 100)
+            if let lowerShare = point.lowerShare, case let lower = Format.percent(lowerShare * 100), lower != upper {
+                return "top \(label) \(lower)–\(upper)"
+            }
+            return "top \(label) \(upper)"
+        }.joined(separator: ", ")
+    }
+}
+
+extension AnalysisSummary {
+    /// How many keys the counts are known for: every key counted in exact mode, the
+    /// candidates tracked in sketch mode.
+    public var keysKnown: Int {
+        if counting.mode == "exact" { return Int(distinctKeys ?? 0) }
+        return counting.candidates ?? 0
+    }
+}

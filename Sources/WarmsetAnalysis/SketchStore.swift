@@ -64,14 +64,15 @@ public enum SketchStore {
         guard let firstPath = paths.first else { throw SketchError(path: "-", kind: .incompatible("no sketch to merge")) }
         // Read one at a time: memory holds the merged sketch plus one input.
         let first = try read(firstPath)
-        let counter = SketchCounters.empty(like: first, capacity: max(capacity, first.capacity))
+        let counter = KeyCounting.empty(like: first, capacity: max(capacity, first.capacity))
         try counter.merge(first, name: firstPath)
         for path in paths.dropFirst() {
             let snapshot = try read(path)
             try first.checkMergeable(with: snapshot, name: firstPath, otherName: path)
             try counter.merge(snapshot, name: path)
         }
-        return counter.snapshot()
+        guard let merged = counter.snapshot() else { throw SketchError(path: firstPath, kind: .incompatible("no sketch to merge")) }
+        return merged
     }
 }
 

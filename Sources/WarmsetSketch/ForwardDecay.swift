@@ -78,6 +78,19 @@ public struct ForwardDecay: Sendable, Equatable {
         return (exp2(Double(time - (landmark ?? time)) / Double(halfLifeSeconds)), rescale)
     }
 
+    /// A request's weight as counted: `weight` times the request's factor at `time` (a
+    /// request with no readable time gets the newest time's factor). When the landmark moves,
+    /// `rescale` is called first with the factor every stored weight must be multiplied by.
+    /// The one place a counter decays a weight (`ExactCounter`, `WeightedSketchCounter`).
+    /// - Complexity: O(1) plus `rescale`.
+    @inline(__always)
+    public mutating func weigh(_ weight: Double, at time: Int64?, rescale: (Double) -> Void) -> Double {
+        guard let time else { return weight * untimedFactor }
+        let observed = observe(time)
+        if let factor = observed.rescale { rescale(factor) }
+        return weight * observed.factor
+    }
+
     /// The weight factor of a request with no readable time: that of the newest time seen.
     public var untimedFactor: Double {
         guard let landmark, let newest else { return 1 }

@@ -67,7 +67,7 @@ public final class ExactCounter: WeightedKeyCounter {
     let table = KeyTable(expectedCount: 1 << 14)
     var total: UInt64 = 0
     var weightTotal: Double = 0
-    private let seed: UInt64
+    let seed: UInt64
     let weighted: Bool
     private var decay: ForwardDecay?
     private var admitsNewKeys = true
@@ -113,16 +113,11 @@ public final class ExactCounter: WeightedKeyCounter {
     /// - Complexity: O(key length) expected; O(k) when the decay landmark moves.
     public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64, weight: Double, time: Int64?) {
         var w = weight
-        if decay != nil {
-            if let time, let observed = decay?.observe(time) {
-                if let rescale = observed.rescale {
-                    table.scaleWeights(by: rescale)
-                    weightTotal *= rescale
-                }
-                w *= observed.factor
-            } else {
-                w *= decay?.untimedFactor ?? 1
-            }
+        if let decayed = decay?.weigh(weight, at: time, rescale: { factor in
+            table.scaleWeights(by: factor)
+            weightTotal *= factor
+        }) {
+            w = decayed
         }
         let hash = KeyHash.hash(key, seed: seed)
         total &+= 1

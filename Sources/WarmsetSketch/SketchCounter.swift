@@ -454,14 +454,7 @@ public final class WeightedSketchCounter: MergeableCounter, WeightedKeyCounter {
     @inline(__always)
     public func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64, weight: Double, time: Int64?) {
         var w = weight
-        if decay != nil {
-            if let time, let observed = decay?.observe(time) {
-                if let rescale = observed.rescale { core.scale(by: rescale) }
-                w *= observed.factor
-            } else {
-                w *= decay?.untimedFactor ?? 1
-            }
-        }
+        if let decayed = decay?.weigh(weight, at: time, rescale: { core.scale(by: $0) }) { w = decayed }
         guard w > 0 else {
             core.requests &+= 1
             return
@@ -520,32 +513,5 @@ public final class WeightedSketchCounter: MergeableCounter, WeightedKeyCounter {
             parameters: sketch.parameters, cellKind: .float64, conservative: sketch.conservative, weight: weight,
             halfLifeSeconds: decay?.halfLifeSeconds ?? 0, landmark: nil, oldest: nil, newest: nil, total: 0, requests: 0,
             missBound: 0, capacity: core.capacity, cells: [], candidates: [])
-    }
-}
-
-/// Builds the counter a snapshot describes, for `warmset merge` and sketch inputs.
-public enum SketchCounters {
-    /// A counter holding exactly the snapshot's table and candidates, ready to count on
-    /// (a checkpoint restored: counting the rest of a stream into it gives the same table as
-    /// counting the whole stream in one process).
-    /// - Throws: never for a snapshot made by this build; `SketchError` for an inconsistent one.
-    public static func restore(_ snapshot: SketchSnapshot, name: String) throws(SketchError) -> any MergeableCounter {
-        let counter = empty(like: snapshot, capacity: snapshot.capacity)
-        try counter.merge(snapshot, name: name)
-        return counter
-    }
-
-    /// An empty counter with the snapshot's settings and at least `capacity` candidates.
-    public static func empty(like snapshot: SketchSnapshot, capacity: Int) -> any MergeableCounter {
-        let candidates = max(capacity, snapshot.capacity)
-        switch snapshot.cellKind {
-        case .uint32:
-            return SketchCounter(
-                parameters: snapshot.parameters, top: 1, candidates: candidates, conservative: snapshot.conservative)
-        case .float64:
-            return WeightedSketchCounter(
-                parameters: snapshot.parameters, top: 1, candidates: candidates, conservative: snapshot.conservative,
-                weight: snapshot.weight, halfLifeSeconds: snapshot.halfLifeSeconds > 0 ? snapshot.halfLifeSeconds : nil)
-        }
     }
 }

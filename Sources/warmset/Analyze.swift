@@ -91,6 +91,7 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         let configuration = try makeConfiguration()
+        if let notice = configuration.standardInputNotice(stdinIsTerminal: Terminal.standardInputIsTerminal) { Terminal.error(notice) }
         let terminal = Terminal.standardErrorIsTerminal && !output.quiet
         let bar = terminal ? ProgressBar() : nil
         let result: AnalysisResult
@@ -102,77 +103,12 @@ struct Analyze: ParsableCommand {
             throw ExitCode.failure
         }
         bar?.finish()
-        var summary = result.summary
-        let trusted = result.isTrustworthy(allowPartial: configuration.allowPartial)
-        var written = false
-        // With --warm-redis (or --warm-memcached) the manifest is written only where -o points, not to stdout.
-        let skipManifest = warmTarget != nil && output.output == "-"
-        let sketchToStdout = configuration.saveSketch == "-"
-        if trusted, let path = configuration.saveSketch, let sketch = result.sketch {
-            do {
-                try SketchStore.write(sketch, to: path)
-            } catch {
-                Terminal.error("--save-sketch \(error.description)")
-                throw ExitCode.failure
-            }
+        let delivery = AnalysisDelivery(
+            configuration: configuration, manifest: output.manifest, summaryJSON: output.summaryJson, warmsAfterwards: warmTarget != nil)
+        let verdict = delivery.deliver(result, say: Terminal.error) { summary, written in
+            if !output.quiet { SummaryPrinter.print(summary, output: output.output, written: written) }
         }
-        if trusted, let path = configuration.report {
-            do {
-                try ReportFile.write(result, configuration: configuration, to: path)
-            } catch {
-                Terminal.error("--report \(error.description)")
-                throw ExitCode.failure
-            }
-        }
-        if trusted && sketchToStdout && output.output == "-" {
-            written = true  // stdout carries the sketch; the manifest goes only to --output FILE
-        } else if trusted && !skipManifest {
-            let bytes: [UInt8]
-            if let format = output.outputFormat.manifestFormat {
-                bytes = ManifestRenderer.render(
-                    result.ranked, format: format, errorBound: result.errorBound, scoreBound: result.summary.counting.errorBoundWeight)
-            } else {
-                bytes = ManifestRenderer.renderURLs(result.ranked, baseURL: output.baseURL ?? "")
-            }
-            switch Result(catching: { () throws(EmitError) in try OutputFile.write(bytes, to: output.output) }) {
-            case .success:
-                written = true
-            case .failure(let error) where output.output == "-" && error.code == EPIPE:
-                written = true  // the reader (e.g. `head`) closed stdout: what it took is what it wanted
-            case .failure(let error):
-                Terminal.error(error.description)
-            }
-        } else {
-            summary.keysEmitted = 0
-        }
-        if !output.quiet { SummaryPrinter.print(summary, output: output.output, written: written) }
-        if let path = output.summaryJson {
-            do {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try OutputFile.write(Array(try encoder.encode(summary)) + [0x0A], to: path)
-            } catch {
-                Terminal.error("--summary-json \(path): \(error)")
-                throw ExitCode.failure
-            }
-        }
-        if summary.tooManyMalformed {
-            let share = summary.linesRead > 0 ? 100 * Double(summary.linesMalformed) / Double(summary.linesRead) : 0
-            let first = summary.malformedSamples.first.map { " (first: \($0))" } ?? ""
-            Terminal.error(
-                "\(Format.percent(share)) of lines (\(Format.count(summary.linesMalformed)) of \(Format.count(summary.linesRead))) do not match the format '\(configuration.format)'\(first); check --format. No manifest was written")
-            throw ExitCode.failure
-        }
-        if summary.partial {
-            if configuration.allowPartial {
-                Terminal.error("warning: the result is PARTIAL: \(summary.errors.joined(separator: "; ")). Written anyway (--allow-partial)")
-            } else {
-                Terminal.error(
-                    "the result is partial, so no manifest was written: \(summary.errors.joined(separator: "; ")). Fix the input, or rerun with --allow-partial to write what was read")
-                throw ExitCode.failure
-            }
-        }
-        if !written && !skipManifest { throw ExitCode.failure }
+        guard verdict.mayWarm else { throw ExitCode(verdict.status) }
         if let warmTarget {
             let plan = WarmPlan(result.ranked.map(WarmEntry.init))
             let status = try WarmRun.run(

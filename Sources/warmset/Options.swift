@@ -196,6 +196,12 @@ struct OutputOptions: ParsableArguments {
             throw ValidationError("--max-malformed '\(maxMalformed)': use a percentage like 5% or a fraction like 0.05")
         }
     }
+
+    /// Where the manifest goes, and in which form.
+    var manifest: AnalysisDelivery.Manifest {
+        if let format = outputFormat.manifestFormat { return .manifest(format, to: output) }
+        return .urls(baseURL: baseURL ?? "", to: output)
+    }
 }
 
 /// `--inflate` values.

@@ -23,22 +23,7 @@ extension SummaryPrinter {
             lines.append("  candidates  \(Format.count(counting.candidates ?? 0)) tracked; any key not tracked has a true \(unit) of at most \(String(format: "%.6g", miss))")
         }
         guard let selection = s.selection else { return lines }
-        var curve = "  coverage    "
-        var parts: [String] = []
-        for point in selection.curve {
-            let label = point.top >= 1000 ? "\(point.top / 1000)k" : "\(point.top)"
-            if let share = point.share {
-                if let lower = point.lowerShare, lower < share - 0.0005 {
-                    parts.append("top \(label) \(Format.percent(lower * 100))–\(Format.percent(share * 100))")
-                } else {
-                    parts.append("top \(label) \(Format.percent(share * 100))")
-                }
-            } else {
-                parts.append("top \(label) n/a")
-            }
-        }
-        curve += parts.joined(separator: ", ")
-        lines.append(curve)
+        lines.append("  coverage    " + selection.coverageText(keysKnown: s.keysKnown))
         if selection.fromEstimates {
             lines.append("              (from sketch estimates: the true share lies in the range; past the \(Format.count(s.counting.candidates ?? 0)) keys tracked the upper end assumes each further key at the miss bound; raise --top to track more)")
         }

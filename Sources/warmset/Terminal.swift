@@ -4,6 +4,7 @@ import WarmsetAnalysis
 /// stderr helpers.
 enum Terminal {
     static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
+    static var standardInputIsTerminal: Bool { isatty(0) == 1 }
 
     /// Writes `text` to stderr as is.
     static func write(_ text: String) {

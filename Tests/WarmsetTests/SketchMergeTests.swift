@@ -172,10 +172,10 @@ struct ForwardDecayTests {
             }
         }
         #expect(early.snapshot().landmark != late.snapshot().landmark)
-        let merged = SketchCounters.empty(like: late.snapshot(), capacity: 20)
+        let merged = KeyCounting.empty(like: late.snapshot(), capacity: 20)
         try merged.merge(late.snapshot(), name: "late")
         try merged.merge(early.snapshot(), name: "early")
-        let a = merged.ranked(limit: 10), b = whole.ranked(limit: 10)
+        let a = merged.keyCounter.ranked(limit: 10), b = whole.ranked(limit: 10)
         #expect(a.map(\.key) == b.map(\.key))
         for (x, y) in zip(a, b) {
             let sx = x.score ?? 0, sy = y.score ?? 0

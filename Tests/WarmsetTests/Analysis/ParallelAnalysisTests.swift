@@ -118,9 +118,9 @@ struct ParallelAnalysisTests {
         var c = AnalysisConfiguration()
         c.parseThreads = 2
         let counter = SketchCounter(parameters: SketchParameters(depth: 4, widthLog2: 10), top: 10)
-        #expect(ParallelAnalysis.lanes(c, counter: counter, counterOverride: nil, weighted: false) == 2)
+        #expect(LaneRun.laneCount(c, counter: .sketch(counter), counterOverride: false, weighted: false) == 2)
         func threads(gzip: Bool, cores: Int, lanes: Int = 2) -> Int {
-            ParallelAnalysis.parseThreads(lanes: lanes, c, allGzip: gzip, cores: cores)
+            LaneRun.parseThreads(lanes: lanes, c, allGzip: gzip, cores: cores)
         }
         #expect(threads(gzip: true, cores: 2) == 2 && threads(gzip: false, cores: 2) == 2, "chosen threads are kept")
         c.spareCoreForInflate = true
@@ -167,14 +167,14 @@ struct ParallelAnalysisTests {
         var c = configuration(paths, exact: false, threads: 3, chunkSize: 4096)
         c.sketch = SketchParameters(depth: 4, widthLog2: 10)
         c.top = 50
-        func outcome(threads: Int) throws -> (ranked: [RankedKey], outcome: ParallelAnalysis.Outcome) {
+        func outcome(threads: Int) throws -> (ranked: [RankedKey], outcome: LaneRun.Outcome) {
             let sources: [(path: String, source: (any ByteSource)?)] = try paths.map { ($0, try InputOpener.open($0)) }
             let counter = SketchCounter(parameters: c.sketch, top: c.top)
             var summary = AnalysisSummary()
-            let outcome = try ParallelAnalysis.run(
-                sources, lanes: 3, threads: threads, configuration: c, compiled: try CompiledAnalysis(c), counter: counter,
-                sampleLimit: 5, summary: &summary) { _, _ in }
-            return (outcome.counter.ranked(limit: 50), outcome)
+            let run = try LaneRun(
+                c, compiled: try CompiledAnalysis(c), counter: .sketch(counter), weigher: nil, lanes: 3, threads: threads, sampleLimit: 5)
+            let outcome = run.run(sources, summary: &summary) { _, _ in }
+            return (outcome.counter.keyCounter.ranked(limit: 50), outcome)
         }
         let reference = try outcome(threads: 3)
         #expect(reference.outcome.linesRead == exact.summary.linesRead)
