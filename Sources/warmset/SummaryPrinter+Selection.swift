@@ -25,7 +25,7 @@ extension SummaryPrinter {
         guard let selection = s.selection else { return lines }
         lines.append("  coverage    " + selection.coverageText(keysKnown: s.keysKnown))
         if selection.fromEstimates {
-            lines.append("              (from sketch estimates: the true share lies in the range; past the \(Format.count(s.counting.candidates ?? 0)) keys tracked the upper end assumes each further key at the miss bound; raise --top to track more)")
+            lines.append("              (from sketch estimates: the true share lies in the range; rows stop at the \(Format.count(s.counting.candidates ?? 0)) keys tracked; raise --top to track more)")
         }
         var chosen = "  selection   \(selection.rules); ended by \(selection.endedBy)"
         if selection.bytes > 0 { chosen += "; about \(Format.bytes(selection.bytes)) of objects" }

@@ -28,7 +28,7 @@ struct HostileInputTests {
         lines[3] = Array(Self.line(4, "/inv").utf8).flatMap { $0 == UInt8(ascii: "v") ? [0xFF, 0xFE] : [$0] }
         var bytes: [UInt8] = []
         for (i, l) in lines.enumerated() { bytes += l + (i < lines.count - 1 ? [0x0D, 0x0A] : []) }
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
 
         let summary = dir.appendingPathComponent("s.json").path
         let result = try TestSupport.run([

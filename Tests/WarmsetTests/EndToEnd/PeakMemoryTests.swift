@@ -47,7 +47,8 @@ struct PeakMemoryTests {
         }
         let few = try peak(keys: 1000, []), many = try peak(keys: 300_000, [])
         #expect(many - few < 8 << 20, "sketch mode: \(few >> 20) MiB for ~1,000 keys, \(many >> 20) MiB for ~150,000")
-        #expect(many < 64 << 20, "sketch mode: \(many >> 20) MiB")
+        // ThreadSanitizer's shadow memory multiplies every page touched: only the growth means anything there.
+        if !TestSupport.isThreadSanitized { #expect(many < 64 << 20, "sketch mode: \(many >> 20) MiB") }
         let fewExact = try peak(keys: 1000, ["--exact"]), manyExact = try peak(keys: 300_000, ["--exact"])
         #expect(manyExact - fewExact > 30 << 20, "exact mode: \(fewExact >> 20) MiB for ~1,000 keys, \(manyExact >> 20) MiB for ~150,000")
     }

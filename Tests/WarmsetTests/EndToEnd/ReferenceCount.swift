@@ -4,7 +4,7 @@ import Foundation
 /// 2xx and 304, query dropped, path normalized), written without any of warmset's code:
 /// a regular expression per line and string operations.
 enum ReferenceCount {
-    nonisolated(unsafe) static let line = try! NSRegularExpression(
+    static let line = try! NSRegularExpression(
         pattern: #"^\S+ - .*? \[[^\]]*\] "((?:[^"\\]|\\.)*)" (\d{3}) (?:\d+|-)(?: "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*")?\r?$"#)
 
     static func counts(of text: [UInt8]) -> [String: Int] {

@@ -31,7 +31,7 @@ struct ParsedLine: Equatable, CustomStringConvertible {
 
 /// A slow, obviously correct parser for the combined format: one regular expression.
 enum ReferenceCombined {
-    nonisolated(unsafe) static let regex = try! NSRegularExpression(
+    static let regex = try! NSRegularExpression(
         pattern: #"^(\S+) (-) (.*?) \[([^\]]*)\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-) "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)"$"#,
         options: [.dotMatchesLineSeparators])
 

@@ -114,7 +114,8 @@ struct HTTPWarmTests {
         try #require(times.count == 70)
         // From the 10th request on, past the bucket's initial burst.
         let achieved = Double(times.count - 10) / (times[times.count - 1] - times[9])
-        #expect(abs(achieved - 20) / 20 <= 0.10, "achieved \(achieved) requests/s at --rate 20/s")
+        // Under ThreadSanitizer the client itself is slow enough to lag the bucket a little.
+        #expect(abs(achieved - 20) / 20 <= (TestSupport.isThreadSanitized ? 0.2 : 0.10), "achieved \(achieved) requests/s at --rate 20/s")
     }
 
     @Test func status429And503AreBackedOffWithRetryAfter() throws {

@@ -43,6 +43,10 @@ enum TestSupport {
     /// build must then allow several times as much.
     static let isThreadSanitized = dlsym(nil, "__tsan_init") != nil
 
+    /// How many times a wall-clock bound set for a debug build must stretch: ThreadSanitizer
+    /// runs the code several times slower.
+    static let slowdown: Double = isThreadSanitized ? 3 : 1
+
     struct RunResult {
         var status: Int32
         var stdout: String
