@@ -202,3 +202,16 @@ def test_recount_is_refused_with_the_reason(cluster, warmset, logs, tmp_path):
     assert done.returncode == 2, done.output[-4000:]
     assert "--recount is refused: it reads the log files a second time" in done.output
     assert "Traceback" not in done.output
+
+
+def test_an_input_past_max_malformed_fails_the_job_with_warmsets_sentence(cluster, warmset, logs, tmp_path):
+    """A file that is not an access log (past --max-malformed) fails its task, and so the job."""
+    junk = tmp_path / "not-a-log.txt"
+    junk.write_text("".join(f"this is line {i} of something else\n" for i in range(200)))
+    said = subprocess.run([warmset, "analyze", "-", "--save-sketch", "-", "-q"], stdin=open(junk, "rb"),
+                          capture_output=True, text=True)
+    assert said.returncode == 1 and "malformed" in said.stderr, said.stderr
+    out = tmp_path / "warm.keys"
+    done = cluster.submit(["--warmset", warmset, "--output", str(out), *logs[:2], str(junk)])
+    assert_clean_failure(done, f"{junk.name}: {said.stderr.strip()}", "1 task(s) failed")
+    assert not out.exists()
