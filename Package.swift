@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "WarmsetAnalysis",
             dependencies: [
-                "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetEmit",
+                "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetModel", "WarmsetSketch", "WarmsetEmit",
                 .product(name: "Yams", package: "Yams"),
             ], swiftSettings: hotPath),
         // warm: the warm plan, value sources (HTTP origin), rate limiting, outcome accounting
@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "warmset",
             dependencies: [
-                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetWarm", "WarmsetRedis",
+                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetModel", "WarmsetWarm", "WarmsetRedis",
                 "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch", "WarmsetSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -129,11 +129,11 @@ let package = Package(
         // `make microbench`: the per-line stages one at a time, on lines held in memory.
         .executableTarget(
             name: "warmset-micro",
-            dependencies: ["WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetGenerator"]),
+            dependencies: ["WarmsetFormat", "WarmsetKeys", "WarmsetModel", "WarmsetSketch", "WarmsetGenerator"]),
         .testTarget(
             name: "WarmsetTests",
             dependencies: [
-                "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetSketch", "WarmsetEmit",
+                "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetModel", "WarmsetSketch", "WarmsetEmit",
                 "WarmsetAnalysis", "WarmsetGenerator",
                 // Tests/WarmsetTests/Redis: the warmers against real servers
                 "WarmsetWarm", "WarmsetRedis", "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch",

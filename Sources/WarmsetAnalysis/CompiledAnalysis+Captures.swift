@@ -1,3 +1,4 @@
+import WarmsetModel
 import WarmsetSketch
 
 extension CompiledAnalysis {

@@ -1,3 +1,4 @@
+import WarmsetModel
 import WarmsetFormat
 import WarmsetKeys
 import WarmsetSketch

@@ -1,3 +1,4 @@
+import WarmsetModel
 import WarmsetSketch
 
 /// How the warm set was chosen, and how much of the traffic the top keys cover.

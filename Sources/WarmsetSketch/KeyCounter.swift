@@ -1,3 +1,4 @@
+import WarmsetModel
 /// What a counter reports about itself for the summary.
 public struct CounterStats: Sendable, Equatable {
     /// Requests counted.

@@ -1,3 +1,4 @@
+import WarmsetModel
 import CPrefetch
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import WarmsetModel
 import CByteScan
 import HeapModule
 

@@ -1,3 +1,4 @@
+import WarmsetModel
 /// The sketch file format, version 1 (docs/sketch-format.md): a 128-byte header, the
 /// count-min counters row by row, the candidate keys, and a trailer of 64-bit checksums
 /// (header, each counter row, candidates). Everything is little-endian.

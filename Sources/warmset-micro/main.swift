@@ -5,6 +5,7 @@
 // scripts/malloc-count.c (LD_PRELOAD). The argument, if any, is the number of repetitions.
 // Prints a Markdown table. Each stage checks its own result (the same counts in every
 // repetition, what the stage before it found); a mismatch ends the run with exit status 1.
+import WarmsetModel
 import Foundation
 import WarmsetFormat
 import WarmsetGenerator

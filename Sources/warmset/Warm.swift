@@ -1,3 +1,4 @@
+import WarmsetModel
 import ArgumentParser
 import WarmsetEmit
 import WarmsetRedis

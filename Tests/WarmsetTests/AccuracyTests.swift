@@ -1,3 +1,4 @@
+import WarmsetModel
 import Foundation
 import Testing
 import WarmsetSketch

@@ -1,3 +1,4 @@
+import WarmsetModel
 import Testing
 import WarmsetAnalysis
 import WarmsetSketch
