@@ -9,13 +9,21 @@ protocol AnalysisOptionGroups {
     var filters: FilterOptions { get }
     var keys: KeyOptions { get }
     var counting: CountingOptions { get }
-    var output: OutputOptions { get }
     var selection: SelectionOptions { get }
     var weights: WeightOptions { get }
-    var sketchFile: SketchFileOptions { get }
+    /// Sets what only this command's own options decide: the size of the warm set, the update
+    /// rule, and (analyze) the output policy, sketch, recount and report files.
+    func applyCommandOptions(to c: inout AnalysisConfiguration)
 }
 
-extension Analyze: AnalysisOptionGroups {}
+extension Analyze: AnalysisOptionGroups {
+    func applyCommandOptions(to c: inout AnalysisConfiguration) {
+        c.top = output.top
+        c.allowPartial = output.allowPartial
+        c.maxMalformedFraction = Share.parse(output.maxMalformed) ?? 0.05
+        c.apply(sketchFile: sketchFile)
+    }
+}
 
 extension AnalysisOptionGroups {
     /// Compiles the configuration now, so that a bad format, rule or filter is a usage error
@@ -51,10 +59,8 @@ extension AnalysisOptionGroups {
         c.maxKeyBytes = keys.maxKeyBytes
         c.exact = counting.exact
         c.sketch = counting.parameters
-        c.top = output.top
-        c.allowPartial = output.allowPartial
-        c.maxMalformedFraction = Share.parse(output.maxMalformed) ?? 0.05
-        c.apply(sketchFile: sketchFile, weight: weights, selection: selection, counting: counting)
+        applyCommandOptions(to: &c)
+        c.apply(weight: weights, selection: selection, counting: counting)
         if let path = keys.rulesFile {
             let text: String
             do {

@@ -153,6 +153,11 @@ struct CountingOptions: ParsableArguments {
 
 /// What is written where.
 struct OutputOptions: ParsableArguments {
+    /// `--top`'s range, for analyze and watch.
+    static func checkTop(_ top: Int) throws {
+        guard top >= 1 && top <= 10_000_000 else { throw ValidationError("--top must be between 1 and 10000000") }
+    }
+
     @Option(help: ArgumentHelp("How many keys the warm set holds.", valueName: "n"))
     var top: Int = 1000
 
@@ -181,7 +186,7 @@ struct OutputOptions: ParsableArguments {
     var maxMalformed: String = "5%"
 
     func validate() throws {
-        guard top >= 1 && top <= 10_000_000 else { throw ValidationError("--top must be between 1 and 10000000") }
+        try Self.checkTop(top)
         if outputFormat == .urls {
             guard let baseURL else { throw ValidationError("--output-format urls needs --base-url, e.g. --base-url https://shop.example.com") }
             guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,

@@ -109,11 +109,16 @@ enum Duration {
 
 extension AnalysisConfiguration {
     /// Applies the issue-6 options.
-    mutating func apply(sketchFile: SketchFileOptions, weight: WeightOptions, selection: SelectionOptions, counting: CountingOptions) {
+    /// The Sketch-file group of `analyze`.
+    mutating func apply(sketchFile: SketchFileOptions) {
         saveSketch = sketchFile.saveSketch
         conservativeUpdate = sketchFile.update == .conservative
         recount = sketchFile.recount
         report = sketchFile.report
+    }
+
+    /// The Weights, Selection and Counting groups, shared by `analyze` and `watch`.
+    mutating func apply(weight: WeightOptions, selection: SelectionOptions, counting: CountingOptions) {
         self.weight = weight.weight.weight
         halfLifeSeconds = weight.halfLife.flatMap(Duration.parseSeconds)
         coverage = selection.coverage.flatMap(Share.parse)

@@ -47,12 +47,11 @@ struct Watch: ParsableCommand {
         valueName: "rule"))
     var update: UpdateRule = .conservative
 
-    /// The Output group as analyze would have parsed it from `--top`.
-    var output: OutputOptions { OutputOptions.parseOrExit(outputArguments) }
-    /// The Sketch-file group as analyze would have parsed it from `--update`.
-    var sketchFile: SketchFileOptions { SketchFileOptions.parseOrExit(sketchFileArguments) }
-    private var outputArguments: [String] { ["--top", String(top)] }
-    private var sketchFileArguments: [String] { ["--update", update.rawValue] }
+    /// `--top` and `--update`: of analyze's Output and Sketch-file groups, all watch takes.
+    func applyCommandOptions(to c: inout AnalysisConfiguration) {
+        c.top = top
+        c.conservativeUpdate = update == .conservative
+    }
 
     @Option(help: ArgumentHelp("Warm every this long, e.g. 5m, 30s, 1.5s.", valueName: "duration"))
     var every: String = "5m"
@@ -91,12 +90,7 @@ struct Watch: ParsableCommand {
         guard let share = Share.parse(refreshBelow), share >= 0, share <= 1 else {
             throw ValidationError("--refresh-below '\(refreshBelow)': expected a share such as 20% or 0.2")
         }
-        // The groups' own checks (--top's range), as a usage error before `output` is read.
-        do {
-            _ = try OutputOptions.parse(outputArguments)
-        } catch {
-            throw ValidationError(OutputOptions.message(for: error))
-        }
+        try OutputOptions.checkTop(top)
         if counting.exact && state != nil {
             throw ValidationError("--state checkpoints a sketch, and --exact counts in a hash table; drop --exact")
         }
