@@ -6,8 +6,9 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: C libraries behind the system-library targets.
 BUILD_PACKAGES := pkg-config zlib1g-dev libisal-dev libpcre2-dev libhiredis-dev libmemcached-dev gzip
 # Tests: chromium (headless) to render the HTML report; redis-server, redis-cli and python3
-# (the test HTTP origin) for the Redis warmer; memcached for the memcached warmer.
-APT_PACKAGES := $(BUILD_PACKAGES) chromium redis-server redis-tools python3 memcached
+# (the test HTTP origin) for the Redis warmer; memcached for the memcached warmer; redis-sentinel for
+# Sentinel failover, openssl for the test CA of Redis over TLS, nginx-core for proxy_cache nodes.
+APT_PACKAGES := $(BUILD_PACKAGES) chromium redis-server redis-tools python3 memcached redis-sentinel openssl nginx-core
 BIN          := .build/debug/warmset
 # Release builds link the Swift runtime and Foundation statically: the binary then runs where no
 # Swift toolchain is installed, and starts about 14 ms sooner (no 20-odd shared libraries to map
