@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.36.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -85,8 +86,18 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
-        // warm Redis (standalone and Cluster) through hiredis
-        .target(name: "WarmsetRedis", dependencies: ["CHiredis", "WarmsetModel", "WarmsetWarm"], swiftSettings: hotPath),
+        // warm Redis (standalone and Cluster) through hiredis; rediss:// through an in-process TLS
+        // relay on swift-nio-ssl (already built for async-http-client), since hiredis 0.14 has no TLS
+        .target(
+            name: "WarmsetRedis",
+            dependencies: [
+                "CHiredis", "WarmsetModel", "WarmsetWarm",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ],
+            swiftSettings: hotPath),
         // warm memcached pools through libmemcached (ketama or modula, as the application's client)
         .target(name: "WarmsetMemcached", dependencies: ["CMemcached", "WarmsetModel", "WarmsetWarm"]),
         // warm HTTP caches: request each key's path so that whatever caches behind the URL fills

@@ -8,10 +8,17 @@ extension RedisConnection {
         return Foundation.timeval(tv_sec: whole, tv_usec: Int((seconds - Double(whole)) * 1_000_000))
     }
 
-    /// Opens a context; a context that reports an error is freed and becomes the error.
-    static func open(_ endpoint: RedisEndpoint, timeout: Double, server: String) throws(RedisError) -> UnsafeMutablePointer<redisContext> {
+    /// Opens a context; a context that reports an error is freed and becomes the error. A
+    /// `rediss://` URL connects through the TLS relay (`RedisTLSRelay`), whose plain end hiredis
+    /// then owns (`redisFree` closes it, which ends the TLS connection).
+    static func open(_ settings: RedisConnectionSettings, server: String) throws(RedisError) -> UnsafeMutablePointer<redisContext> {
+        let timeout = settings.connectTimeout
         let context: UnsafeMutablePointer<redisContext>?
-        switch endpoint {
+        switch settings.url.endpoint {
+        case .tcp(let host, let port) where settings.url.tls:
+            let relayed = try RedisTLSRelay.connect(host: host, port: port, settings: settings.tls, timeout: timeout, server: server)
+            context = redisConnectFd(relayed)
+            if context == nil { Foundation.close(relayed) }
         case .tcp(let host, let port):
             context = redisConnectWithTimeout(host, Int32(port), timeval(timeout))
         case .unix(let path):

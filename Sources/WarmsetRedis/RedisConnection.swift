@@ -9,6 +9,8 @@ public struct RedisConnectionSettings: Sendable {
     public var connectTimeout: Double = 5
     /// Seconds to wait for a reply.
     public var readTimeout: Double = 30
+    /// How a `rediss://` URL's TLS is verified (unused for `redis://`); every cluster node gets the same.
+    public var tls = RedisTLSSettings()
 
     /// Settings for `url`.
     public init(url: RedisURL) {
@@ -56,7 +58,7 @@ public final class RedisConnection {
     public func connect() throws(RedisError) {
         disconnect()
         let server = settings.url.description
-        let connected = try Self.open(settings.url.endpoint, timeout: settings.connectTimeout, server: server)
+        let connected = try Self.open(settings, server: server)
         guard redisSetTimeout(connected, Self.timeval(settings.readTimeout)) == REDIS_OK else {
             let error = Self.contextError(connected, server: server, operation: "setting the read timeout")
             redisFree(connected)

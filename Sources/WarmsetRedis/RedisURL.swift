@@ -17,8 +17,8 @@ public enum RedisEndpoint: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A parsed `redis://[user[:password]@]host[:port][/db]` or `unix:///path/to/redis.sock[?db=N]`
-/// URL. The password may instead come from the `REDISCLI_AUTH` environment variable, as with
+/// A parsed `redis://[user[:password]@]host[:port][/db]`, `rediss://…` (the same over TLS) or
+/// `unix:///path/to/redis.sock[?db=N]` URL. The password may instead come from the `REDISCLI_AUTH` environment variable, as with
 /// redis-cli. `description` never shows the password.
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// Where the server listens.
@@ -29,13 +29,16 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     /// The logical database to SELECT (0 by default; Redis Cluster has only 0).
     public var database: Int
+    /// Whether the connection is TLS (`rediss://`); TCP endpoints only.
+    public var tls: Bool
 
     /// Creates a URL from parts.
-    public init(endpoint: RedisEndpoint, user: String? = nil, password: String? = nil, database: Int = 0) {
+    public init(endpoint: RedisEndpoint, user: String? = nil, password: String? = nil, database: Int = 0, tls: Bool = false) {
         self.endpoint = endpoint
         self.user = user
         self.password = password
         self.database = database
+        self.tls = tls
     }
 
     /// The URL with the password replaced by `***`.
@@ -48,7 +51,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         case (nil, nil): auth = ""
         }
         switch endpoint {
-        case .tcp: return "redis://\(auth)\(endpoint)/\(database)"
+        case .tcp: return (tls ? "rediss://" : "redis://") + "\(auth)\(endpoint)/\(database)"
         case .unix(let path): return "unix://\(auth)\(path)" + (database == 0 ? "" : "?db=\(database)")
         }
     }
@@ -59,11 +62,6 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         let shown = Redaction.url(text)
         func bad(_ message: String, hint: String? = nil) -> RedisError {
             RedisError(.url, server: shown, operation: "reading the URL", message: message, hint: hint)
-        }
-        if text.hasPrefix("rediss://") {
-            throw bad(
-                "TLS (rediss://) is not supported: Debian 12's hiredis 0.14 has no TLS",
-                hint: "reach the server through a TLS tunnel (stunnel, spiped, an SSH tunnel) on a local port and give a redis:// URL to it")
         }
         var url: RedisURL
         if text.hasPrefix("unix://") {
@@ -90,8 +88,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
                 throw bad("expected unix:///path/to/redis.sock")
             }
             url = RedisURL(endpoint: .unix(path: String(rest)), user: user, password: password, database: database)
-        } else if text.hasPrefix("redis://") {
-            var rest = text.dropFirst("redis://".count)
+        } else if let scheme = ["redis://", "rediss://"].first(where: text.hasPrefix) {
+            var rest = text.dropFirst(scheme.count)
             var user: String?
             var password: String?
             let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -131,9 +129,10 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
                 host = hostPort
             }
             if host.isEmpty { host = "127.0.0.1" }
-            url = RedisURL(endpoint: .tcp(host: String(host), port: port), user: user, password: password, database: database)
+            url = RedisURL(
+                endpoint: .tcp(host: String(host), port: port), user: user, password: password, database: database, tls: scheme == "rediss://")
         } else {
-            throw bad("expected redis://[user[:password]@]host[:port][/db] or unix:///path/to/redis.sock[?db=N]")
+            throw bad("expected redis://[user[:password]@]host[:port][/db], rediss://… (TLS) or unix:///path/to/redis.sock[?db=N]")
         }
         if url.password == nil, let fromEnvironment = environment["REDISCLI_AUTH"], !fromEnvironment.isEmpty {
             url.password = fromEnvironment
