@@ -12,6 +12,12 @@ enum WarmTarget {
     case memcached(String)
     case http(String)
 
+    /// The Redis URL, if the cache is Redis.
+    var redisURL: String? {
+        if case .redis(let url) = self { return url }
+        return nil
+    }
+
     /// The option that named it, for messages.
     var option: String {
         switch self {
@@ -91,9 +97,27 @@ struct WarmOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait for a cache reply or a whole HTTP response.", valueName: "seconds"))
     var timeout: Double = 30
 
+    @Option(help: ArgumentHelp(
+        "rediss:// only: trust the CA certificates of this PEM file instead of the system's roots, e.g. --redis rediss://cache:6380 --tls-ca ca.pem. The server's name (the URL's host) is always checked.",
+        valueName: "file"))
+    var tlsCa: String?
+
+    @Option(help: ArgumentHelp("rediss:// only: the client certificate (PEM) for a server that requires one (with --tls-key).", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("rediss:// only: the private key (PEM) of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Flag(help: "rediss:// only, for tests: do not check the server's certificate or name (prints a warning every run).")
+    var tlsInsecure = false
+
+    /// `--tls-ca`, `--tls-cert`, `--tls-key` and `--tls-insecure`.
+    var tls: RedisTLSSettings { RedisTLSSettings(caFile: tlsCa, certificateFile: tlsCert, keyFile: tlsKey, insecure: tlsInsecure) }
+
     /// Whether any warm option was given (they need --warm-redis on analyze).
     var anyGiven: Bool {
         origin != nil || copyFrom != nil || !headers.isEmpty || ttl != nil || noTtl || overwrite || dryRun || rate != nil || cluster
+            || tls.anyGiven
     }
 
     /// Cross-option checks for warming `target`; errors are usage errors (exit 64).
@@ -116,6 +140,21 @@ struct WarmOptions: ParsableArguments {
         guard concurrency >= 1 && concurrency <= 4096 else { throw ValidationError("--concurrency must be between 1 and 4096") }
         guard batch >= 1 && batch <= 100_000 else { throw ValidationError("--batch must be between 1 and 100000") }
         guard connectTimeout > 0 && timeout > 0 else { throw ValidationError("--connect-timeout and --timeout must be positive") }
+        try checkTLS(for: target)
+    }
+
+    /// The TLS options need a `rediss://` URL (the target's or --copy-from's) and files that load;
+    /// `--tls-insecure` warns on every run.
+    private func checkTLS(for target: WarmTarget) throws {
+        guard tls.anyGiven else { return }
+        let urls = [target.redisURL, copyFrom].compactMap { $0 }.filter { !$0.hasPrefix("memcached://") }
+        guard try urls.contains(where: { text in try usage { () throws(RedisError) in try RedisURL.parse(text) }.tls }) else {
+            throw ValidationError("--tls-ca, --tls-cert, --tls-key and --tls-insecure are for a rediss:// URL (--redis or --copy-from); this run has none")
+        }
+        try usage { () throws(RedisError) in try tls.check() }
+        if tlsInsecure {
+            Terminal.error("warning: --tls-insecure: the Redis server's certificate and name are not checked; anyone on the path can read and change what is warmed (use it only in tests)")
+        }
     }
 
     /// The checks for a cache that stores values (Redis, memcached).
@@ -171,6 +210,7 @@ struct WarmOptions: ParsableArguments {
         var target = RedisConnectionSettings(url: try usage { () throws(RedisError) in try RedisURL.parse(redisURL) })
         target.connectTimeout = connectTimeout
         target.readTimeout = timeout
+        target.tls = tls
         let source: RedisWarmSettings.Source
         if let origin {
             source = .origin(try originSettings(origin))
@@ -178,6 +218,7 @@ struct WarmOptions: ParsableArguments {
             var from = RedisConnectionSettings(url: try usage { () throws(RedisError) in try RedisURL.parse(copyFrom ?? "") })
             from.connectTimeout = connectTimeout
             from.readTimeout = timeout
+            from.tls = tls
             source = .copy(from)
         }
         var settings = RedisWarmSettings(target: target, source: source, ttl: try ttlPolicy())
