@@ -71,13 +71,22 @@ struct RedisTLSTests {
         let target = try WarmRedisServer()
         let keys = (0..<100).map { "copy:\($0)" }
         _ = try source.cli(["MSET"] + keys.flatMap { [$0, "value of \($0)"] })
+        // 3 MB in one reply: the relay's reads wait while the other side cannot take more.
+        _ = try source.cli("EVAL", "redis.call('SET', KEYS[1], string.rep('x', 3000000))", "1", "copy:big")
         let dir = try WarmTestKit.temporaryDirectory()
         let result = try WarmTestKit.warmset([
-            "warm", try manifest(keys, in: dir), "--redis", target.urlString(), "--copy-from", source.url(), "--tls-ca", files.caFile,
+            "warm", try manifest(keys + ["copy:big"], in: dir), "--redis", target.urlString(), "--copy-from", source.url(), "--tls-ca", files.caFile,
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try target.command(["GET", "copy:42"]) == [.string(Array("value of copy:42".utf8))])
-        #expect(try target.command(["DBSIZE"]) == [.integer(100)])
+        #expect(try target.command(["DBSIZE"]) == [.integer(101)])
+        #expect(try target.command(["STRLEN", "copy:big"]) == [.integer(3_000_000)])
+        // And back, into the TLS server: 3 MB in one write.
+        let back = try WarmTestKit.warmset([
+            "warm", try manifest(["copy:big"], in: dir), "--redis", source.url(db: 1), "--copy-from", target.urlString(), "--tls-ca", files.caFile,
+        ])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try source.cli("-n", "1", "STRLEN", "copy:big").trimmingCharacters(in: .whitespacesAndNewlines) == "3000000")
     }
 
     @Test func analyzeAndWatchWarmOverTLS() throws {
