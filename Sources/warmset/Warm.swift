@@ -22,6 +22,9 @@ struct Warm: ParsableCommand {
               # a Redis Cluster (detected; any node will do), gently: 200 requests/s, stop after 5% failures
               warmset warm warm.jsonl --redis redis://node1:7000 --origin 'http://api/p/{key}' --ttl 900 --rate 200/s --max-failures 5% --report warm-report.json
 
+              # a managed Redis over TLS (the server's certificate and name are checked; --tls-cert/--tls-key for mutual TLS)
+              warmset warm warm.keys --redis rediss://warmer@cache.example.com:6380 --tls-ca ca.pem --copy-from rediss://warmer@old.example.com:6380
+
               # a memcached pool, keys on the node the application's ketama client picks; add skips present keys
               warmset warm warm.jsonl --memcached cache1:11211,cache2:11211 --origin 'http://api/p/{1}' --ttl 3600
 
@@ -47,7 +50,7 @@ struct Warm: ParsableCommand {
     var manifest: String
 
     @Option(help: ArgumentHelp(
-        "The Redis to warm: redis://[user[:password]@]host[:port][/db] or unix:///path/redis.sock[?db=N]. The password may come from REDISCLI_AUTH.",
+        "The Redis to warm: redis://[user[:password]@]host[:port][/db], rediss://… (TLS, see --tls-ca) or unix:///path/redis.sock[?db=N]. The password may come from REDISCLI_AUTH.",
         valueName: "url"))
     var redis: String?
 
