@@ -54,20 +54,6 @@ public struct HTTPWarmSettings: Sendable {
         self.baseURL = baseURL
     }
 
-    /// A header line `Name: value` (`--header`, `--variant`) as a name and a value.
-    /// - Throws: `WarmError` when there is no `:` or no name.
-    public static func header(_ text: String, option: String) throws(WarmError) -> (String, String) {
-        guard let colon = text.firstIndex(of: ":"), colon > text.startIndex else {
-            throw WarmError("\(option) '\(text)'", "expected 'Name: value', e.g. 'Accept-Encoding: br'")
-        }
-        let name = text[..<colon].trimmingCharacters(in: .whitespaces)
-        let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty, !name.contains(where: { $0 == " " || $0 == "\t" }) else {
-            throw WarmError("\(option) '\(text)'", "the header name is empty or holds a space; expected 'Name: value'")
-        }
-        return (name, value)
-    }
-
     /// `baseURL` without a trailing `/`, so that `base + "/path"` has one slash.
     var trimmedBase: String {
         var base = Substring(baseURL)

@@ -302,6 +302,21 @@ public final class HTTPFetcher: Sendable {
         return KeyFailure("\(settings.codes.statusPrefix)\(code)", "\(settings.method.rawValue) \(Redaction.url(url)) returned \(code)")
     }
 
+    /// A header line `Name: value` (`--header`, `--variant`) as a name and a value: the one
+    /// parser of header options.
+    /// - Throws: `WarmError` when there is no `:` or no name.
+    public static func headerLine(_ text: String, option: String) throws(WarmError) -> (String, String) {
+        guard let colon = text.firstIndex(of: ":"), colon > text.startIndex else {
+            throw WarmError("\(option) '\(text)'", "expected 'Name: value', e.g. 'Accept-Encoding: br'")
+        }
+        let name = text[..<colon].trimmingCharacters(in: .whitespaces)
+        let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, !name.contains(where: { $0 == " " || $0 == "\t" }) else {
+            throw WarmError("\(option) '\(text)'", "the header name is empty or holds a space; expected 'Name: value'")
+        }
+        return (name, value)
+    }
+
     /// `Retry-After` as seconds: delta-seconds or an HTTP date; at most 60.
     public static func retryAfterSeconds(_ value: String) -> Double? {
         if let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return min(seconds, 60) }

@@ -50,7 +50,7 @@ struct HTTPWarmOptions: ParsableArguments {
         settings.nodes = try httpNodes.map { text in try WarmOptions.usageError { () throws(WarmError) in try HTTPNode(text) } }
         guard Set(settings.nodes).count == settings.nodes.count else { throw ValidationError("--http-node: a node is given twice") }
         settings.variants = try variants.map { text in
-            [try WarmOptions.usageError { () throws(WarmError) in try HTTPWarmSettings.header(text, option: "--variant") }]
+            [try WarmOptions.usageError { () throws(WarmError) in try HTTPFetcher.headerLine(text, option: "--variant") }]
         }
         if let verifySample {
             guard verify else { throw ValidationError("--verify-sample needs --verify") }
