@@ -103,6 +103,18 @@ struct HTTPFleetTests {
         #expect(result.stderr.contains("e.g. k"), "the summary shows an example failure")
     }
 
+    @Test func aRedirectIsFollowedOnTheSameNode() throws {
+        let fleet = try NginxFleet(nodes: 2)
+        let result = try WarmTestKit.warmset([
+            "warm", try jsonl(["/moved"]), "--http", fleet.base(), "--http-node", fleet.nodes[0], "--http-node", fleet.nodes[1],
+            "--follow-redirects",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let landed = try fleet.nodeRequests().filter { $0.uri == "/landing" }
+        #expect(landed.map(\.port).sorted() == fleet.nodePorts.sorted(), "each node's redirect was followed on that node")
+        for node in 0..<2 { #expect(fleet.cachedFiles(node: node) == 1) }
+    }
+
     @Test func oneRateLimitCoversEveryNodeAndVariant() throws {
         let fleet = try NginxFleet(nodes: 2, varyOnEncoding: true)
         let paths = (0..<15).map { "/r/\($0)" }

@@ -7,7 +7,8 @@ import Testing
 /// `X-Cache-Status: BYPASS` header), and `nodes` `proxy_cache` nodes in front of it, each
 /// with its own cache directory, all answering for `shop.test` (any other Host gets 421). The
 /// cache key is `$scheme$host$request_uri` plus, with `varyOnEncoding`, `$http_accept_encoding`;
-/// each node adds `X-Cache-Status: $upstream_cache_status`. Every node request is logged to
+/// each node adds `X-Cache-Status: $upstream_cache_status` and redirects `/moved` to `/landing`
+/// (nginx makes the `Location` absolute with its own port). Every node request is logged to
 /// `nodes.log` as `MSEC PORT HOST ACCEPT-ENCODING URI CACHE-STATUS`, every origin request to
 /// `origin.log`.
 ///
@@ -68,6 +69,7 @@ final class NginxFleet: @unchecked Sendable {
                         listen 127.0.0.1:\(port);
                         server_name shop.test;
                         access_log \(d)/nodes.log node;
+                        location = /moved { return 302 /landing; }
                         location / {
                             proxy_pass http://127.0.0.1:\(originPort);
                             proxy_cache node\(i);
