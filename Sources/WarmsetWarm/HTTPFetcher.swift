@@ -275,7 +275,8 @@ public final class HTTPFetcher: Sendable {
     }
 
     private func attempt(_ outcome: GuardedRequest.Outcome, url: String) -> Attempt {
-        let what = "\(settings.method.rawValue) \(Redaction.url(url))"
+        // Built only for a failure: redacting the URL of every response cost 2.6% of a warm run's CPU.
+        var what: String { "\(settings.method.rawValue) \(Redaction.url(url))" }
         switch outcome {
         case .response(let response, let redirects):
             let code = Int(response.status.code)
