@@ -48,6 +48,9 @@ public struct HTTPWarmSettings: Sendable {
     /// `--verify`: after the warm-up, request this many warmed keys again (the first by rank) on
     /// every node × variant and report the share that were hits; 0 for no check.
     public var verifySample = 0
+    /// A PEM file of the certificate authorities to verify an https base URL's certificate
+    /// against (on every node), instead of the system's; nil for the system's.
+    public var trustRootsFile: String?
 
     /// Settings for `baseURL`.
     public init(baseURL: String) {
@@ -292,6 +295,7 @@ final class HTTPWarmRun: Sendable {
         fetch.requestTimeout = settings.timeout
         fetch.maxRetries = settings.maxRetries
         fetch.followRedirects = settings.followRedirects
+        fetch.trustRootsFile = settings.trustRootsFile
         let (routes, bases) = try Self.routes(settings, requestGuard)
         self.bases = bases
         let statistics = HTTPWarmStatistics(routes: routes.count)

@@ -38,6 +38,9 @@ public final class HTTPFetcher: Sendable {
         public var codes: FailureCodes
         /// The report counter that counts retries, e.g. `origin_retries`.
         public var retryCounter: String
+        /// A PEM file of the certificate authorities that https servers are verified against,
+        /// instead of the system's (`/etc/ssl/certs`); nil for the system's.
+        public var trustRootsFile: String?
         /// Header sets of which each request carries one (`--variant 'Accept-Encoding: br'`), on
         /// top of `headers` (a variant's header replaces a header of the same name); empty for
         /// one request with `headers` alone.
@@ -166,6 +169,10 @@ public final class HTTPFetcher: Sendable {
             configuration.decompression = .disabled
             // The node's address for the base host: the TLS server name stays the base host.
             if let connectHost = route.connectHost { configuration.dnsOverride = [route.requestGuard.host: connectHost] }
+            if let file = settings.trustRootsFile {
+                configuration.tlsConfiguration = .makeClientConfiguration()
+                configuration.tlsConfiguration?.trustRoots = .file(file)
+            }
             return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         }
         let variants = settings.variants.isEmpty ? [[]] : settings.variants

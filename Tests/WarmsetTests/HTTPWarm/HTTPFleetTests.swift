@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import WarmsetHTTP
+import WarmsetModel
+import WarmsetWarm
 
 /// `warmset warm --http URL --http-node … --variant … --verify` against real nginx
 /// `proxy_cache` nodes (NginxFleet), through the built binary.
@@ -113,6 +116,30 @@ struct HTTPFleetTests {
         let landed = try fleet.nodeRequests().filter { $0.uri == "/landing" }
         #expect(landed.map(\.port).sorted() == fleet.nodePorts.sorted(), "each node's redirect was followed on that node")
         for node in 0..<2 { #expect(fleet.cachedFiles(node: node) == 1) }
+    }
+
+    /// In process (the command line has no option for a test CA yet): the nodes of an https
+    /// fleet get the base URL's name as TLS server name and Host, and its certificate is checked
+    /// against that name, not the node's address.
+    @Test func httpsNodesGetTheBaseNameAsServerNameAndHost() throws {
+        let fleet = try NginxFleet(nodes: 2, tls: true)
+        func warm(_ baseURL: String) throws -> WarmReport {
+            var settings = HTTPWarmSettings(baseURL: baseURL)
+            settings.nodes = try fleet.nodes.map { try HTTPNode($0) }
+            settings.trustRootsFile = fleet.directory.appendingPathComponent("cert.pem").path
+            // async-http-client retries a failed handshake until the connect timeout.
+            settings.connectTimeout = 1
+            return try HTTPWarmer(settings).warm(WarmPlan((0..<5).map { WarmEntry(key: "/s/\($0)") }), progress: nil)
+        }
+        let report = try warm("https://shop.test:\(fleet.nodePorts[0])")
+        #expect(report.warmed == 5, "\(report.failures)")
+        let logged = try fleet.nodeRequests()
+        #expect(logged.count == 10 && logged.allSatisfy { $0.sni == "shop.test" && $0.host == "shop.test" }, "\(logged)")
+        for node in 0..<2 { #expect(fleet.cachedFiles(node: node) == 5) }
+
+        let wrongName = try warm("https://other.test:\(fleet.nodePorts[0])")
+        #expect(wrongName.warmed == 0 && wrongName.failedByReason == ["http_error": 5], "a certificate for shop.test does not pass for other.test")
+        #expect(try fleet.nodeRequests().count == 10, "no request was sent over a connection whose certificate failed")
     }
 
     @Test func oneRateLimitCoversEveryNodeAndVariant() throws {

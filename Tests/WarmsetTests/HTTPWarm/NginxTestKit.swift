@@ -21,7 +21,7 @@ final class NginxFleet: @unchecked Sendable {
     let nodePorts: [Int]
     private let process = ServerProcess()
 
-    init(nodes: Int = 2, varyOnEncoding: Bool = false) throws {
+    init(nodes: Int = 2, varyOnEncoding: Bool = false, tls: Bool = false) throws {
         let nginx = "/usr/sbin/nginx"
         guard FileManager.default.isExecutableFile(atPath: nginx) else {
             Issue.record("nginx is not installed (make deps installs nginx-core)")
@@ -31,6 +31,9 @@ final class NginxFleet: @unchecked Sendable {
         originPort = try WarmTestKit.freePort()
         nodePorts = try (0..<nodes).map { _ in try WarmTestKit.freePort() }
         let d = directory.path
+        if tls { try Self.makeCertificate(in: directory) }
+        let ssl = tls ? " ssl" : ""
+        let certificate = tls ? "ssl_certificate \(d)/cert.pem; ssl_certificate_key \(d)/key.pem;" : ""
         let key = varyOnEncoding ? "$scheme$host$request_uri$http_accept_encoding" : "$scheme$host$request_uri"
         var config = """
             master_process off;
@@ -44,7 +47,7 @@ final class NginxFleet: @unchecked Sendable {
                 fastcgi_temp_path \(d)/tmp/fastcgi;
                 uwsgi_temp_path \(d)/tmp/uwsgi;
                 scgi_temp_path \(d)/tmp/scgi;
-                log_format node '$msec $server_port $host "$http_accept_encoding" $request_uri $upstream_cache_status';
+                log_format node '$msec $server_port $host "$http_accept_encoding" $request_uri $upstream_cache_status "$ssl_server_name"';
                 server {
                     listen 127.0.0.1:\(originPort);
                     access_log \(d)/origin.log;
@@ -61,12 +64,14 @@ final class NginxFleet: @unchecked Sendable {
             config += """
                     proxy_cache_path \(d)/cache\(i) levels=1:2 keys_zone=node\(i):1m;
                     server {
-                        listen 127.0.0.1:\(port) default_server;
+                        listen 127.0.0.1:\(port)\(ssl) default_server;
+                        \(certificate)
                         access_log \(d)/nodes.log node;
                         return 421;
                     }
                     server {
-                        listen 127.0.0.1:\(port);
+                        listen 127.0.0.1:\(port)\(ssl);
+                        \(certificate)
                         server_name shop.test;
                         access_log \(d)/nodes.log node;
                         location = /moved { return 302 /landing; }
@@ -137,14 +142,26 @@ final class NginxFleet: @unchecked Sendable {
         return walk.compactMap { ($0 as? URL).flatMap { try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile } }.filter { $0 }.count
     }
 
-    /// The node requests logged: (seconds, port, host, accept-encoding, uri, cache status).
-    func nodeRequests() throws -> [(t: Double, port: Int, host: String, encoding: String, uri: String, cache: String)] {
+    /// The node requests logged: (seconds, port, host, accept-encoding, uri, cache status, TLS
+    /// server name).
+    func nodeRequests() throws -> [(t: Double, port: Int, host: String, encoding: String, uri: String, cache: String, sni: String)] {
         let text = (try? String(contentsOf: directory.appendingPathComponent("nodes.log"), encoding: .utf8)) ?? ""
+        let quotes = CharacterSet(charactersIn: "\"")
         return text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            guard f.count == 6, let t = Double(f[0]), let port = Int(f[1]) else { return nil }
-            return (t, port, f[2], f[3].trimmingCharacters(in: CharacterSet(charactersIn: "\"")), f[4], f[5])
+            guard f.count == 7, let t = Double(f[0]), let port = Int(f[1]) else { return nil }
+            return (t, port, f[2], f[3].trimmingCharacters(in: quotes), f[4], f[5], f[6].trimmingCharacters(in: quotes))
         }
+    }
+
+    /// A self-signed certificate for `shop.test` (`cert.pem`, also the trust root) and its key.
+    private static func makeCertificate(in directory: URL) throws {
+        let d = directory.path
+        let made = try WarmTestKit.run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+            "-subj", "/CN=shop.test", "-addext", "subjectAltName=DNS:shop.test", "-keyout", "\(d)/key.pem", "-out", "\(d)/cert.pem",
+        ])
+        try #require(made.status == 0, "openssl: \(made.stderr)")
     }
 
     /// How many requests reached the origin (the start-up probe's not counted).
