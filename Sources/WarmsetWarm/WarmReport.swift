@@ -66,6 +66,72 @@ public struct WarmReport: Codable, Sendable {
         public var latencyP99Ms: Double
         /// Largest, ms.
         public var latencyMaxMs: Double
+        /// Responses by what the cache said (`hit`, `miss`, `expired`, `stale`, `bypass`…,
+        /// `unknown` when no header tells): see `HTTPCacheStatus` in WarmsetHTTP.
+        public var cacheStatus: [String: Int] = [:]
+        /// With `--http-node`: the requests of each node, in the order given.
+        public var nodes: [NodeStats]?
+        /// With `--verify`: what the second requests of a sample of warmed keys said.
+        public var verify: VerifyStats?
+
+        /// The requests of one node of a fleet.
+        public struct NodeStats: Codable, Sendable, Equatable {
+            /// `host:port`.
+            public var node: String
+            /// Requests sent (retried 429/503 included).
+            public var requests: Int
+            /// Node × variant requests whose last response warmed the key (a 2xx, or a 3xx not
+            /// followed).
+            public var ok: Int
+            /// Node × variant requests that did not.
+            public var failed: Int
+            /// Responses by status code.
+            public var statusCounts: [String: Int]
+            /// Responses by cache status, as `cacheStatus`.
+            public var cacheStatus: [String: Int]
+
+            /// Creates the numbers of `node`.
+            public init(node: String, requests: Int, ok: Int, failed: Int, statusCounts: [String: Int], cacheStatus: [String: Int]) {
+                self.node = node
+                self.requests = requests
+                self.ok = ok
+                self.failed = failed
+                self.statusCounts = statusCounts
+                self.cacheStatus = cacheStatus
+            }
+        }
+
+        /// What `--verify` found: every sampled key requested again on every node × variant.
+        public struct VerifyStats: Codable, Sendable, Equatable {
+            /// Keys sampled (the first warmed keys of the plan, by rank).
+            public var keys: Int
+            /// Requests sent: keys × nodes × variants.
+            public var requests: Int
+            /// Responses the cache called a hit.
+            public var hits: Int
+            /// Responses the cache called a miss.
+            public var misses: Int
+            /// Responses with another cache status (`expired`, `stale`, `bypass`…).
+            public var other: Int
+            /// Responses with no cache status header (nor `Age`).
+            public var unknown: Int
+            /// Requests with no response or a status that does not warm.
+            public var failed: Int
+            /// `hits / requests`, 0 when nothing was sent.
+            public var hitShare: Double
+
+            /// Creates the numbers.
+            public init(keys: Int, requests: Int, hits: Int, misses: Int, other: Int, unknown: Int, failed: Int) {
+                self.keys = keys
+                self.requests = requests
+                self.hits = hits
+                self.misses = misses
+                self.other = other
+                self.unknown = unknown
+                self.failed = failed
+                self.hitShare = requests > 0 ? Double(hits) / Double(requests) : 0
+            }
+        }
 
         /// Creates the numbers.
         public init(

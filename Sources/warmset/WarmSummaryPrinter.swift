@@ -30,9 +30,41 @@ enum WarmSummaryPrinter {
             let codes = http.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: ", ")
             lines.append("  responses   \(Format.count(http.responses)) (\(codes.isEmpty ? "none" : codes)), \(Format.bytes(http.bytesReceived)) received")
             lines.append(String(format: "  latency     p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms", http.latencyP50Ms, http.latencyP90Ms, http.latencyP99Ms, http.latencyMaxMs))
+            lines += httpCacheLines(http)
         }
         if r.unaccounted != 0 { lines.append("  BUG: \(r.unaccounted) keys have no outcome") }
         Terminal.write(lines.joined(separator: "\n") + "\n")
+    }
+}
+
+extension WarmSummaryPrinter {
+    static let statusHeaders = "X-Cache-Status, X-Cache, CF-Cache-Status or Age"
+
+    /// `hit 3, miss 1`, sorted by name.
+    static func counts(_ counts: [String: Int]) -> String {
+        counts.isEmpty ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: ", ")
+    }
+
+    /// The cache status of the responses, each node's counts, and what `--verify` found.
+    static func httpCacheLines(_ http: WarmReport.HTTPStats) -> [String] {
+        var lines: [String] = []
+        let told = http.cacheStatus.filter { $0.key != "unknown" }.values.reduce(0, +)
+        let why = told == 0 && http.responses > 0 ? " (no \(statusHeaders) header: the cache does not tell)" : " (from \(statusHeaders))"
+        lines.append("  cache       \(counts(http.cacheStatus))\(why)")
+        for node in http.nodes ?? [] {
+            lines.append(
+                "  node        \(node.node): \(Format.count(node.requests)) requests, \(Format.count(node.ok)) ok, \(Format.count(node.failed)) failed; status \(counts(node.statusCounts)); cache \(counts(node.cacheStatus))")
+        }
+        if let v = http.verify {
+            let what = "  verify      \(Format.count(v.keys)) keys again, \(Format.count(v.requests)) requests: "
+            if v.requests > 0 && v.unknown == v.requests - v.failed && v.unknown > 0 {
+                lines.append(what + "hits cannot be told: the cache sent no \(statusHeaders) header (\(Format.count(v.failed)) failed)")
+            } else {
+                lines.append(
+                    what + "\(Format.percent(v.hitShare * 100)) hits (hit \(Format.count(v.hits)), miss \(Format.count(v.misses)), other \(Format.count(v.other)), unknown \(Format.count(v.unknown)), failed \(Format.count(v.failed)))")
+            }
+        }
+        return lines
     }
 }
 
