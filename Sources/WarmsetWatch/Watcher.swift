@@ -142,37 +142,52 @@ public final class Watcher {
         for event in follower.takeEvents() { logger.debug("\(event)") }
     }
 
+    /// What one cycle did, for the metrics and the log line.
+    private struct CycleResult {
+        var keys: Int
+        var report: WarmReport?
+        /// Why the warm step could not run, if it could not.
+        var warmFailure: String?
+        /// Why the manifest could not be written, if it could not.
+        var manifestFailure: String?
+        var checkpointFailure: String?
+        var elapsed: Double
+    }
+
     /// Rank, write the manifest, warm, checkpoint, account.
     private func cycle() {
         let start = Self.now()
         let keys = analysis.ranked()
-        var manifestFailure: String?
+        var result = CycleResult(keys: keys.count, elapsed: 0)
         do {
             try writeManifest(keys)
         } catch {
-            manifestFailure = error.description
+            result.manifestFailure = error.description
         }
-        var report: WarmReport?
-        var failure: String?
         if let warmer {
             do {
-                report = try warmer.warm(WarmPlan(keys.map(WarmEntry.init)), progress: nil)
+                result.report = try warmer.warm(WarmPlan(keys.map(WarmEntry.init)), progress: nil)
             } catch {
-                failure = "\(error)"
+                result.warmFailure = "\(error)"
             }
         }
-        lastReport = report
-        lastManifestFailed = manifestFailure != nil
+        lastReport = result.report
+        lastManifestFailed = result.manifestFailure != nil
         cyclesHere += 1
         totalCycles += 1
-        var checkpointFailure: String?
         do {
             try checkpoint()
         } catch {
-            checkpointFailure = error.description
+            result.checkpointFailure = error.description
         }
-        let elapsed = Self.now() - start
-        let refreshed = report?.counters["refreshed"] ?? 0
+        result.elapsed = Self.now() - start
+        account(result)
+        log(result)
+    }
+
+    /// Adds a cycle to the metrics.
+    private func account(_ result: CycleResult) {
+        let refreshed = result.report?.counters["refreshed"] ?? 0
         metrics.update { m in
             // Overlong lines never reach the analysis: the follower skips them.
             m.linesRead = analysis.linesRead + follower.overlongLines
@@ -180,14 +195,14 @@ public final class Watcher {
             m.cycles += 1
             m.rotations = follower.rotations
             m.truncations = follower.truncations
-            m.warmSetKeys = keys.count
-            m.lastCycleSeconds = elapsed
+            m.warmSetKeys = result.keys
+            m.lastCycleSeconds = result.elapsed
             if settings.manifest != nil {
-                if manifestFailure == nil { m.manifestWrites += 1 } else { m.manifestFailures += 1 }
+                if result.manifestFailure == nil { m.manifestWrites += 1 } else { m.manifestFailures += 1 }
             }
             if warmer == nil {
-                if manifestFailure == nil { m.lastSuccessTime = Date().timeIntervalSince1970 }
-            } else if let report {
+                if result.manifestFailure == nil { m.lastSuccessTime = Date().timeIntervalSince1970 }
+            } else if let report = result.report {
                 m.keysWarmed += report.warmed
                 m.keysPresent += report.present
                 m.keysRefreshed += refreshed
@@ -197,26 +212,33 @@ public final class Watcher {
                 m.cyclesFailed += 1
             }
         }
+    }
+
+    /// The cycle's log line (one; a failed manifest or checkpoint adds one each), ending with
+    /// where the cycle went: the cache (its kind and redacted name) and the manifest file.
+    private func log(_ result: CycleResult) {
         let lines = "+\(linesSinceCycle) lines (\(totalLines) in all)"
         linesSinceCycle = 0
-        let timing = String(format: "%.2f s", elapsed)
-        // Where the cycle went: the cache (its kind and redacted name) and the manifest file.
+        let timing = String(format: "%.2f s", result.elapsed)
         var destinations: [String] = []
         if let warmer { destinations.append("\(settings.targetKind ?? "cache") \(warmer.target)") }
-        if let manifest = settings.manifest, manifestFailure == nil { destinations.append("manifest \(manifest.path)") }
+        if let manifest = settings.manifest, result.manifestFailure == nil { destinations.append("manifest \(manifest.path)") }
         let whereTo = destinations.isEmpty ? "" : "; " + destinations.joined(separator: ", ")
         if warmer == nil {
-            logger.info("cycle \(totalCycles): \(lines), \(keys.count) keys written in \(timing)\(whereTo)")
-        } else if let report {
-            var text = "cycle \(totalCycles): \(lines), \(keys.count) keys: \(report.warmed) warmed (\(refreshed) refreshed), \(report.present) present, \(report.failed) failed in \(timing)"
+            let written = result.manifestFailure == nil ? "written" : "not written"
+            logger.info("cycle \(totalCycles): \(lines), \(result.keys) keys \(written) in \(timing)\(whereTo)")
+        } else if let report = result.report {
+            let refreshed = report.counters["refreshed"] ?? 0
+            var text = "cycle \(totalCycles): \(lines), \(result.keys) keys: \(report.warmed) warmed (\(refreshed) refreshed), \(report.present) present, \(report.failed) failed in \(timing)"
             if let reason = report.stopReason { text += "; stopped early: \(reason)" }
             text += whereTo
             if report.failed > 0 || report.stopReason != nil { logger.warning("\(text)") } else { logger.info("\(text)") }
         } else {
-            logger.error("cycle \(totalCycles): \(lines), \(keys.count) keys: warm step failed: \(failure ?? "unknown"); retrying next cycle\(whereTo)")
+            logger.error(
+                "cycle \(totalCycles): \(lines), \(result.keys) keys: warm step failed: \(result.warmFailure ?? "unknown"); retrying next cycle\(whereTo)")
         }
-        if let manifestFailure { logger.error("manifest: \(manifestFailure); the previous manifest stays in place, retrying next cycle") }
-        if let checkpointFailure { logger.error("checkpoint: \(checkpointFailure)") }
+        if let failure = result.manifestFailure { logger.error("manifest: \(failure); the previous manifest stays in place, retrying next cycle") }
+        if let failure = result.checkpointFailure { logger.error("checkpoint: \(failure)") }
     }
 
     /// Writes the warm set to the manifest file (when `-o` was given), in the bytes
