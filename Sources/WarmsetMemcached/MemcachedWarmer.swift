@@ -23,6 +23,11 @@ public struct MemcachedWarmSettings: Sendable {
     public var ttl: TTLPolicy
     /// `set` every key (`--overwrite`) instead of `add` (which leaves present keys alone).
     public var overwrite = false
+    /// Refresh present keys whose remaining TTL is below this many seconds (watch mode's
+    /// `--refresh-below`): existence is checked with pipelined `mg KEY t` (memcached 1.6+)
+    /// instead of a multi-get, and such keys are rewritten with `set` and counted as warmed and
+    /// under the report's `refreshed` counter. Keys without a TTL are left alone. nil: multi-get.
+    public var refreshBelowSeconds: Double?
     /// Check existence only; fetch and write nothing.
     public var dryRun = false
     /// Worker threads (each with its own connections) per node.
@@ -56,8 +61,9 @@ public struct MemcachedWarmSettings: Sendable {
 /// Warms a memcached pool with a plan. Keys land on the node libmemcached's distribution picks
 /// (ketama by default). Nodes are warmed in parallel, each by `connections` threads; a node that
 /// does not answer at the start has its keys failed as `node_down` while the others are warmed.
-/// Per batch: one multi-get finds the present keys (unless overwriting), values for the others
-/// come from the origin or the copy-from pool, then `add` (or `set`) with the exptime.
+/// Per batch: one multi-get finds the present keys (unless overwriting; pipelined `mg KEY t`
+/// with `refreshBelowSeconds`), values for the others come from the origin or the copy-from
+/// pool, then `add` (or `set`, for a key to refresh) with the exptime.
 public struct MemcachedWarmer: CacheWarmer {
     /// The run's settings.
     public let settings: MemcachedWarmSettings

@@ -33,8 +33,13 @@ public final class WatchMetrics: Sendable {
         public var warmSetKeys = 0
         /// Seconds the last cycle took.
         public var lastCycleSeconds = 0.0
-        /// Unix time of the end of the last cycle whose warm step ran without failed keys.
+        /// Unix time of the end of the last cycle whose warm step ran without failed keys (with
+        /// no warm target: whose manifest was written).
         public var lastSuccessTime = 0.0
+        /// Manifests written (`-o`).
+        public var manifestWrites = 0
+        /// Cycles whose manifest could not be written (the previous one stayed in place).
+        public var manifestFailures = 0
     }
 
     private let values = Mutex(Values())
@@ -43,9 +48,16 @@ public final class WatchMetrics: Sendable {
     private let gauges: [(Gauge, @Sendable (Values) -> Double)]
 
     /// Creates zeroed metrics, registered in their own Prometheus registry.
-    public init() {
+    /// - Parameter targetKind: the kind of cache warmed (`redis`, `memcached`, `http`, or `none`
+    ///   for a watch that only writes a manifest), exposed as
+    ///   `warmset_watch_target_info{kind="…"} 1`; nil exposes no target.
+    public init(targetKind: String? = nil) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
+        if let targetKind {
+            let info = Self.descriptor("warmset_watch_target_info", "The kind of cache this watch keeps warm (the value is always 1).")
+            registry.makeGauge(descriptor: info, labels: [("kind", targetKind)]).set(1.0)
+        }
         func counter(_ name: String, _ help: String, _ value: @escaping @Sendable (Values) -> Int) -> (Counter, @Sendable (Values) -> Int) {
             (registry.makeCounter(descriptor: Self.descriptor(name, help)), value)
         }
@@ -63,6 +75,8 @@ public final class WatchMetrics: Sendable {
             counter("warmset_watch_cycles_failed_total", "Warm cycles whose warm step could not run.") { $0.cyclesFailed },
             counter("warmset_watch_rotations_total", "Log rotations seen.") { $0.rotations },
             counter("warmset_watch_truncations_total", "Log truncations (copy-and-truncate) seen.") { $0.truncations },
+            counter("warmset_watch_manifest_writes_total", "Manifests written (-o).") { $0.manifestWrites },
+            counter("warmset_watch_manifest_failures_total", "Cycles whose manifest could not be written; the previous one stayed in place.") { $0.manifestFailures },
         ]
         gauges = [
             gauge("warmset_watch_warm_set_keys", "Keys in the last warm set.") { Double($0.warmSetKeys) },

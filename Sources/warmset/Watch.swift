@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WarmsetAnalysis
+import WarmsetMemcached
 import WarmsetRedis
 import WarmsetWarm
 import WarmsetWatch
@@ -9,25 +10,33 @@ import WarmsetWatch
 /// `warmset watch`: follow live logs and keep the cache warm on a schedule.
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Follow live access logs and keep a cache warm on a schedule.",
+        abstract: "Follow live access logs and keep a cache warm on a schedule (or keep a manifest of the warm set up to date).",
         discussion: """
             Examples:
               warmset watch /var/log/nginx/access.log --every 5m --half-life 1h --top 2000 \\
                 --warm-redis redis://cache:6379 --origin 'http://api/p/{1}' --rules rules.yaml --ttl 900 \\
                 --state /var/lib/warmset/watch.state --metrics-listen 127.0.0.1:9464
               warmset watch access.log --once --state watch.state --warm-redis redis://cache:6379 --copy-from redis://old:6379
+              warmset watch access.log --every 1m --warm-memcached cache1:11211,cache2:11211 --origin 'http://api/p/{1}' --ttl 300
+              warmset watch access.log --every 10m --warm-http https://shop.example.com --rate 50/s
+              warmset watch access.log --every 5m --top 500 -o /srv/prefetch/urls.txt --output-format urls --base-url https://shop.example.com
 
             The logs are followed like tail -F (rotation by rename or copy-and-truncate, a file removed and \
             created again); every new line is counted into the sketch (decayed with --half-life). Every \
-            --every the current warm set is warmed: missing keys are written, and keys already present are \
-            rewritten only when their remaining TTL is below --refresh-below of --ttl (checked with pipelined PTTL). \
-            With --state the sketch and the log positions are checkpointed atomically every cycle and on exit, \
-            and a restart goes on where it stopped.
+            --every the current warm set is warmed into the one warm target: missing keys are written, and keys \
+            already present are rewritten only when their remaining TTL is below --refresh-below of --ttl \
+            (Redis: pipelined PTTL; memcached: pipelined mg KEY t, memcached 1.6 or newer). An HTTP cache cannot \
+            tell a remaining TTL: --warm-http requests every key of the warm set every cycle. \
+            With -o FILE each cycle first writes the warm set there, as warmset analyze -o writes it, through a \
+            temporary file renamed into place (a reader never sees half a file); -o without a warm target only \
+            writes the file. With --state the sketch and the log positions are checkpointed atomically every cycle \
+            and on exit, and a restart goes on where it stopped.
 
             Signals: SIGTERM and SIGINT finish the cycle in flight, checkpoint and exit 0; SIGHUP reopens the logs.
 
             Exit status: 0 stopped by a signal (or --once with every key warmed or present); with --once, 2 some \
-            keys failed, 1 the warm step could not run; 1 the logs or the state cannot be opened; 64 usage error.
+            keys failed, 1 the warm step could not run or the manifest could not be written; 1 the logs or the state \
+            cannot be opened; 64 usage error.
             """)
 
     @OptionGroup(title: "Input") var input: InputOptions
@@ -56,14 +65,36 @@ struct Watch: ParsableCommand {
     @Option(help: ArgumentHelp("Warm every this long, e.g. 5m, 30s, 1.5s.", valueName: "duration"))
     var every: String = "5m"
 
-    @Option(help: ArgumentHelp("The Redis to keep warm (the options of warmset warm apply).", valueName: "url"))
+    @Option(help: ArgumentHelp("The Redis to keep warm (the options of warmset warm --redis apply).", valueName: "url"))
     var warmRedis: String?
+    @Option(help: ArgumentHelp(
+        "The memcached pool to keep warm, host:port[,host:port…] (the options of warmset warm --memcached apply).", valueName: "servers"))
+    var warmMemcached: String?
+    @Option(help: ArgumentHelp(
+        "Request every key's path under this URL every cycle, so that the caches behind it stay filled (the options of warmset warm --http apply).",
+        valueName: "base-url"))
+    var warmHttp: String?
     @OptionGroup(title: "Warming") var warm: WarmOptions
+    @OptionGroup(title: "memcached (with --warm-memcached)") var memcachedOptions: MemcachedOptions
+    @OptionGroup(title: "HTTP (with --warm-http)") var httpOptions: HTTPWarmOptions
 
     @Option(help: ArgumentHelp(
-        "Rewrite a present key when its remaining TTL is below this share of --ttl, e.g. 20%. (Needs --ttl; 0% never refreshes.)",
+        "Rewrite a present key when its remaining TTL is below this share of --ttl, e.g. 20%. (Redis and memcached; needs --ttl; 0% never refreshes.) (default: 20%)",
         valueName: "share"))
-    var refreshBelow: String = "20%"
+    var refreshBelow: String?
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp(
+        "Write the warm set to this file every cycle, as warmset analyze -o does (a temporary file renamed into place). Without a warm target, watch only writes it.",
+        valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp(
+        "With -o: keys (one per line), tsv (key<TAB>count), jsonl ({\"rank\",\"key\",\"count\",\"path\"}) or urls (--base-url + each key's path, for a CDN's prefetch list).",
+        valueName: "format"))
+    var outputFormat: OutputFormatArgument = .keys
+
+    @Option(help: ArgumentHelp("With --output-format urls: the scheme and host (and port, path prefix) the paths are appended to, e.g. https://shop.example.com.", valueName: "url"))
+    var baseURL: String?
 
     @Option(help: ArgumentHelp("Checkpoint the sketch and the log positions to this file every cycle and on exit; resume from it.", valueName: "file"))
     var state: String?
@@ -77,18 +108,49 @@ struct Watch: ParsableCommand {
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error. (info: one line per cycle)", valueName: "level"))
     var logLevel: String = "info"
 
+    /// The one cache to keep warm; nil for a watch that only writes `-o`.
+    var warmTarget: WarmTarget? {
+        get throws {
+            let given = [warmRedis.map(WarmTarget.redis), warmMemcached.map(WarmTarget.memcached), warmHttp.map(WarmTarget.http)].compactMap { $0 }
+            if given.count > 1 {
+                throw ValidationError("give one warm target: --warm-redis URL, --warm-memcached SERVERS or --warm-http URL, not several (run one watch per cache)")
+            }
+            if given.isEmpty && output == nil {
+                throw ValidationError("give a warm target: --warm-redis URL, --warm-memcached SERVERS or --warm-http URL (or -o FILE to only keep a manifest of the warm set)")
+            }
+            return given.first
+        }
+    }
+
+    /// The kind of `warmTarget`, for the log line and the metrics.
+    static func kind(_ target: WarmTarget?) -> String {
+        switch target {
+        case .redis: return "redis"
+        case .memcached: return "memcached"
+        case .http: return "http"
+        case nil: return "none"
+        }
+    }
+
     func validate() throws {
-        guard let warmRedis else { throw ValidationError("give a warm target: --warm-redis URL") }
-        try warm.check(for: .redis(warmRedis))
-        _ = try warm.settings(redis: warmRedis)
+        let target = try warmTarget
+        try WarmTarget.check(target, options: warm, memcached: memcachedOptions, http: httpOptions)
+        if let refreshBelow {
+            switch target {
+            case .redis, .memcached: break
+            case .http: throw ValidationError("--refresh-below needs a cache that tells a remaining TTL (--warm-redis, --warm-memcached); --warm-http requests every key every cycle")
+            case nil: throw ValidationError("--refresh-below needs --warm-redis or --warm-memcached")
+            }
+            guard let share = Share.parse(refreshBelow), share >= 0, share <= 1 else {
+                throw ValidationError("--refresh-below '\(refreshBelow)': expected a share such as 20% or 0.2")
+            }
+        }
+        try checkOutput()
         if input.logs.isEmpty || input.logs.contains("-") {
             throw ValidationError("give the log files to follow (stdin cannot be followed; pipe it to warmset analyze)")
         }
         guard let seconds = Self.parseDuration(every), seconds >= 0.05 else {
             throw ValidationError("--every '\(every)': expected a duration such as 5m, 30s or 1.5s")
-        }
-        guard let share = Share.parse(refreshBelow), share >= 0, share <= 1 else {
-            throw ValidationError("--refresh-below '\(refreshBelow)': expected a share such as 20% or 0.2")
         }
         try OutputOptions.checkTop(top)
         if counting.exact && state != nil {
@@ -101,6 +163,55 @@ struct Watch: ParsableCommand {
             throw ValidationError("--log-level '\(logLevel)': expected trace, debug, info, notice, warning, error or critical")
         }
         try validateAnalysis()
+    }
+
+    /// `-o`, `--output-format` and `--base-url`.
+    func checkOutput() throws {
+        if output == "-" {
+            throw ValidationError("-o -: watch writes the warm set again every cycle; give a file, which is replaced atomically each time")
+        }
+        if output == nil && (outputFormat != .keys || baseURL != nil) {
+            throw ValidationError("--output-format and --base-url are for -o FILE")
+        }
+        if outputFormat == .urls {
+            guard let baseURL else { throw ValidationError("--output-format urls needs --base-url, e.g. --base-url https://shop.example.com") }
+            // analyze's check (OutputOptions.validate), which watch cannot call without analyze's other output options.
+            guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
+                url.query == nil, url.fragment == nil
+            else {
+                throw ValidationError("--base-url '\(baseURL)': expected an absolute http:// or https:// URL such as https://shop.example.com")
+            }
+        } else if baseURL != nil {
+            throw ValidationError("--base-url is for --output-format urls")
+        }
+    }
+
+    /// Where each cycle writes the warm set, if anywhere.
+    var manifest: AnalysisDelivery.Manifest? {
+        guard let output else { return nil }
+        if let format = outputFormat.manifestFormat { return .manifest(format, to: output) }
+        return .urls(baseURL: baseURL ?? "", to: output)
+    }
+
+    /// The warmer for `target`, with refresh-ahead where the cache tells a remaining TTL.
+    func makeWarmer(_ target: WarmTarget) throws -> any CacheWarmer {
+        // The share of --ttl below which a present key is rewritten; nil when it is off.
+        var refreshSeconds: Double?
+        if !warm.overwrite, let ttl = warm.ttl, let share = Share.parse(refreshBelow ?? "20%"), share > 0 {
+            refreshSeconds = Double(ttl) * share
+        }
+        switch target {
+        case .redis(let url):
+            var redis = try warm.settings(redis: url)
+            redis.refreshBelowMilliseconds = refreshSeconds.map { Int64(($0 * 1000).rounded()) }
+            return RedisWarmer(redis, userAgentVersion: Warmset.version)
+        case .memcached(let servers):
+            var memcached = try memcachedOptions.settings(servers: servers, options: warm)
+            memcached.refreshBelowSeconds = refreshSeconds
+            return MemcachedWarmer(memcached, userAgentVersion: Warmset.version)
+        case .http:
+            return try target.warmer(options: warm, memcached: memcachedOptions, http: httpOptions)
+        }
     }
 
     func run() throws {
@@ -116,10 +227,13 @@ struct Watch: ParsableCommand {
         let logger = Logger(label: "warmset.watch")
         var configuration = try makeConfiguration()
         configuration.inputs = input.logs
+        let target = try warmTarget
         var settings = WatchSettings(interval: Self.parseDuration(every) ?? 300)
         settings.statePath = state
         settings.once = once
-        let metrics = WatchMetrics()
+        settings.manifest = manifest
+        settings.targetKind = target.map { Self.kind($0) }
+        let metrics = WatchMetrics(targetKind: Self.kind(target))
         var server: MetricsServer?
         if let metricsListen, let (host, port) = Self.parseAddress(metricsListen) {
             do {
@@ -131,11 +245,7 @@ struct Watch: ParsableCommand {
             }
         }
         defer { server?.shutdown() }
-        var redis = try warm.settings(redis: warmRedis ?? "")
-        if !warm.overwrite, let ttl = warm.ttl, let share = Share.parse(refreshBelow), share > 0 {
-            redis.refreshBelowMilliseconds = Int64((Double(ttl) * 1000 * share).rounded())
-        }
-        let warmer = RedisWarmer(redis, userAgentVersion: Warmset.version)
+        let warmer = try target.map(makeWarmer)
         let outcome: Watcher.Outcome
         do {
             let watcher = try Watcher(
@@ -147,6 +257,8 @@ struct Watch: ParsableCommand {
             throw ExitCode.failure
         }
         if once {
+            if outcome.manifestFailed { throw ExitCode.failure }
+            guard warmer != nil else { return }
             guard let report = outcome.lastReport else { throw ExitCode.failure }
             if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
         }
@@ -178,3 +290,34 @@ struct Watch: ParsableCommand {
 }
 
 extension Watch: AnalysisOptionGroups {}
+
+extension WarmTarget {
+    /// The cross-option checks of `--warm-redis`, `--warm-memcached` and `--warm-http` (as
+    /// `analyze` makes them): the warm options fit the target, and the memcached and HTTP
+    /// options are given only with their cache. nil: no target, so no warm option may be given.
+    /// Errors are usage errors (exit 64).
+    static func check(_ target: WarmTarget?, options: WarmOptions, memcached: MemcachedOptions, http: HTTPWarmOptions) throws {
+        if case .memcached = target {} else if memcached.anyGiven {
+            throw ValidationError("--distribution, --long-keys and --max-value-bytes need --warm-memcached")
+        }
+        if case .http = target {} else if http.anyGiven {
+            throw ValidationError("--method and --follow-redirects need --warm-http")
+        }
+        switch target {
+        case .redis(let url):
+            try options.check(for: .redis(url))
+            _ = try options.settings(redis: url)
+        case .memcached(let servers):
+            try options.check(for: .memcached(servers))
+            try memcached.check(servers: servers)
+            _ = try memcached.settings(servers: servers, options: options)
+        case .http(let baseURL):
+            try options.check(for: .http(baseURL))
+            _ = try http.settings(baseURL: baseURL, options: options)
+        case nil:
+            if options.anyGiven {
+                throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL, --warm-memcached SERVERS or --warm-http URL")
+            }
+        }
+    }
+}
