@@ -65,28 +65,10 @@ struct Analyze: ParsableCommand {
         if [warmRedis, warmMemcached, warmHttp].compactMap({ $0 }).count > 1 {
             throw ValidationError("give one of --warm-redis, --warm-memcached and --warm-http")
         }
-        if case .memcached = warmTarget {} else if warmTarget != nil, memcachedOptions.anyGiven {
-            throw ValidationError("--distribution, --long-keys and --max-value-bytes need --warm-memcached")
+        if warmTarget == nil && warmReport != nil {
+            throw ValidationError("--warm-report needs --warm-redis URL, --warm-memcached SERVERS or --warm-http URL")
         }
-        if case .http = warmTarget {} else if warmTarget != nil, httpOptions.anyGiven {
-            throw ValidationError("--method and --follow-redirects need --warm-http")
-        }
-        switch warmTarget {
-        case .redis(let url):
-            try warm.check(for: .redis(url))
-            _ = try warm.settings(redis: url)
-        case .memcached(let servers):
-            try warm.check(for: .memcached(servers))
-            try memcachedOptions.check(servers: servers)
-            _ = try memcachedOptions.settings(servers: servers, options: warm)
-        case .http(let baseURL):
-            try warm.check(for: .http(baseURL))
-            _ = try httpOptions.settings(baseURL: baseURL, options: warm)
-        case nil:
-            if warm.anyGiven || warmReport != nil || memcachedOptions.anyGiven || httpOptions.anyGiven {
-                throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL, --warm-memcached SERVERS or --warm-http URL")
-            }
-        }
+        try WarmTarget.check(warmTarget, options: warm, memcached: memcachedOptions, http: httpOptions, optionPrefix: "--warm-")
         try validateAnalysis()
     }
 

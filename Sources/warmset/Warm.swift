@@ -89,21 +89,7 @@ struct Warm: ParsableCommand {
     }
 
     func validate() throws {
-        let target = try target
-        try warm.check(for: target)
-        if case .memcached = target {} else if memcachedOptions.anyGiven {
-            throw ValidationError("--distribution, --long-keys and --max-value-bytes need --memcached")
-        }
-        if case .http = target {} else if httpOptions.anyGiven { throw ValidationError("--method and --follow-redirects need --http") }
-        switch target {
-        case .redis(let url):
-            _ = try warm.settings(redis: url)
-        case .memcached(let servers):
-            try memcachedOptions.check(servers: servers)
-            _ = try memcachedOptions.settings(servers: servers, options: warm)
-        case .http(let baseURL):
-            _ = try httpOptions.settings(baseURL: baseURL, options: warm)
-        }
+        try WarmTarget.check(try target, options: warm, memcached: memcachedOptions, http: httpOptions)
     }
 
     func run() throws {

@@ -195,14 +195,7 @@ struct WarmOptions: ParsableArguments {
     }
 
     func parsedHeaders() throws -> [(String, String)] {
-        try headers.map { header in
-            guard let colon = header.firstIndex(of: ":"), colon > header.startIndex else {
-                throw ValidationError("--header '\(header)': expected 'Name: value'")
-            }
-            let name = header[..<colon].trimmingCharacters(in: .whitespaces)
-            let value = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            return (name, value)
-        }
+        try headers.map { header in try Self.usageError { () throws(WarmError) in try HTTPFetcher.headerLine(header, option: "--header") } }
     }
 
     /// The library settings for warming `redisURL`.
@@ -295,5 +288,39 @@ enum WarmRun {
         }
         if let reason = report.stopReason { Terminal.error("stopped early: \(reason)") }
         return report.exitStatus
+    }
+}
+
+extension WarmTarget {
+    /// The cross-option checks of a warm target, made once for `warm` (`--redis`, `--memcached`,
+    /// `--http`) and for `analyze` and `watch` (`--warm-redis`…, `optionPrefix` "--warm-"): the
+    /// warm options fit the target, and the memcached and HTTP options are given only with their
+    /// cache. nil: no target, so no warm option may be given. Errors are usage errors (exit 64).
+    static func check(
+        _ target: WarmTarget?, options: WarmOptions, memcached: MemcachedOptions, http: HTTPWarmOptions, optionPrefix: String = "--"
+    ) throws {
+        guard let target else {
+            if options.anyGiven || memcached.anyGiven || http.anyGiven {
+                throw ValidationError(
+                    "the warm options (--origin, --copy-from, --ttl…) need \(optionPrefix)redis URL, \(optionPrefix)memcached SERVERS or \(optionPrefix)http URL")
+            }
+            return
+        }
+        try options.check(for: target)
+        if case .memcached = target {} else if memcached.anyGiven {
+            throw ValidationError("--distribution, --long-keys and --max-value-bytes need \(optionPrefix)memcached")
+        }
+        if case .http = target {} else if http.anyGiven {
+            throw ValidationError("the HTTP options (--method, --follow-redirects, --http-node, --variant, --verify) need \(optionPrefix)http")
+        }
+        switch target {
+        case .redis(let url):
+            _ = try options.settings(redis: url)
+        case .memcached(let servers):
+            try memcached.check(servers: servers)
+            _ = try memcached.settings(servers: servers, options: options)
+        case .http(let baseURL):
+            _ = try http.settings(baseURL: baseURL, options: options)
+        }
     }
 }

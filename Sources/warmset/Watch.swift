@@ -134,7 +134,7 @@ struct Watch: ParsableCommand {
 
     func validate() throws {
         let target = try warmTarget
-        try WarmTarget.check(target, options: warm, memcached: memcachedOptions, http: httpOptions)
+        try WarmTarget.check(target, options: warm, memcached: memcachedOptions, http: httpOptions, optionPrefix: "--warm-")
         if let refreshBelow {
             switch target {
             case .redis, .memcached: break
@@ -290,34 +290,3 @@ struct Watch: ParsableCommand {
 }
 
 extension Watch: AnalysisOptionGroups {}
-
-extension WarmTarget {
-    /// The cross-option checks of `--warm-redis`, `--warm-memcached` and `--warm-http` (as
-    /// `analyze` makes them): the warm options fit the target, and the memcached and HTTP
-    /// options are given only with their cache. nil: no target, so no warm option may be given.
-    /// Errors are usage errors (exit 64).
-    static func check(_ target: WarmTarget?, options: WarmOptions, memcached: MemcachedOptions, http: HTTPWarmOptions) throws {
-        if case .memcached = target {} else if memcached.anyGiven {
-            throw ValidationError("--distribution, --long-keys and --max-value-bytes need --warm-memcached")
-        }
-        if case .http = target {} else if http.anyGiven {
-            throw ValidationError("--method and --follow-redirects need --warm-http")
-        }
-        switch target {
-        case .redis(let url):
-            try options.check(for: .redis(url))
-            _ = try options.settings(redis: url)
-        case .memcached(let servers):
-            try options.check(for: .memcached(servers))
-            try memcached.check(servers: servers)
-            _ = try memcached.settings(servers: servers, options: options)
-        case .http(let baseURL):
-            try options.check(for: .http(baseURL))
-            _ = try http.settings(baseURL: baseURL, options: options)
-        case nil:
-            if options.anyGiven {
-                throw ValidationError("the warm options (--origin, --copy-from, --ttl…) need --warm-redis URL, --warm-memcached SERVERS or --warm-http URL")
-            }
-        }
-    }
-}

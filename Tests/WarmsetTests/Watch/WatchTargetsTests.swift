@@ -100,22 +100,22 @@ struct WatchTargetsTests {
 
     /// Whether the built binary's watch takes `--http-node` (it arrives with the HTTP fleet
     /// options of issue 19, on another branch; until they are merged this test is skipped).
-    static var watchTakesHTTPNodes: Bool {
-        (try? WarmTestKit.warmset(["watch", "--help"]).stdout.contains("--http-node")) ?? false
-    }
-
-    /// `--warm-http` with two `--http-node`s: one cycle requests every key from each node.
-    @Test(.enabled(if: watchTakesHTTPNodes, "watch has no --http-node yet")) func onceThroughTwoHTTPNodes() throws {
-        let nodes = [try WarmCacheServer(), try WarmCacheServer()]
+    /// `--warm-http` with two `--http-node`s, two nginx proxy_cache nodes behind one name: one
+    /// cycle leaves every key in each node's cache.
+    @Test func onceThroughTwoHTTPNodes() throws {
+        let fleet = try NginxFleet(nodes: 2)
         let dir = try WarmTestKit.temporaryDirectory()
         let log = dir.appendingPathComponent("access.log").path
         try WatchTestKit.append(WatchTestKit.lines([1: 3, 2: 2]), to: log)
         let result = try WarmTestKit.warmset(
-            Self.arguments(log, top: 2) + ["--warm-http", nodes[0].base, "--once"] + nodes.flatMap { ["--http-node", "127.0.0.1:\($0.port)"] })
+            Self.arguments(log, top: 2) + ["--warm-http", fleet.base(), "--once"] + fleet.nodes.flatMap { ["--http-node", $0] })
         #expect(result.status == 0, "\(result.stderr)")
-        for node in nodes {
-            #expect(try node.requests().map(\.path).sorted() == ["/p/1", "/p/2"], "every key through node \(node.port)")
+        for node in 0..<2 { #expect(fleet.cachedFiles(node: node) == 2, "node \(node) caches both keys") }
+        for port in fleet.nodePorts {
+            for path in ["/p/1", "/p/2"] { #expect(try fleet.get(port: port, path: path) == (200, "HIT"), "\(path) on \(port)") }
         }
+        let logged = try fleet.nodeRequests()
+        #expect(Set(logged.map(\.port)) == Set(fleet.nodePorts) && logged.allSatisfy { $0.host == "shop.test" })
     }
 
     @Test(arguments: [["--output-format", "keys"], ["--output-format", "tsv"], ["--output-format", "jsonl"],
