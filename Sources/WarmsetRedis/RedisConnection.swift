@@ -1,5 +1,6 @@
 import CHiredis
 import Foundation
+import Synchronization
 
 /// How to reach and log in to one Redis node.
 public struct RedisConnectionSettings: Sendable {
@@ -11,6 +12,11 @@ public struct RedisConnectionSettings: Sendable {
     public var readTimeout: Double = 30
     /// How a `rediss://` URL's TLS is verified (unused for `redis://`); every cluster node gets the same.
     public var tls = RedisTLSSettings()
+    /// Seconds a run keeps reconnecting to a node that went away (or waits while it answers
+    /// `LOADING`) before its keys fail (`--reconnect-for`). The first connect of a run never waits.
+    public var reconnectFor: Double = 30
+    /// The masters a `redis-sentinel://` URL led to, shared by every copy of these settings.
+    public let masters = SentinelMasters()
 
     /// Settings for `url`.
     public init(url: RedisURL) {
@@ -58,7 +64,9 @@ public final class RedisConnection {
     public func connect() throws(RedisError) {
         disconnect()
         let server = settings.url.description
-        let connected = try Self.open(settings, server: server)
+        var node = settings
+        if settings.url.sentinel != nil { node = try resolveMaster() }
+        let connected = try Self.open(node, server: server)
         guard redisSetTimeout(connected, Self.timeval(settings.readTimeout)) == REDIS_OK else {
             let error = Self.contextError(connected, server: server, operation: "setting the read timeout")
             redisFree(connected)
@@ -88,6 +96,7 @@ public final class RedisConnection {
                     hint: "a Redis Cluster has only database 0; otherwise check the server's 'databases' setting")
             }
         }
+        if settings.url.sentinel != nil { try checkIsMaster(node.url.endpoint) }
     }
 
     /// Sends `commands` in one pipeline and reads every reply, connecting first if needed.
@@ -110,3 +119,25 @@ public final class RedisConnection {
 
     var currentContext: UnsafeMutablePointer<redisContext>? { context }
 }
+
+/// The master a `redis-sentinel://` URL led to, as the connections of one run saw it, so that
+/// the run can tell whether a failover happened while it wrote.
+public final class SentinelMasters: Sendable {
+    private let state = Mutex<(current: RedisEndpoint?, changes: Int)>((nil, 0))
+
+    public init() {}
+
+    /// Records the master a connection was made to.
+    func connected(to master: RedisEndpoint) {
+        state.withLock { state in
+            if let current = state.current, current != master { state.changes += 1 }
+            state.current = master
+        }
+    }
+
+    /// The master connected to last.
+    public var current: RedisEndpoint? { state.withLock { $0.current } }
+    /// How many times the master changed (failovers seen) since the run started.
+    public var changes: Int { state.withLock { $0.changes } }
+}
+

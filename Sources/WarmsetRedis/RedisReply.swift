@@ -126,6 +126,8 @@ enum ReplyErrorKind: Sendable, Equatable {
     case noPermission
     /// `READONLY`: a replica.
     case readOnly
+    /// `LOADING`: the server is loading its data set (after a restart) and answers nothing else.
+    case loading
     /// Any other error.
     case other
 
@@ -148,6 +150,8 @@ enum ReplyErrorKind: Sendable, Equatable {
             self = .noPermission
         } else if starts("READONLY") {
             self = .readOnly
+        } else if starts("LOADING") {
+            self = .loading
         } else {
             self = .other
         }

@@ -46,9 +46,16 @@ final class RedisRouter {
             run(batch, indices: nil, on: topology.seed, operation: operation, handle: handle, next: &pending)
         }
         var round = 1
+        var wait = Backoff(for: settings.reconnectFor)
         while !pending.isEmpty && round <= 6 {
-            if round > 2 { Thread.sleep(forTimeInterval: 0.01 * Double(round)) }  // from the second resend on
-            round += 1
+            if pending.allSatisfy(\.waiting) {
+                // The node is loading its data (or, behind Sentinel, was turned into a replica):
+                // wait without using up a redirect round, for up to --reconnect-for.
+                guard wait.pause() else { break }
+            } else {
+                if round > 2 { Thread.sleep(forTimeInterval: 0.01 * Double(round)) }  // from the second resend on
+                round += 1
+            }
             var next: [Pending] = []
             var order: [RedisEndpoint] = []
             var groups: [RedisEndpoint: [Pending]] = [:]
@@ -75,7 +82,11 @@ final class RedisRouter {
             pending = next
         }
         for item in pending {
-            handle(item.index, .failed(KeyFailure("redirect_loop", "still redirected after 6 tries (\(operation))")))
+            if item.waiting {
+                handle(item.index, .failed(KeyFailure(item.reason, "\(item.node) still answered \(item.reason == "loading" ? "LOADING" : "READONLY") after \(Backoff.seconds(settings.reconnectFor)) (\(operation))")))
+            } else {
+                handle(item.index, .failed(KeyFailure("redirect_loop", "still redirected after 6 tries (\(operation))")))
+            }
         }
     }
 
@@ -85,6 +96,9 @@ final class RedisRouter {
         var node: RedisEndpoint
         var asking: Bool
         var moved = false
+        /// Sent again after a pause, not a redirect: "loading" or "readonly" (behind Sentinel).
+        var reason = ""
+        var waiting: Bool { !reason.isEmpty }
     }
 
     /// Sends `batch` to `node` and hands out the outcomes; redirected commands go to `next`.
@@ -101,6 +115,7 @@ final class RedisRouter {
             return
         }
         var position = 0
+        var reason: String?  // why some commands wait: loading or readonly
         let failure = send(batch, to: node, operation: operation) { reply in
             let (index, asked) = original(position)
             position += 1
@@ -119,9 +134,22 @@ final class RedisRouter {
                     }
                     return
                 }
-                if reply.errorKind == .tryAgain {
+                switch reply.errorKind {
+                case .tryAgain:
                     next.append(Pending(index: index, node: node, asking: asked))
                     return
+                case .loading:
+                    if reason == nil { ledger.count("loading_waits") }
+                    reason = "loading"
+                    next.append(Pending(index: index, node: node, asking: asked, reason: "loading"))
+                    return
+                case .readOnly where settings.url.sentinel != nil:
+                    // The master was demoted in a failover: find the new one and send again.
+                    if reason == nil { ledger.count("readonly_waits") }
+                    reason = "readonly"
+                    next.append(Pending(index: index, node: node, asking: asked, reason: "readonly"))
+                    return
+                default: break
                 }
             }
             handle(index, .reply(reply))
@@ -130,22 +158,26 @@ final class RedisRouter {
             // Commands whose reply arrived keep it; the others fail with the reason.
             for i in position..<batch.count where original(i).index >= 0 { handle(original(i).index, .failed(failure)) }
         }
+        if reason == "readonly" { connections[node]?.disconnect() }  // the next round asks the sentinels again
     }
 
-    /// One pipeline to `node`, replies handed to `reply` in order. A connection that broke before
-    /// any reply is reconnected (AUTH and SELECT again) and the pipeline sent once more; a node
-    /// that cannot be reconnected is marked down.
+    /// One pipeline to `node`, replies handed to `reply` in order. A connection that breaks is
+    /// connected again (AUTH, SELECT and TLS redone; behind Sentinel, the master asked for again)
+    /// with a growing pause, for up to `settings.reconnectFor` seconds, and the commands whose
+    /// replies had not arrived are sent again (every write warmset makes is safe to repeat: SET
+    /// and MSETNX with NX, RESTORE without REPLACE; a repeated NX write may find its own first
+    /// write and count the key as present). A node still unreachable then is marked down.
     /// - Returns: nil when every reply arrived, else why the rest did not.
     private func send(_ batch: CommandBatch, to node: RedisEndpoint, operation: String, reply: (ReplyView) -> Void) -> KeyFailure? {
-        var attempt = 0
+        var wait = Backoff(for: settings.reconnectFor)
+        var received = 0
+        var rest = batch
         while true {
-            attempt += 1
-            var received = 0
             let failure: RedisError?
             do {
                 let connection = try self.connection(node)
                 if !connection.isConnected { try connection.connect() }
-                failure = connection.send(batch, operation: operation) { r in
+                failure = connection.send(rest, operation: operation) { r in
                     received += 1
                     reply(r)
                 }
@@ -153,24 +185,24 @@ final class RedisRouter {
                 failure = error
             }
             guard let failure else { return nil }
-            if received > 0 {
-                // Broke mid-pipeline: what was read stands; the rest is unknown, so it fails.
-                return KeyFailure("connection_lost", "\(node): \(failure.message) before the reply")
-            }
             switch failure.kind {
             case .auth, .permission, .reply, .url:
                 // AUTH or SELECT refused on a (re)connect: every key of this node fails the same way.
                 topology.markDown(node, failure.description)
                 return KeyFailure(failure.kind == .auth ? "auth" : "redis_error", failure.description)
             case .connect, .io:
-                if attempt < 3 {
-                    ledger.count("reconnects")
-                    if failure.kind == .connect { Thread.sleep(forTimeInterval: 0.2 * Double(attempt)) }
-                    continue
+                guard wait.pause() else {
+                    let reason = "\(node) is down: \(failure.message) (reconnecting for \(Backoff.seconds(settings.reconnectFor)))"
+                    topology.markDown(node, reason)
+                    return KeyFailure("node_down", reason)
                 }
-                let reason = "\(node) is down: \(failure.message)"
-                topology.markDown(node, reason)
-                return KeyFailure("node_down", reason)
+                ledger.count("reconnects")
+                if received > 0 {
+                    // Broke mid-pipeline: what was read stands; the rest goes again.
+                    var remaining = CommandBatch()
+                    for i in received..<batch.count { remaining.append(command: i, of: batch) }
+                    rest = remaining
+                }
             }
         }
     }
@@ -201,5 +233,31 @@ struct Redirect {
         self.ask = parts[0] == "ASK"
         self.slot = slot
         self.node = .tcp(host: host, port: port)
+    }
+}
+
+/// Pauses that grow (50 ms doubling to 1 s) until a time budget is spent: how a run rides out a
+/// restart or a failover (`--reconnect-for`).
+struct Backoff {
+    private let deadline: ContinuousClock.Instant
+    private var delay = 0.05
+
+    init(for seconds: Double) {
+        deadline = .now + .milliseconds(Int64(seconds * 1000))
+    }
+
+    /// Sleeps the next pause; false (without sleeping) when the budget is spent.
+    mutating func pause() -> Bool {
+        let now = ContinuousClock.now
+        guard now < deadline else { return false }
+        let left = Double((deadline - now).components.seconds) + Double((deadline - now).components.attoseconds) / 1e18
+        Thread.sleep(forTimeInterval: min(delay, left))
+        delay = min(delay * 2, 1)
+        return true
+    }
+
+    /// `seconds` as the option takes it, e.g. "30s".
+    static func seconds(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(seconds)s"
     }
 }

@@ -31,6 +31,17 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var database: Int
     /// Whether the connection is TLS (`rediss://`); TCP endpoints only.
     public var tls: Bool
+    /// `redis-sentinel://…#MASTER`: the master is found by asking these sentinels (then
+    /// `endpoint` is the first sentinel, which only names the connection; see `RedisConnection`).
+    public var sentinel: Sentinel?
+
+    /// The sentinels of a `redis-sentinel://` URL and the name of the master they watch.
+    public struct Sentinel: Sendable, Equatable {
+        /// The master's name, as in `sentinel monitor NAME …`.
+        public var master: String
+        /// The sentinels to ask, in order.
+        public var nodes: [RedisEndpoint]
+    }
 
     /// Creates a URL from parts.
     public init(endpoint: RedisEndpoint, user: String? = nil, password: String? = nil, database: Int = 0, tls: Bool = false) {
@@ -51,7 +62,11 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         case (nil, nil): auth = ""
         }
         switch endpoint {
-        case .tcp: return (tls ? "rediss://" : "redis://") + "\(auth)\(endpoint)/\(database)"
+        case .tcp:
+            if let sentinel {
+                return "redis-sentinel://\(auth)" + sentinel.nodes.map(\.description).joined(separator: ",") + "/\(database)#\(sentinel.master)"
+            }
+            return (tls ? "rediss://" : "redis://") + "\(auth)\(endpoint)/\(database)"
         case .unix(let path): return "unix://\(auth)\(path)" + (database == 0 ? "" : "?db=\(database)")
         }
     }
@@ -64,7 +79,9 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             RedisError(.url, server: shown, operation: "reading the URL", message: message, hint: hint)
         }
         var url: RedisURL
-        if text.hasPrefix("unix://") {
+        if text.hasPrefix("redis-sentinel://") {
+            url = try sentinel(text, bad: bad)
+        } else if text.hasPrefix("unix://") {
             var rest = text.dropFirst("unix://".count)
             var user: String?
             var password: String?
@@ -107,37 +124,80 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
                     database = n
                 }
             }
-            var host: Substring
-            var port = 6379
-            if hostPort.hasPrefix("[") {
-                guard let close = hostPort.firstIndex(of: "]") else { throw bad("an IPv6 host needs a closing ']'") }
-                host = hostPort[hostPort.index(after: hostPort.startIndex)..<close]
-                let after = hostPort[hostPort.index(after: close)...]
-                if after.hasPrefix(":") {
-                    guard let n = Int(after.dropFirst()), (1...65535).contains(n) else { throw bad("the port '\(after.dropFirst())' is not 1–65535") }
-                    port = n
-                } else if !after.isEmpty {
-                    throw bad("unexpected '\(after)' after the host")
-                }
-            } else if let colon = hostPort.lastIndex(of: ":") {
-                host = hostPort[..<colon]
-                guard let n = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(n) else {
-                    throw bad("the port '\(hostPort[hostPort.index(after: colon)...])' is not 1–65535")
-                }
-                port = n
-            } else {
-                host = hostPort
-            }
-            if host.isEmpty { host = "127.0.0.1" }
+            let (host, port) = try hostAndPort(hostPort, defaultPort: 6379, bad: bad)
             url = RedisURL(
-                endpoint: .tcp(host: String(host), port: port), user: user, password: password, database: database, tls: scheme == "rediss://")
+                endpoint: .tcp(host: host, port: port), user: user, password: password, database: database, tls: scheme == "rediss://")
         } else {
-            throw bad("expected redis://[user[:password]@]host[:port][/db], rediss://… (TLS) or unix:///path/to/redis.sock[?db=N]")
+            throw bad(
+                "expected redis://[user[:password]@]host[:port][/db], rediss://… (TLS), redis-sentinel://[user[:password]@]host[:port][,host[:port]…][/db]#MASTER or unix:///path/to/redis.sock[?db=N]")
         }
         if url.password == nil, let fromEnvironment = environment["REDISCLI_AUTH"], !fromEnvironment.isEmpty {
             url.password = fromEnvironment
         }
         return url
+    }
+
+    /// `redis-sentinel://[user[:password]@]host[:port][,host[:port]…][/db]#MASTER` (the URI form of
+    /// Lettuce and others): sentinels on port 26379 unless given; the user and password log in to
+    /// the master (the sentinels are asked without them).
+    private static func sentinel(_ text: String, bad: (String, String?) -> RedisError) throws(RedisError) -> RedisURL {
+        var rest = Substring(text.dropFirst("redis-sentinel://".count))
+        guard let hash = rest.lastIndex(of: "#"), !rest[rest.index(after: hash)...].isEmpty else {
+            throw bad("a redis-sentinel:// URL names its master after '#'", "e.g. redis-sentinel://s1:26379,s2:26379/0#mymaster")
+        }
+        let master = String(rest[rest.index(after: hash)...])
+        rest = rest[..<hash]
+        var user: String?
+        var password: String?
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+            (user, password) = try userinfo(rest[..<at], bad: bad)
+            rest = rest[rest.index(after: at)...]
+        }
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        var database = 0
+        if slash < rest.endIndex, !rest[rest.index(after: slash)...].isEmpty {
+            let db = rest[rest.index(after: slash)...]
+            guard let n = Int(db), n >= 0 else { throw bad("the database '\(db)' is not a number, e.g. redis-sentinel://s1:26379/0#mymaster", nil) }
+            database = n
+        }
+        var nodes: [RedisEndpoint] = []
+        for item in rest[..<slash].split(separator: ",", omittingEmptySubsequences: false) {
+            guard !item.isEmpty else { throw bad("an empty sentinel address in the list", "separate host:port pairs with single commas") }
+            let (host, port) = try hostAndPort(item, defaultPort: 26379, bad: bad)
+            nodes.append(.tcp(host: host, port: port))
+        }
+        var url = RedisURL(endpoint: nodes[0], user: user, password: password, database: database)
+        url.sentinel = Sentinel(master: master, nodes: nodes)
+        return url
+    }
+
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`; an empty host is 127.0.0.1.
+    private static func hostAndPort(
+        _ text: Substring, defaultPort: Int, bad: (String, String?) -> RedisError
+    ) throws(RedisError) -> (String, Int) {
+        var host: Substring
+        var port = defaultPort
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw bad("an IPv6 host needs a closing ']'", nil) }
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let n = Int(after.dropFirst()), (1...65535).contains(n) else { throw bad("the port '\(after.dropFirst())' is not 1–65535", nil) }
+                port = n
+            } else if !after.isEmpty {
+                throw bad("unexpected '\(after)' after the host", nil)
+            }
+        } else if let colon = text.lastIndex(of: ":") {
+            host = text[..<colon]
+            guard let n = Int(text[text.index(after: colon)...]), (1...65535).contains(n) else {
+                throw bad("the port '\(text[text.index(after: colon)...])' is not 1–65535", nil)
+            }
+            port = n
+        } else {
+            host = text
+        }
+        return (host.isEmpty ? "127.0.0.1" : String(host), port)
     }
 
     private static func userinfo(_ text: Substring, bad: (String, String?) -> RedisError) throws(RedisError) -> (String?, String?) {

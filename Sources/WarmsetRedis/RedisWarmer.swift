@@ -113,7 +113,52 @@ public struct RedisWarmer: CacheWarmer {
         WarmWorkers.run(
             lanes: lanes, threadsPerLane: settings.connections, batchSize: settings.batchSize, ledger: ledger,
             progress: progress, work: job.work)
-        return ledger.report(target: target, source: sourceName, dryRun: settings.dryRun)
+        var report = ledger.report(target: target, source: sourceName, dryRun: settings.dryRun)
+        if settings.target.url.sentinel != nil && !settings.dryRun && !report.stoppedEarly {
+            // A failover the connections did not notice (the old master keeps taking writes until
+            // the sentinels turn it into a replica) shows when the sentinels name another master now.
+            _ = try? RedisConnection(settings.target)
+        }
+        if settings.target.url.sentinel != nil, settings.target.masters.changes > 0, !settings.dryRun, !report.stoppedEarly {
+            recheckAfterFailover(plan, &report, topology: topology, sourceTopology: sourceTopology, bucket: bucket)
+        }
+        return report
+    }
+
+    /// After a Sentinel failover during the run: the writes the old master took after its
+    /// replica stopped copying are gone (Redis replicates asynchronously), so every key the run
+    /// did not fail is checked on the new master once more (EXISTS) and the missing ones are
+    /// warmed again. Each key stays counted once: a key that fails now moves from warmed (or
+    /// present) to failed; the report counts `failover_rechecked` and `failover_rewarmed`.
+    private func recheckAfterFailover(
+        _ plan: WarmPlan, _ report: inout WarmReport, topology: ClusterTopology, sourceTopology: ClusterTopology?, bucket: TokenBucket
+    ) {
+        var again = settings
+        again.overwrite = false
+        again.refreshBelowMilliseconds = nil
+        let failed = Set(report.failures.map(\.key))
+        let entries = plan.entries.filter { !failed.contains($0.key) }
+        let ledger = WarmLedger(total: entries.count, limit: .unlimited)
+        var origin: OriginSource?
+        if case .origin(let originSettings) = settings.source {
+            var s = originSettings
+            s.userAgent = "warmset/\(userAgentVersion)"
+            origin = OriginSource(s, bucket: bucket, ledger: ledger)
+        }
+        defer { origin?.shutdown() }
+        let job = Job(settings: again, topology: topology, sourceTopology: sourceTopology, origin: origin, ledger: ledger)
+        WarmWorkers.run(lanes: [entries], threadsPerLane: settings.connections, batchSize: settings.batchSize, ledger: ledger, progress: nil, work: job.work)
+        let second = ledger.report(target: target, source: report.source, dryRun: false)
+        report.counters["failover_rechecked", default: 0] += entries.count
+        report.counters["failover_rewarmed", default: 0] += second.warmed
+        for (name, n) in second.counters { report.counters[name, default: 0] += n }
+        report.bytesWritten += second.bytesWritten
+        for failure in second.failures {
+            if report.warmed > 0 { report.warmed -= 1 } else if report.present > 0 { report.present -= 1 }
+            report.failures.append(failure)
+            report.failedByReason[failure.reason, default: 0] += 1
+        }
+        report.failed = report.failures.count
     }
 
     /// Cluster or standalone: `--cluster`, else `INFO cluster`'s `cluster_enabled:1`.

@@ -91,19 +91,27 @@ struct SelectionOptions: ParsableArguments {
     }
 }
 
-/// Durations like `90s`, `30m`, `2h`, `1d`, `3600`.
+/// Durations like `250ms`, `1.5s`, `90s`, `30m`, `2h`, `1d`, `1w`, or a bare number of seconds:
+/// the one parser of `--half-life`, `--every` and `--reconnect-for`.
 enum Duration {
-    static func parseSeconds(_ text: String) -> Int64? {
+    /// Seconds (0 or more, finite), or nil for text that is no duration.
+    static func seconds(_ text: String) -> Double? {
         let lower = text.lowercased().trimmed(" ")
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
         for (suffix, factor) in units where lower.hasSuffix(suffix) {
-            let number = String(lower.dropLast(suffix.count))
+            let number = lower.dropLast(suffix.count)
             if suffix == "s" && number.hasSuffix("m") { continue }
-            guard let value = Double(number), value > 0, value * factor < 1e12 else { return nil }
-            return Int64((value * factor).rounded())
+            guard let value = Double(number), value >= 0, value * factor < 1e12 else { return nil }
+            return value * factor
         }
-        guard let value = Double(lower), value > 0, value < 1e12 else { return nil }
-        return Int64(value.rounded())
+        guard let value = Double(lower), value >= 0, value < 1e12 else { return nil }
+        return value
+    }
+
+    /// Whole seconds, rounded; nil for no duration or 0.
+    static func parseSeconds(_ text: String) -> Int64? {
+        guard let seconds = seconds(text), seconds > 0 else { return nil }
+        return Int64(seconds.rounded())
     }
 }
 

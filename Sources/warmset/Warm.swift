@@ -25,6 +25,9 @@ struct Warm: ParsableCommand {
               # a managed Redis over TLS (the server's certificate and name are checked; --tls-cert/--tls-key for mutual TLS)
               warmset warm warm.keys --redis rediss://warmer@cache.example.com:6380 --tls-ca ca.pem --copy-from rediss://warmer@old.example.com:6380
 
+              # the master that Sentinel names; a failover mid-run is ridden out (reconnects for up to --reconnect-for 30s)
+              warmset warm warm.jsonl --redis 'redis-sentinel://warmer@sentinel1:26379,sentinel2:26379/0#cache' --origin 'http://api/p/{1}' --ttl 3600
+
               # a memcached pool, keys on the node the application's ketama client picks; add skips present keys
               warmset warm warm.jsonl --memcached cache1:11211,cache2:11211 --origin 'http://api/p/{1}' --ttl 3600
 
@@ -41,6 +44,12 @@ struct Warm: ParsableCommand {
             types DUMP and RESTORE); these writes never overwrite, so EXISTS is asked only while batches turn out \
             mostly present. --overwrite writes every key (memcached: set).
 
+            A Redis that goes away mid-run (a restart, a failover) is reconnected to with growing pauses for up to \
+            --reconnect-for (30s): AUTH, SELECT and TLS are redone, commands without a reply are sent again, and a \
+            server answering LOADING is waited for. Behind Sentinel, the master is asked for again; after a failover \
+            every key is checked once more on the new master (writes the old master took last are lost in any \
+            failover) and the missing ones are warmed again.
+
             Exit status: 0 every key warmed or already present; 2 some keys failed (the summary and --report say \
             which and why); 1 the run stopped early (--max-failures, NOPERM, a read-only replica) or could not \
             start (connection refused, wrong password); 64 usage error.
@@ -50,7 +59,7 @@ struct Warm: ParsableCommand {
     var manifest: String
 
     @Option(help: ArgumentHelp(
-        "The Redis to warm: redis://[user[:password]@]host[:port][/db], rediss://… (TLS, see --tls-ca) or unix:///path/redis.sock[?db=N]. The password may come from REDISCLI_AUTH.",
+        "The Redis to warm: redis://[user[:password]@]host[:port][/db], rediss://… (TLS, see --tls-ca), redis-sentinel://[user[:password]@]host[:port][,host[:port]…][/db]#MASTER (the sentinels name the master) or unix:///path/redis.sock[?db=N]. The password may come from REDISCLI_AUTH.",
         valueName: "url"))
     var redis: String?
 

@@ -94,6 +94,11 @@ struct WarmOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to connect (cache and origin).", valueName: "seconds"))
     var connectTimeout: Double = 5
 
+    @Option(help: ArgumentHelp(
+        "Redis: how long to keep reconnecting to a server that went away mid-run (a restart, a Sentinel failover), and to wait while it answers LOADING, before its keys fail, e.g. 30s, 2m, 0 (no reconnect). The first connect never waits. (default: 30s)",
+        valueName: "duration"))
+    var reconnectFor: String?
+
     @Option(help: ArgumentHelp("Seconds to wait for a cache reply or a whole HTTP response.", valueName: "seconds"))
     var timeout: Double = 30
 
@@ -117,7 +122,7 @@ struct WarmOptions: ParsableArguments {
     /// Whether any warm option was given (they need --warm-redis on analyze).
     var anyGiven: Bool {
         origin != nil || copyFrom != nil || !headers.isEmpty || ttl != nil || noTtl || overwrite || dryRun || rate != nil || cluster
-            || tls.anyGiven
+            || tls.anyGiven || reconnectFor != nil
     }
 
     /// Cross-option checks for warming `target`; errors are usage errors (exit 64).
@@ -141,6 +146,19 @@ struct WarmOptions: ParsableArguments {
         guard batch >= 1 && batch <= 100_000 else { throw ValidationError("--batch must be between 1 and 100000") }
         guard connectTimeout > 0 && timeout > 0 else { throw ValidationError("--connect-timeout and --timeout must be positive") }
         try checkTLS(for: target)
+        if reconnectFor != nil {
+            guard case .redis = target else { throw ValidationError("--reconnect-for is for Redis (--redis or --warm-redis)") }
+            _ = try reconnectSeconds()
+        }
+    }
+
+    /// `--reconnect-for` in seconds (30 by default).
+    func reconnectSeconds() throws -> Double {
+        guard let reconnectFor else { return 30 }
+        guard let seconds = Duration.seconds(reconnectFor), seconds <= 86_400 else {
+            throw ValidationError("--reconnect-for '\(reconnectFor)': expected a duration such as 30s, 2m or 0, at most 1d")
+        }
+        return seconds
     }
 
     /// The TLS options need a `rediss://` URL (the target's or --copy-from's) and files that load;
@@ -204,6 +222,7 @@ struct WarmOptions: ParsableArguments {
         target.connectTimeout = connectTimeout
         target.readTimeout = timeout
         target.tls = tls
+        target.reconnectFor = try reconnectSeconds()
         let source: RedisWarmSettings.Source
         if let origin {
             source = .origin(try originSettings(origin))
@@ -212,6 +231,7 @@ struct WarmOptions: ParsableArguments {
             from.connectTimeout = connectTimeout
             from.readTimeout = timeout
             from.tls = tls
+            from.reconnectFor = try reconnectSeconds()
             source = .copy(from)
         }
         var settings = RedisWarmSettings(target: target, source: source, ttl: try ttlPolicy())

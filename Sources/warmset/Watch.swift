@@ -149,7 +149,7 @@ struct Watch: ParsableCommand {
         if input.logs.isEmpty || input.logs.contains("-") {
             throw ValidationError("give the log files to follow (stdin cannot be followed; pipe it to warmset analyze)")
         }
-        guard let seconds = Self.parseDuration(every), seconds >= 0.05 else {
+        guard let seconds = Duration.seconds(every), seconds >= 0.05 else {
             throw ValidationError("--every '\(every)': expected a duration such as 5m, 30s or 1.5s")
         }
         try OutputOptions.checkTop(top)
@@ -228,7 +228,7 @@ struct Watch: ParsableCommand {
         var configuration = try makeConfiguration()
         configuration.inputs = input.logs
         let target = try warmTarget
-        var settings = WatchSettings(interval: Self.parseDuration(every) ?? 300)
+        var settings = WatchSettings(interval: Duration.seconds(every) ?? 300)
         settings.statePath = state
         settings.once = once
         settings.manifest = manifest
@@ -262,20 +262,6 @@ struct Watch: ParsableCommand {
             guard let report = outcome.lastReport else { throw ExitCode.failure }
             if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
         }
-    }
-
-    /// Seconds in `5m`, `30s`, `1.5s`, `250ms`, `1h`, or a bare number of seconds.
-    static func parseDuration(_ text: String) -> Double? {
-        let lower = text.lowercased()
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, factor) in units where lower.hasSuffix(suffix) {
-            let number = lower.dropLast(suffix.count)
-            if suffix == "s" && number.hasSuffix("m") { continue }
-            guard let value = Double(number), value > 0, value.isFinite else { return nil }
-            return value * factor
-        }
-        guard let value = Double(lower), value > 0, value.isFinite else { return nil }
-        return value
     }
 
     /// `host:port` (the host may be `[::1]`).

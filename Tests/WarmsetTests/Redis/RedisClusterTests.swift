@@ -102,7 +102,7 @@ struct RedisClusterTests {
         let report = dir.appendingPathComponent("report.json")
         let result = try WarmTestKit.warmset([
             "warm", try manifest(keys, in: dir), "--redis", cluster.nodes[0].urlString(), "--origin", origin.base + "/fast/{key}",
-            "--ttl", "300", "--report", report.path,
+            "--ttl", "300", "--report", report.path, "--reconnect-for", "0.5s",
         ])
         #expect(result.status == 2, "\(result.stderr)")
         let json = try warmReport(report)

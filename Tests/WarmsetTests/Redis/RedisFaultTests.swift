@@ -38,7 +38,7 @@ struct RedisFaultTests {
         let arguments = [
             "warm", try manifest(keys, in: dir), "--redis", redis.urlString(user: "warmer", password: "warmer-pw", db: 3),
             "--origin", origin.base + "/fast/{key}", "--ttl", "600", "--rate", "200/s", "--batch", "10", "--connections", "2",
-            "--report", report.path,
+            "--report", report.path, "--reconnect-for", "0.5s",  // shorter than the outage: the rest fails, honestly
         ]
         let restarted = Mutexed(false)
         let restarter = Thread {
@@ -97,7 +97,7 @@ struct RedisFaultTests {
         let report = dir.appendingPathComponent("report.json")
         let arguments = [
             "warm", try manifest(keys, in: dir), "--redis", cluster.nodes[0].urlString(), "--origin", origin.base + "/fast/{key}",
-            "--ttl", "600", "--rate", "200/s", "--batch", "10", "--connections", "2", "--report", report.path,
+            "--ttl", "600", "--rate", "200/s", "--batch", "10", "--connections", "2", "--report", report.path, "--reconnect-for", "0.5s",
         ]
         let killed = Mutexed(false)
         let killer = Thread {

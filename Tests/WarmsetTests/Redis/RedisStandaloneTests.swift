@@ -401,7 +401,7 @@ struct RedisStandaloneTests {
         let report = dir.appendingPathComponent("report.json")
         let arguments = [
             "warm", path, "--redis", redis.urlString(), "--origin", origin.base + "/fast/{key}", "--ttl", "600",
-            "--rate", "200/s", "--batch", "10", "--connections", "2", "--report", report.path,
+            "--rate", "200/s", "--batch", "10", "--connections", "2", "--report", report.path, "--reconnect-for", "0.5s",
         ]
         // Kill it once the run has written some keys.
         redis.kill(whenever: redis, holds: 60, checkingEvery: 0.05)
@@ -439,6 +439,7 @@ struct RedisStandaloneTests {
         let report = dir.appendingPathComponent("report.json")
         let arguments = [
             "warm", path, "--redis", target.urlString(), "--copy-from", source.urlString(), "--connections", "1", "--report", report.path,
+            "--reconnect-for", "0.5s",
         ]
         source.kill(whenever: target, holds: 400, checkingEvery: 0.01)
         let first = try WarmTestKit.warmset(arguments + ["--batch", "4"])  // small batches: a long run to kill

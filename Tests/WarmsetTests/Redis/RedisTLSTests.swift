@@ -136,6 +136,38 @@ struct RedisTLSTests {
         }
     }
 
+    /// Connections killed again and again mid-warm: every reconnect makes a new TLS handshake
+    /// and logs in again (AUTH as warmer, SELECT 1), the commands without a reply are sent
+    /// again, and the run ends with exit 0 and every key in database 1.
+    @Test func reconnectsRedoTLSAuthAndSelect() throws {
+        let files = try WarmTLSFiles()
+        let redis = try WarmTLSRedisServer(files: files)
+        let origin = try WarmOrigin()
+        let keys = (0..<600).map { "tlsre:\($0)" }
+        let running = Mutexed(true)
+        let killer = Thread {
+            var kills = 0
+            while running.value {
+                Thread.sleep(forTimeInterval: 0.3)
+                if (try? redis.cli("CLIENT", "KILL", "USER", "warmer")) != nil { kills += 1 }
+            }
+        }
+        killer.start()
+        let dir = try WarmTestKit.temporaryDirectory()
+        let report = dir.appendingPathComponent("report.json")
+        let result = try warm(
+            keys, redis.url(auth: "warmer:warmer-pw@", db: 1), origin: origin,
+            ["--tls-ca", files.caFile, "--rate", "300/s", "--connections", "2", "--report", report.path])
+        running.set(false)
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try warmReport(report)
+        #expect(json["failed"] as? Int == 0 && (json["warmed"] as? Int ?? 0) + (json["present"] as? Int ?? 0) == 600, "\(json)")
+        #expect((json["counters"] as? [String: Int])?["reconnects"] ?? 0 >= 2, "the connections were killed mid-run: \(json)")
+        let inDB1 = Set(try redis.cli("-n", "1", "--raw", "KEYS", "*").split(separator: "\n").map(String.init))
+        #expect(inDB1 == Set(keys), "every key in database 1")
+        #expect(try redis.keys().isEmpty, "nothing in database 0: SELECT was redone")
+    }
+
     @Test func mutualTLS() throws {
         let files = try WarmTLSFiles()
         let redis = try WarmTLSRedisServer(files: files, requireClientCertificates: true)

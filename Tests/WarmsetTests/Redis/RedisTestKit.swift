@@ -121,7 +121,12 @@ final class WarmRedisServer: @unchecked Sendable {
         try start()
     }
 
-    func start() throws {
+    /// Starts the server (again) and waits until it answers PING.
+    /// - Parameters:
+    ///   - more: arguments for this start only, e.g. `--key-load-delay`.
+    ///   - waitForPing: false returns as soon as the process runs (a server still loading its
+    ///     data answers PING with LOADING, which the caller may want to see).
+    func start(_ more: [String] = [], waitForPing: Bool = true) throws {
         // A scheduled kill happens before the server starts again, never to the new one.
         if let kill = scheduledKill.value { _ = kill.wait(until: Date().addingTimeInterval(30)) }
         let process = Process()
@@ -130,10 +135,11 @@ final class WarmRedisServer: @unchecked Sendable {
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory.path,
             "--daemonize", "no", "--logfile", directory.appendingPathComponent("redis-\(port).log").path,
             "--unixsocket", socketPath, "--unixsocketperm", "700",
-        ] + extra
+        ] + extra + more
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try server.run(process)
+        if !waitForPing { return }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if let connection = try? RedisConnection(RedisConnectionSettings(url: url())),

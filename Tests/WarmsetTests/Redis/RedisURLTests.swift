@@ -54,6 +54,27 @@ struct RedisURLTests {
         #expect(!plain.tls)
     }
 
+    @Test func sentinelURLs() throws {
+        let url = try RedisURL.parse("redis-sentinel://warmer:s3cret@s1:26380,[::1],s3/2#mymaster", environment: [:])
+        #expect(url.sentinel?.master == "mymaster")
+        #expect(url.sentinel?.nodes == [.tcp(host: "s1", port: 26380), .tcp(host: "::1", port: 26379), .tcp(host: "s3", port: 26379)])
+        #expect(url.user == "warmer" && url.password == "s3cret" && url.database == 2 && !url.tls)
+        #expect(url.endpoint == .tcp(host: "s1", port: 26380))
+        #expect(url.description == "redis-sentinel://warmer:***@s1:26380,[::1]:26379,s3:26379/2#mymaster")
+        let plain = try RedisURL.parse("redis-sentinel://127.0.0.1:5000#m", environment: [:])
+        #expect(plain.sentinel?.nodes == [.tcp(host: "127.0.0.1", port: 5000)] && plain.database == 0)
+    }
+
+    @Test(arguments: ["redis-sentinel://s1:26379", "redis-sentinel://s1:26379#", "redis-sentinel://s1,,s2#m", "redis-sentinel://s1:x#m",
+                      "redis-sentinel://s1/db#m"])
+    func badSentinelURLs(_ text: String) {
+        #expect {
+            _ = try RedisURL.parse(text, environment: [:])
+        } throws: { error in
+            (error as? RedisError)?.kind == .url
+        }
+    }
+
     @Test(arguments: ["http://cache", "redis://cache:notaport", "redis://cache:70000", "redis://cache/x", "unix://relative.sock"])
     func badURLs(_ text: String) {
         #expect(throws: RedisError.self) { _ = try RedisURL.parse(text, environment: [:]) }
