@@ -84,6 +84,7 @@ let package = Package(
                 "WarmsetEmit", "WarmsetModel", "CPrefetch",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         // warm Redis (standalone and Cluster) through hiredis; rediss:// through an in-process TLS

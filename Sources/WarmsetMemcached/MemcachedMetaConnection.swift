@@ -59,10 +59,10 @@ final class MemcachedMetaConnection {
         return out
     }
 
-    /// One reply line: `HD t<n>`, `EN`, or an error.
+    /// One reply line: `HD t<n>` (memcached 1.6.0–1.6.9 say `OK t<n>`), `EN`, or an error.
     private func parse(_ line: String) throws(MemcachedError) -> RemainingTTL {
         if line == "EN" { return .absent }
-        if line.hasPrefix("HD") || line.hasPrefix("VA") {
+        if line.hasPrefix("HD") || line.hasPrefix("VA") || line.hasPrefix("OK") {
             for flag in line.split(separator: " ").dropFirst() where flag.hasPrefix("t") {
                 guard let t = Int(flag.dropFirst()) else { break }
                 return t < 0 ? .none : .seconds(t)

@@ -1,4 +1,5 @@
 import Foundation
+import WarmsetWarm
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -131,16 +132,7 @@ enum RedisTLSRelay {
     }
 
     /// NIO's connect failure in the words hiredis uses for a plain connection (`Connection refused`).
-    private static func connectMessage(_ error: any Error) -> String {
-        var error = error
-        if let failure = error as? NIOConnectionError {
-            if failure.dnsAError != nil || failure.dnsAAAAError != nil { return "cannot resolve the host '\(failure.host)'" }
-            if let first = failure.connectionErrors.first?.error { error = first }
-        }
-        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
-        if case ChannelError.connectTimeout = error { return "Connection timed out" }
-        return "\(error)"
-    }
+    private static func connectMessage(_ error: any Error) -> String { NetworkError.sentence(error) }
 
     /// Why the handshake (or the PING after it) failed, as one sentence with the fix.
     static func handshakeError(_ error: any Error, host: String, settings: RedisTLSSettings, server: String) -> RedisError {

@@ -299,7 +299,7 @@ public final class HTTPFetcher: Sendable {
             if let error = error as? HTTPClientError, error == .readTimeout || error == .connectTimeout || error == .deadlineExceeded {
                 return .done(.failed(KeyFailure(settings.codes.timeout, "\(what) timed out (\(error))")))
             }
-            return .done(.failed(KeyFailure(settings.codes.error, "\(what) failed: \(error)")))
+            return .done(.failed(KeyFailure(settings.codes.error, "\(what) failed: \(NetworkError.sentence(error))")))
         }
     }
 

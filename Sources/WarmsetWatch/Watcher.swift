@@ -237,7 +237,7 @@ public final class Watcher {
             logger.error(
                 "cycle \(totalCycles): \(lines), \(result.keys) keys: warm step failed: \(result.warmFailure ?? "unknown"); retrying next cycle\(whereTo)")
         }
-        if let failure = result.manifestFailure { logger.error("manifest: \(failure); the previous manifest stays in place, retrying next cycle") }
+        if let failure = result.manifestFailure { logger.error("manifest: \(failure)\(settings.once ? "" : "; retrying next cycle")") }
         if let failure = result.checkpointFailure { logger.error("checkpoint: \(failure)") }
     }
 

@@ -57,7 +57,9 @@ extension WarmSummaryPrinter {
         }
         if let v = http.verify {
             let what = "  verify      \(Format.count(v.keys)) keys again, \(Format.count(v.requests)) requests: "
-            if v.requests > 0 && v.unknown == v.requests - v.failed && v.unknown > 0 {
+            if v.requests == 0 {
+                lines.append("  verify      nothing to verify: no key was warmed")
+            } else if v.requests > 0 && v.unknown == v.requests - v.failed && v.unknown > 0 {
                 lines.append(what + "hits cannot be told: the cache sent no \(statusHeaders) header (\(Format.count(v.failed)) failed)")
             } else {
                 lines.append(

@@ -135,6 +135,9 @@ struct Watch: ParsableCommand {
     func validate() throws {
         let target = try warmTarget
         try WarmTarget.check(target, options: warm, memcached: memcachedOptions, http: httpOptions, optionPrefix: "--warm-")
+        if httpOptions.verify || httpOptions.verifySample != nil {
+            throw ValidationError("--verify is for warmset warm --http: watch prints no warm summary to show the share of hits in")
+        }
         if let refreshBelow {
             switch target {
             case .redis, .memcached: break

@@ -99,7 +99,7 @@ struct HTTPFleetTests {
         #expect(json["warmed"] as? Int == 0 && json["failed"] as? Int == 6)
         #expect((json["failed_by_reason"] as? [String: Int]) == ["http_error": 6])
         let failures = try #require(json["failures"] as? [[String: Any]])
-        #expect(failures.allSatisfy { ($0["detail"] as? String)?.hasPrefix("node \(down), variant 'Accept-Encoding: br': GET ") == true }, "\(failures)")
+        #expect(failures.allSatisfy { ($0["detail"] as? String)?.hasPrefix("node \(down), variant 'Accept-Encoding: br': GET ") == true && ($0["detail"] as? String)?.contains("failed: Connection refused") == true }, "\(failures)")
         let perNode = try nodes(json)
         #expect(perNode[0]["ok"] as? Int == 6 && perNode[0]["failed"] as? Int == 0)
         #expect(perNode[1]["ok"] as? Int == 0 && perNode[1]["failed"] as? Int == 6)

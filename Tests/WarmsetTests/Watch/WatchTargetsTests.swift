@@ -157,7 +157,7 @@ struct WatchTargetsTests {
         try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: false)
         try WatchTestKit.append(WatchTestKit.lines([2: 5]), to: log)
         #expect(WatchTestKit.eventually { watch.stderr.contains("manifest: ") }, "\(watch.stderr)")
-        #expect(watch.stderr.contains("the previous manifest stays in place") && watch.stderr.contains("2 keys not written in"), "\(watch.stderr)")
+        #expect(watch.stderr.contains("the previous file, if any, is left as it was; retrying next cycle") && watch.stderr.contains("2 keys not written in"), "\(watch.stderr)")
         #expect(content() == "p:1\n" && inode() == first)
         let metrics = try WatchTestKit.httpGet("http://127.0.0.1:\(metricsPort)/metrics") ?? ""
         #expect((WatchTestKit.metric("warmset_watch_manifest_failures_total", in: metrics) ?? 0) >= 1, "\(metrics)")
@@ -186,6 +186,7 @@ struct WatchTargetsTests {
             (["--warm-http", "http://127.0.0.1:9", "--ttl", "60"], "do not apply to --http"),
             (["--warm-redis", "redis://127.0.0.1:9", "--distribution", "modula"] + origin, "need --warm-memcached"),
             (["--warm-memcached", "127.0.0.1:9", "--method", "HEAD"] + origin, "need --warm-http"),
+            (["--warm-http", "http://127.0.0.1:9", "--verify"], "--verify is for warmset warm --http"),
             (["--warm-memcached", "127.0.0.1:9"], "give a value source"),
             (["-o", dir.appendingPathComponent("m").path] + origin, "need --warm-redis URL, --warm-memcached SERVERS or --warm-http URL"),
             (["-o", "-"], "give a file"),
