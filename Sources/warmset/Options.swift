@@ -70,6 +70,46 @@ struct InputOptions: ParsableArguments {
     }
 }
 
+/// watch's input: plain-text logs to follow, and how their lines read. The gzip, stdin and
+/// parse-lane options of `InputOptions` do not apply to following a growing file.
+struct FollowInputOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp(
+        "The log files to follow, plain text (a gzip file or stdin cannot grow; analyze them with warmset analyze). Several files are one stream.",
+        valueName: "log"))
+    var logs: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "combined, common, json, or an nginx log_format string pasted as is, e.g. '$remote_addr [$time_local] \"$request\" $status $body_bytes_sent $request_time'.",
+        valueName: "format"))
+    var format: String = "combined"
+
+    @Option(name: .customLong("json-field"), help: ArgumentHelp(
+        "With --format json: which JSON key holds a field, as FIELD=KEY (fields: request, method, request_uri, uri, status, bytes, time, request_time, host). Repeatable.",
+        valueName: "field=key"))
+    var jsonFields: [String] = []
+
+    @Option(help: ArgumentHelp("Lines longer than this are counted as malformed and skipped.", valueName: "bytes"))
+    var maxLineBytes: Int = 64 * 1024
+
+    /// The same settings as analyze's input group (one lane, no gzip), for the shared configuration code.
+    var asInputOptions: InputOptions {
+        var input = InputOptions()
+        input.logs = logs
+        input.format = format
+        input.jsonFields = jsonFields
+        input.maxLineBytes = maxLineBytes
+        // Every property set: ArgumentParser traps on reading one that was neither parsed nor set.
+        input.inflate = .isal
+        input.singleThread = true
+        input.threads = nil
+        return input
+    }
+
+    func validate() throws {
+        try asInputOptions.validate()
+    }
+}
+
 /// Which requests count.
 struct FilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Methods that count, comma-separated. (default: GET)", valueName: "list"))

@@ -39,7 +39,7 @@ struct Watch: ParsableCommand {
             cannot be opened; 64 usage error.
             """)
 
-    @OptionGroup(title: "Input") var input: InputOptions
+    @OptionGroup(title: "Input") var followed: FollowInputOptions
     @OptionGroup(title: "Filters") var filters: FilterOptions
     @OptionGroup(title: "Keys") var keys: KeyOptions
     @OptionGroup(title: "Counting") var counting: CountingOptions
@@ -278,4 +278,6 @@ struct Watch: ParsableCommand {
     }
 }
 
-extension Watch: AnalysisOptionGroups {}
+extension Watch: AnalysisOptionGroups {
+    var input: InputOptions { followed.asInputOptions }
+}

@@ -203,8 +203,11 @@ struct WatchTargetsTests {
         for option in ["--warm-redis", "--warm-memcached", "--warm-http", "-o, --output", "--output-format", "--base-url", "--distribution", "--method", "--refresh-below", "Examples:"] {
             #expect(help.stdout.contains(option), "watch --help lists \(option)")
         }
-        for option in ["--summary-json", "--allow-partial", "--save-sketch", "--warm-report", "--max-malformed", "--quiet"] {
+        for option in ["--summary-json", "--allow-partial", "--save-sketch", "--warm-report", "--max-malformed", "--quiet",
+                       "--threads <n>", "--single-thread", "--inflate", "reads stdin", "plain or gzip"] {
             #expect(!help.stdout.contains(option), "watch --help offers \(option), which watch does not take")
         }
+        let threads = try WarmTestKit.warmset(["watch", "access.log", "--once", "-o", dir.appendingPathComponent("t").path, "--threads", "2"])
+        #expect(threads.status == 64 && threads.stderr.contains("Unknown option '--threads'"), "\(threads.stderr)")
     }
 }
