@@ -9,13 +9,13 @@ struct HTTPWarmOptions: ParsableArguments {
     @Option(help: ArgumentHelp("GET (fills most caches) or HEAD (for caches that fill on HEAD). (default: GET)", valueName: "GET|HEAD"))
     var method: HTTPMethodArgument?
 
-    @Flag(help: "Follow redirects (up to 5), on the --http URL's host only; by default a 3xx is the response.")
+    @Flag(help: "Follow redirects (up to 5), on the warmed URL's host only; by default a 3xx is the response.")
     var followRedirects = false
 
     @Option(
         name: .customLong("http-node"),
         help: ArgumentHelp(
-            "A node of the cache fleet behind the URL, HOST:PORT; repeatable. Every request goes to each node with the URL's Host header and TLS server name (as curl --connect-to), e.g. --http https://shop.example.com --http-node 10.0.0.11:443 --http-node 10.0.0.12:443.",
+            "A node of the cache fleet behind the URL, HOST:PORT; repeatable. Every request goes to each node with the URL's Host header and TLS server name (as curl --connect-to), e.g. --http-node 10.0.0.11:443 --http-node 10.0.0.12:443 for https://shop.example.com.",
             valueName: "host:port"))
     var httpNodes: [String] = []
 

@@ -103,7 +103,7 @@ struct WarmOptions: ParsableArguments {
     var timeout: Double = 30
 
     @Option(help: ArgumentHelp(
-        "rediss:// only: trust the CA certificates of this PEM file instead of the system's roots, e.g. --redis rediss://cache:6380 --tls-ca ca.pem. The server's name (the URL's host) is always checked.",
+        "rediss:// only: trust the CA certificates of this PEM file instead of the system's roots, e.g. --tls-ca ca.pem for rediss://cache:6380. The server's name (the URL's host) is always checked.",
         valueName: "file"))
     var tlsCa: String?
 
