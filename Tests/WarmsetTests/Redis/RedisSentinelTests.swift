@@ -35,7 +35,7 @@ final class WarmSentinelSetup: @unchecked Sendable {
             dir \(directory.path)
             logfile \(directory.appendingPathComponent("sentinel.log").path)
             sentinel monitor \(Self.name) 127.0.0.1 \(master.port) 1
-            sentinel down-after-milliseconds \(Self.name) 5000
+            sentinel down-after-milliseconds \(Self.name) 1000
             sentinel failover-timeout \(Self.name) 20000
 
             """.write(to: config, atomically: true, encoding: .utf8)
@@ -162,5 +162,37 @@ struct RedisSentinelTests {
         #expect(missing.isEmpty, "\(missing.count) keys neither in the new master nor in the report, e.g. \(missing.prefix(5))")
         #expect(result.status == (reported.isEmpty ? 0 : 2), "\(result.stderr)")
         #expect(reported.isEmpty, "a failover with the new master up fails no key: \(json["failed_by_reason"] ?? [:])")
+    }
+
+    /// The master dies mid-warm (SIGKILL, no failover asked for): the run keeps reconnecting,
+    /// asking the sentinels each time, until they have promoted the replica (about 1 s to see
+    /// the master down, then the failover), and goes on there; every key ends in the new master.
+    @Test func aMasterKilledMidWarmIsFollowedToTheReplicaTheSentinelsPromote() throws {
+        let setup = try WarmSentinelSetup()
+        let origin = try WarmOrigin()
+        let dir = try WarmTestKit.temporaryDirectory()
+        let keys = (0..<800).map { "dead:\($0)" }
+        let report = dir.appendingPathComponent("report.json")
+        let killed = Mutexed(false)
+        let killer = Thread {
+            _ = RedisFaultTests.eventually { ((try? setup.master.command(["DBSIZE"]).first?.intValue) ?? 0) >= 100 }
+            setup.master.kill()
+            killed.set(true)
+        }
+        killer.start()
+        let result = try WarmTestKit.warmset([
+            "warm", try manifest(keys, in: dir), "--redis", setup.url(), "--origin", origin.base + "/fast/{key}", "--ttl", "600",
+            "--rate", "200/s", "--batch", "10", "--connections", "2", "--report", report.path,
+        ])
+        #expect(RedisFaultTests.eventually { killed.isSet })
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(setup.masterPort() == setup.replica.port, "the sentinel promoted the replica")
+        let json = try warmReport(report)
+        let counters = json["counters"] as? [String: Int] ?? [:]
+        #expect(counters["reconnects"] ?? 0 > 0 && counters["failover_rechecked"] ?? 0 > 0, "\(json)")
+        #expect(json["failed"] as? Int == 0 && json["unaccounted"] as? Int == 0, "\(json)")
+        let present = try setup.replica.commands(keys.map { ["EXISTS", $0] })
+        let missing = zip(keys, present).filter { $0.1 != .integer(1) }.map(\.0)
+        #expect(missing.isEmpty, "\(missing.count) keys not in the new master, e.g. \(missing.prefix(5))")
     }
 }
