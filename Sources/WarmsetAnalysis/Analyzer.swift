@@ -79,7 +79,7 @@ public enum Analyzer {
 
         let lanes = LaneRun.laneCount(configuration, counter: counter, counterOverride: counterOverride != nil, weighted: weigher != nil)
         let laneRun = try LaneRun(
-            configuration, compiled: compiled, counter: counter, weigher: weigher, lanes: lanes,
+            configuration, compiled: compiled, counter: counter, sink: weigher, lanes: lanes,
             threads: LaneRun.parseThreads(lanes: lanes, configuration, allGzip: inputs.allGzip), sampleLimit: malformedSampleLimit)
         let totalBytes = inputs.totalBytes
         var nextReport = start + 0.25

@@ -60,11 +60,11 @@ struct LaneRun {
         return max(1, min(lanes, cores - 1))
     }
 
-    /// The lanes for a run: one counting into `counter` (weighed by `weigher`), or `lanes`
+    /// The lanes for a run: one counting into `counter` (or handing requests to `sink`), or `lanes`
     /// when the counter splits, lane 0 with `compiled` and the others compiling their own.
     /// - Throws: `ConfigurationError` (not for a configuration `compiled` came from).
     init(
-        _ configuration: AnalysisConfiguration, compiled: CompiledAnalysis, counter: KeyCounting, weigher: RequestWeigher?,
+        _ configuration: AnalysisConfiguration, compiled: CompiledAnalysis, counter: KeyCounting, sink: (any KeyedRequestSink)?,
         lanes: Int, threads: Int, sampleLimit: Int
     ) throws {
         self.configuration = configuration
@@ -73,7 +73,7 @@ struct LaneRun {
         counters = split
         let maxLineBytes = configuration.maxLineBytes
         guard let split else {
-            self.lanes = [ParseLane(compiled: compiled, counter: counter, weigher: weigher, maxLineBytes: maxLineBytes, sampleLimit: sampleLimit)]
+            self.lanes = [ParseLane(compiled: compiled, counter: counter, sink: sink, maxLineBytes: maxLineBytes, sampleLimit: sampleLimit)]
             self.threads = 1
             return
         }

@@ -2,16 +2,26 @@ import WarmsetFormat
 import WarmsetKeys
 import WarmsetSketch
 
+/// Where the line steps hand each keyed request when counting needs more of the line than its
+/// key (its time, bytes or request time): `RequestWeigher` for analyze and watch, and
+/// `BacktestRecorder` for backtest. The plain request count never goes through it.
+protocol KeyedRequestSink: AnyObject {
+    /// One request that passed the filters, with its key and representative path; `fields`
+    /// and the bytes are valid only during the call.
+    func add(_ fields: RequestFields, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer)
+}
+
 /// The per-line steps every analysis shares: parse → filter → key → count.
 ///
-/// Used by the batch analyzer, each parallel parse lane and watch mode's live analysis,
-/// so the steps exist once. A value type held in a local `var` by the loop that owns it.
+/// Used by the batch analyzer, each parallel parse lane, watch mode's live analysis and the
+/// backtest's one pass, so the steps exist once. A value type held in a local `var` by the loop that owns it.
 struct LineSteps {
     let parser: AccessLogParser
     let filter: RequestFilter
     let keys: KeyBuilder
     let counter: any KeyCounter
-    let weigher: RequestWeigher?
+    /// Takes each keyed request instead of `counter` when set (weights, decay, timeline, backtest).
+    let sink: (any KeyedRequestSink)?
     /// Counts the requests the key memo answers, when the counter takes batches.
     private let tally: HitTally?
     private var fields = RequestFields()
@@ -38,6 +48,7 @@ struct LineSteps {
     private var pendingBytes: Int64 = 0
     private var pendingMemoHash: UInt64?
 
+    /// - Parameter sink: takes every keyed request with its fields instead of `counter`.
     /// - Parameter batchHits: count the requests answered by the key memo per memo slot and
     ///   pass them to the counter in batches (`HitTally`), when it is an unweighted sketch.
     ///   The counter then misses up to a batch per slot until `finish()`: only for loops that
@@ -48,17 +59,17 @@ struct LineSteps {
     ///   `flush()` before the bytes of the lines it passed may change (before it reuses a
     ///   buffer), and `finish()` at the end.
     init(
-        _ compiled: CompiledAnalysis, counter: KeyCounting, weigher: RequestWeigher? = nil, batchHits: Bool = false,
+        _ compiled: CompiledAnalysis, counter: KeyCounting, sink: (any KeyedRequestSink)? = nil, batchHits: Bool = false,
         oneLineLate: Bool = false
     ) {
-        self.oneLineLate = oneLineLate && weigher == nil
+        self.oneLineLate = oneLineLate && sink == nil
         parser = compiled.parser
         filter = compiled.filter
         keys = compiled.keys
         rejectEarly = compiled.keys.canRejectEarly
         self.counter = counter.keyCounter
-        self.weigher = weigher
-        if batchHits, weigher == nil, let sketch = counter.batched {
+        self.sink = sink
+        if batchHits, sink == nil, let sketch = counter.batched {
             tally = HitTally(keys: compiled.keys, counter: sketch)
         } else {
             tally = nil
@@ -133,18 +144,18 @@ struct LineSteps {
         }
     }
 
-    /// Keys and counts the line just parsed at once, weighed when there is a weigher (it reads
-    /// `fields`). Out of line: kept apart, the one-line-late path keeps no copy of the fields.
+    /// Keys and counts the line just parsed at once, through the sink when there is one (it
+    /// reads `fields`). Out of line: kept apart, the one-line-late path keeps no copy of the fields.
     @inline(never)
     private mutating func keyNow(_ target: UnsafeRawBufferPointer) {
-        guard let weigher else {
+        guard let sink else {
             key(target, escapes: fields.hasLogEscapes, bytes: fields.bytes, memoHash: nil)
             return
         }
-        // No tally with a weigher (`init`): every key is weighed.
+        // No tally with a sink (`init`): every keyed request reaches it.
         switch keys.buildMemoized(target: target, hasLogEscapes: fields.hasLogEscapes) {
         case .keyed(let built):
-            weigher.add(fields, key: built.key, path: built.path)
+            sink.add(fields, key: built.key, path: built.path)
         case .skipped(let reason):
             notCounted.counts[reason.index] &+= 1
         }

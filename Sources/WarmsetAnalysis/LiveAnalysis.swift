@@ -32,7 +32,7 @@ public final class LiveAnalysis {
         compiled = try CompiledAnalysis(configuration)
         counter = try CounterFactory.make(configuration, sketches: checkpoint.map { [($0.name, $0.snapshot)] } ?? [], withLogs: true)
         weigher = RequestWeigher.isNeeded(configuration) ? RequestWeigher(counter: counter, configuration: configuration) : nil
-        steps = LineSteps(compiled, counter: counter, weigher: weigher)
+        steps = LineSteps(compiled, counter: counter, sink: weigher)
     }
 
     /// Counts one log line (without its newline).

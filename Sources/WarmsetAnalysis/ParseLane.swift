@@ -29,13 +29,14 @@ final class ParseLane: @unchecked Sendable {
     /// This file: the input error that ended this lane.
     var error: InputError?
 
-    /// - Parameter weigher: weighs each request (serial runs only: weighted counting is never split).
-    init(compiled: CompiledAnalysis, counter: KeyCounting, weigher: RequestWeigher? = nil, maxLineBytes: Int, sampleLimit: Int) {
+    /// - Parameter sink: takes each keyed request instead of `counter` (the weigher, the backtest's
+    ///   recorder; serial runs only: such counting is never split).
+    init(compiled: CompiledAnalysis, counter: KeyCounting, sink: (any KeyedRequestSink)? = nil, maxLineBytes: Int, sampleLimit: Int) {
         self.compiled = compiled
         self.counter = counter
         self.maxLineBytes = maxLineBytes
         self.sampleLimit = sampleLimit
-        steps = LineSteps(compiled, counter: counter, weigher: weigher, batchHits: true, oneLineLate: true)
+        steps = LineSteps(compiled, counter: counter, sink: sink, batchHits: true, oneLineLate: true)
     }
 
     /// Runs lanes of `chunks` on this thread until every lane has ended.

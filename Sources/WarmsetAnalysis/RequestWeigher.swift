@@ -29,7 +29,7 @@ public struct Timeline: Codable, Sendable, Equatable {
 /// Hands each counted request to the counter with its weight and time, and records the
 /// timeline for the report. Used only when weighting, decaying or reporting, so the plain
 /// request-count path stays one call with no time parsing.
-final class RequestWeigher {
+final class RequestWeigher: KeyedRequestSink {
     private let weight: SketchWeight
     private let weighted: (any WeightedKeyCounter)?
     private let plain: any KeyCounter
