@@ -22,7 +22,7 @@ struct Warmset: ParsableCommand {
             Keep a short-TTL cache warm: warmset watch access.log --every 5m --warm-redis URL --origin … --ttl 600
             """,
         version: version,
-        subcommands: [Analyze.self, Warm.self, Watch.self, Merge.self, Generate.self]
+        subcommands: [Analyze.self, Warm.self, Watch.self, BacktestCommand.self, Merge.self, Generate.self]
     )
 
     static func main() {

@@ -1,0 +1,108 @@
+import Foundation
+
+/// The backtest's output formats: a table for people, tsv and json for scripts.
+public enum BacktestOutputFormat: String, Sendable, CaseIterable {
+    case table, tsv, json
+}
+
+extension BacktestResult {
+    /// The result in `format`, ending with a newline.
+    public func rendered(_ format: BacktestOutputFormat) -> String {
+        switch format {
+        case .table: return table()
+        case .tsv: return tsv()
+        case .json: return json()
+        }
+    }
+
+    /// The tsv columns, in order.
+    public static let tsvColumns = ["at", "strategy", "top", "hit_share", "warm_misses", "cold_misses", "oracle_hit_share"]
+
+    /// A header line, then one line per row: `at` in ISO 8601 UTC, shares as fractions.
+    func tsv() -> String {
+        var out = Self.tsvColumns.joined(separator: "\t") + "\n"
+        for row in rows {
+            out += [Backtest.iso8601(row.at), row.strategy, String(row.top), Self.fraction(row.hitShare), String(row.warmMisses),
+                    String(row.coldMisses), Self.fraction(row.oracleHitShare)].joined(separator: "\t") + "\n"
+        }
+        return out
+    }
+
+    /// `{"rows": [...], "aggregates": [...], "window_seconds": …, "summary": {...}}`, keys sorted.
+    func json() -> String {
+        let rowObjects: [[String: Any]] = rows.map { row in
+            [
+                "at": Backtest.iso8601(row.at), "strategy": row.strategy, "top": row.top, "hit_share": row.hitShare,
+                "warm_misses": row.warmMisses, "cold_misses": row.coldMisses, "oracle_hit_share": row.oracleHitShare,
+                "requests": row.requests, "hits": row.hits, "warm_set_keys": row.warmSetKeys,
+                "time_to_fill_seconds": row.timeToFillSeconds, "best": row.best,
+            ]
+        }
+        let aggregateObjects: [[String: Any]] = aggregates.map { a in
+            [
+                "strategy": a.strategy, "top": a.top, "mean_hit_share": a.meanHitShare, "worst_hit_share": a.worstHitShare,
+                "mean_warm_misses": a.meanWarmMisses, "worst_warm_misses": a.worstWarmMisses,
+                "mean_oracle_hit_share": a.meanOracleHitShare, "best": a.best,
+            ]
+        }
+        let object: [String: Any] = [
+            "rows": rowObjects, "aggregates": aggregateObjects, "window_seconds": windowSeconds,
+            "summary": [
+                "lines_read": linesRead, "lines_malformed": linesMalformed, "requests_timed": requestsTimed,
+                "requests_untimed": requestsUntimed, "distinct_keys": distinctKeys, "oldest": Backtest.iso8601(oldest),
+                "newest": Backtest.iso8601(newest), "counting": "exact",
+            ] as [String: Any],
+        ]
+        // Plain numbers, strings, booleans, arrays and dictionaries only: serialization cannot fail.
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]) else { return "{}\n" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// One block per deploy time (and one for the mean and worst), the best strategy starred.
+    func table() -> String {
+        var out = ""
+        var start = 0
+        while start < rows.count {
+            let at = rows[start].at
+            let block = rows[start...].prefix { $0.at == at }
+            let first = block[block.startIndex]
+            out += "at \(Backtest.iso8601(at)), the next \(BacktestStrategy.duration(windowSeconds)): \(first.requests) requests for \(first.coldMisses) keys (a cold cache misses each once)\n"
+            var lines = [["strategy", "top", "hit share", "warm misses", "oracle", "time to fill"]]
+            for row in block {
+                lines.append([
+                    row.strategy + (row.best ? " *" : ""), String(row.top), Self.percent(row.hitShare), String(row.warmMisses),
+                    Self.percent(row.oracleHitShare), BacktestStrategy.duration(row.timeToFillSeconds),
+                ])
+            }
+            out += Self.columns(lines) + "\n"
+            start += block.count
+        }
+        if !aggregates.isEmpty {
+            out += "over \(Set(rows.map(\.at)).count) deploy times\n"
+            var lines = [["strategy", "top", "mean hit share", "worst", "mean warm misses", "worst", "mean oracle"]]
+            for a in aggregates {
+                lines.append([
+                    a.strategy + (a.best ? " *" : ""), String(a.top), Self.percent(a.meanHitShare), Self.percent(a.worstHitShare),
+                    String(format: "%.1f", a.meanWarmMisses), String(a.worstWarmMisses), Self.percent(a.meanOracleHitShare),
+                ])
+            }
+            out += Self.columns(lines) + "\n"
+        }
+        out += "* the best strategy at that size. Counting is exact.\n"
+        return out
+    }
+
+    /// Left-aligned first column, the others right-aligned, two spaces apart.
+    private static func columns(_ lines: [[String]]) -> String {
+        let widths = (0..<(lines.first?.count ?? 0)).map { c in lines.map { $0[c].count }.max() ?? 0 }
+        return lines.map { cells in
+            cells.enumerated().map { c, cell in
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                return c == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func fraction(_ x: Double) -> String { String(format: "%.6f", x) }
+    static func percent(_ x: Double) -> String { String(format: "%.1f%%", 100 * x) }
+}

@@ -1,0 +1,220 @@
+import ArgumentParser
+import Foundation
+import WarmsetAnalysis
+import WarmsetFormat
+
+/// `warmset backtest`: what a warm set chosen before a deploy time would have been worth after it.
+struct BacktestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtest",
+        abstract: "Measure, from the logs, what each way of choosing the warm set would have been worth at a deploy.",
+        discussion: """
+            Examples:
+              warmset backtest access.log access.log.1 access.log.2.gz
+              warmset backtest access.log* --rules rules.yaml --at 2026-11-27T09:00:00Z --at 2026-11-28T09:00:00Z --window 10m
+              warmset backtest access.log* --strategy frequency,recent:30m,recent:2h,season:1d --top 500,2000 --history 24h
+              warmset backtest access.log* --output-format tsv > backtest.tsv
+
+            The requests logged at or before the deploy time T choose a warm set of N keys, by each strategy: \
+            frequency (requests per key over all history, or the last --history), recent:H (decayed with \
+            half-life H, as analyze --half-life), season:P (the same window of each earlier period P, at T−P, \
+            T−2P, …, weighted 1/k). The counted requests logged in (T, T+window] then measure it: hit share \
+            (the share whose key was warm), warm misses (misses of a cache started from the warm set that keeps \
+            every key after its first miss), cold misses (the same cache started empty), the oracle's hit share \
+            (the window's own top N) and time to fill (how long after T a cold cache's keys cover as many \
+            requests as the warm set). * marks the best strategy at each N. Keys, format and filters are \
+            analyze's, read once; requests are placed by their log time, so files a few seconds out of order \
+            are fine. Without --at, T is the newest log time minus --window. Counting is exact \
+            (docs/backtest.md says what is not built yet).
+
+            Exit status: 0 success; 1 the logs cannot answer (unreadable, mostly malformed, --at outside them, \
+            no request in a window); 64 usage error (also a format with no $time_local or $time_iso8601).
+            """)
+
+    @OptionGroup(title: "Input") var backtestInput: BacktestInputOptions
+    @OptionGroup(title: "Filters") var filters: FilterOptions
+    @OptionGroup(title: "Keys") var keys: KeyOptions
+
+    @Option(help: ArgumentHelp(
+        "The deploy time T, ISO 8601 (2026-11-27T09:00:00Z). Repeatable: then the mean and the worst are shown too. (default: the newest log time minus --window)",
+        valueName: "time"))
+    var at: [String] = []
+
+    @Option(help: ArgumentHelp("How long after T the traffic is measured, e.g. 10m, 1h.", valueName: "duration"))
+    var window: String = "10m"
+
+    @Option(help: ArgumentHelp("Warm-set sizes N, comma-separated.", valueName: "list"))
+    var top: String = "1000,5000,20000"
+
+    @Option(help: ArgumentHelp(
+        "Strategies, comma-separated: frequency, recent:HALF-LIFE, season:PERIOD (a period of at least --window).",
+        valueName: "list"))
+    var strategy: String = "frequency,recent:1h,season:1d"
+
+    @Option(help: ArgumentHelp("frequency counts only the requests of this long before T, e.g. 24h. (default: all)", valueName: "duration"))
+    var history: String?
+
+    @Option(help: ArgumentHelp("table (for people), tsv or json (for scripts).", valueName: "format"))
+    var outputFormat: BacktestFormatArgument = .table
+
+    @Option(help: ArgumentHelp("Fail when more lines than this share do not match the format, e.g. 5% or 0.05.", valueName: "share"))
+    var maxMalformed: String = "5%"
+
+    func validate() throws {
+        do {
+            _ = try Backtest.compile(try makeBacktestConfiguration())
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func run() throws {
+        let configuration = try makeBacktestConfiguration()
+        if let notice = configuration.analysis.standardInputNotice(stdinIsTerminal: Terminal.standardInputIsTerminal) { Terminal.error(notice) }
+        let result: BacktestResult
+        do {
+            result = try Backtest.run(configuration)
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode.failure
+        }
+        for note in result.notes { Terminal.error("note: \(note)") }
+        if result.requestsUntimed > 0 {
+            Terminal.error("note: \(result.requestsUntimed) counted requests had no readable time and were left out")
+        }
+        FileHandle.standardOutput.write(Data(result.rendered(outputFormat.format).utf8))
+    }
+
+    /// The library configuration the options describe.
+    /// - Throws: `ValidationError` for an option that does not read, `ConfigurationError` from the rules file.
+    func makeBacktestConfiguration() throws -> BacktestConfiguration {
+        var c = BacktestConfiguration()
+        c.analysis = try makeConfiguration()
+        guard let share = Share.parse(maxMalformed) else { throw ValidationError("--max-malformed '\(maxMalformed)': use a share like 5% or 0.05") }
+        c.analysis.maxMalformedFraction = share
+        c.at = try at.map { text in
+            guard let seconds = LogTime.parseISO8601(text) else {
+                throw ValidationError("--at '\(text)': use ISO 8601, e.g. 2026-11-27T09:00:00Z or 2026-11-27T10:00:00+01:00")
+            }
+            return seconds
+        }
+        guard let seconds = Duration.parseSeconds(window) else { throw ValidationError("--window '\(window)': use a duration like 10m or 1h") }
+        c.windowSeconds = seconds
+        var sizes: [Int] = []
+        for part in top.split(separator: ",") {
+            guard let n = Int(String(part).trimmed(" ")), n >= 1 else { throw ValidationError("--top '\(top)': use sizes of at least 1, e.g. 1000,5000,20000") }
+            if !sizes.contains(n) { sizes.append(n) }
+        }
+        c.tops = sizes
+        var historySeconds: Int64?
+        if let history {
+            guard let seconds = Duration.parseSeconds(history) else { throw ValidationError("--history '\(history)': use a duration like 24h or 7d") }
+            historySeconds = seconds
+        }
+        c.strategies = try strategy.split(separator: ",").map { try Self.strategy(String($0).trimmed(" "), history: historySeconds) }
+        return c
+    }
+
+    /// One `--strategy` item: `frequency`, `recent:1h`, `season:1d`.
+    static func strategy(_ text: String, history: Int64?) throws -> BacktestStrategy {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let usage = "--strategy '\(text)': use frequency, recent:HALF-LIFE (e.g. recent:1h) or season:PERIOD (e.g. season:1d)"
+        switch (parts.first, parts.count) {
+        case ("frequency", 1): return .frequency(historySeconds: history)
+        case ("recent", 2):
+            guard let h = Duration.parseSeconds(parts[1]) else { throw ValidationError(usage) }
+            return .recent(halfLifeSeconds: h)
+        case ("season", 2):
+            guard let p = Duration.parseSeconds(parts[1]) else { throw ValidationError(usage) }
+            return .season(periodSeconds: p)
+        default: throw ValidationError(usage)
+        }
+    }
+}
+
+/// `--output-format` of backtest.
+enum BacktestFormatArgument: String, ExpressibleByArgument, CaseIterable {
+    case table, tsv, json
+
+    var format: BacktestOutputFormat {
+        switch self {
+        case .table: return .table
+        case .tsv: return .tsv
+        case .json: return .json
+        }
+    }
+}
+
+/// backtest's input: logs (gzip and stdin too) and how their lines read; no --threads, since
+/// a backtest reads on one parse lane.
+struct BacktestInputOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp(
+        "Log files, plain or gzip (detected by content). Several files are one stream; '-' or none reads stdin.", valueName: "log"))
+    var logs: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "combined, common, json, or an nginx log_format string pasted as is; it must hold $time_local or $time_iso8601.",
+        valueName: "format"))
+    var format: String = "combined"
+
+    @Option(name: .customLong("json-field"), help: ArgumentHelp(
+        "With --format json: which JSON key holds a field, as FIELD=KEY (fields: request, method, request_uri, uri, status, bytes, time, request_time, host). Repeatable.",
+        valueName: "field=key"))
+    var jsonFields: [String] = []
+
+    @Option(help: ArgumentHelp("Lines longer than this are counted as malformed and skipped.", valueName: "bytes"))
+    var maxLineBytes: Int = 64 * 1024
+
+    @Option(help: ArgumentHelp("gzip inflater: isal (Intel ISA-L, fast) or zlib (the reference).", valueName: "name"))
+    var inflate: InflaterArgument = .isal
+
+    /// The same settings as analyze's input group, on one lane, for the shared configuration code.
+    var asInputOptions: InputOptions {
+        var input = InputOptions()
+        input.logs = logs
+        input.format = format
+        input.jsonFields = jsonFields
+        input.maxLineBytes = maxLineBytes
+        // Every property set: ArgumentParser traps on reading one that was neither parsed nor set.
+        input.inflate = inflate
+        input.singleThread = false
+        input.threads = 1
+        return input
+    }
+
+    func validate() throws {
+        try asInputOptions.validate()
+    }
+}
+
+extension BacktestCommand: AnalysisOptionGroups {
+    var input: InputOptions { backtestInput.asInputOptions }
+
+    // backtest counts exactly, by request, and chooses by strategy: analyze's counting, weight
+    // and selection groups are not offered, and these are their defaults.
+    var counting: CountingOptions {
+        var counting = CountingOptions()
+        counting.exact = true
+        counting.sketchMemory = nil
+        counting.epsilon = nil
+        counting.delta = nil
+        return counting
+    }
+
+    var selection: SelectionOptions {
+        var selection = SelectionOptions()
+        selection.coverage = nil
+        selection.budget = nil
+        selection.minCount = nil
+        return selection
+    }
+
+    var weights: WeightOptions {
+        var weights = WeightOptions()
+        weights.weight = .requests
+        weights.halfLife = nil
+        return weights
+    }
+
+    func applyCommandOptions(to c: inout AnalysisConfiguration) {}
+}
