@@ -20,6 +20,7 @@ struct Warmset: ParsableCommand {
               warmset warm warm.jsonl --redis redis://new-cache:6379 --copy-from redis://old-cache:6379
             Many hosts: analyze … --save-sketch host.sketch on each, then warmset merge, then analyze the merged sketch.
             Keep a short-TTL cache warm: warmset watch access.log --every 5m --warm-redis URL --origin … --ttl 600
+            Choose --top and the strategy from the logs first: warmset backtest access.log* --top 1000,5000 --strategy frequency,recent:1h,season:1d
             """,
         version: version,
         subcommands: [Analyze.self, Warm.self, Watch.self, BacktestCommand.self, Merge.self, Generate.self]

@@ -67,11 +67,11 @@ extension BacktestResult {
             let block = rows[start...].prefix { $0.at == at }
             let first = block[block.startIndex]
             out += "at \(Backtest.iso8601(at)), the next \(BacktestStrategy.duration(windowSeconds)): \(first.requests) requests for \(first.coldMisses) keys (a cold cache misses each once)\n"
-            var lines = [["strategy", "top", "hit share", "warm misses", "oracle", "time to fill"]]
+            var lines = [["strategy", "top", "keys", "hit share", "warm misses", "oracle", "time to fill"]]
             for row in block {
                 lines.append([
-                    row.strategy + (row.best ? " *" : ""), String(row.top), Self.percent(row.hitShare), String(row.warmMisses),
-                    Self.percent(row.oracleHitShare), BacktestStrategy.duration(row.timeToFillSeconds),
+                    row.strategy + (row.best ? " *" : ""), String(row.top), String(row.warmSetKeys), Self.percent(row.hitShare),
+                    String(row.warmMisses), Self.percent(row.oracleHitShare), Self.elapsed(row.timeToFillSeconds),
                 ])
             }
             out += Self.columns(lines) + "\n"
@@ -88,7 +88,7 @@ extension BacktestResult {
             }
             out += Self.columns(lines) + "\n"
         }
-        out += "* the best strategy at that size. Counting is exact.\n"
+        out += "* the best strategy at that size; keys: how many the strategy chose (none scored: no request in its history). Counting is exact.\n"
         return out
     }
 
@@ -101,6 +101,13 @@ extension BacktestResult {
                 return c == 0 ? cell + pad : pad + cell
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
+    }
+
+    /// `45s`, `3m24s`, `1h05m`.
+    static func elapsed(_ seconds: Int64) -> String {
+        if seconds < 60 { return "\(seconds)s" }
+        if seconds < 3600 { return "\(seconds / 60)m" + String(format: "%02llds", seconds % 60) }
+        return "\(seconds / 3600)h" + String(format: "%02lldm", seconds / 60 % 60)
     }
 
     static func fraction(_ x: Double) -> String { String(format: "%.6f", x) }
