@@ -79,6 +79,10 @@ struct BacktestCommand: ParsableCommand {
             throw ExitCode.failure
         }
         for note in result.notes { Terminal.error("note: \(note)") }
+        if result.linesMalformed > 0 {
+            let first = result.malformedSamples.first.map { " (first: \($0))" } ?? ""
+            Terminal.error("note: \(result.linesMalformed) of \(result.linesRead) lines do not match the format and were skipped\(first)")
+        }
         if result.requestsUntimed > 0 {
             Terminal.error("note: \(result.requestsUntimed) counted requests had no readable time and were left out")
         }

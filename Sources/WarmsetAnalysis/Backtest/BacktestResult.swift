@@ -27,6 +27,25 @@ public struct BacktestRow: Sendable, Equatable {
     /// True for the strategy with the highest hit share at this T and N (ties: fewer warm
     /// misses, then the first given).
     public var best: Bool
+
+    /// A row with every figure given.
+    public init(
+        at: Int64, strategy: String, top: Int, warmSetKeys: Int, requests: Int, hits: Int, hitShare: Double, warmMisses: Int,
+        coldMisses: Int, oracleHitShare: Double, timeToFillSeconds: Int64, best: Bool
+    ) {
+        self.at = at
+        self.strategy = strategy
+        self.top = top
+        self.warmSetKeys = warmSetKeys
+        self.requests = requests
+        self.hits = hits
+        self.hitShare = hitShare
+        self.warmMisses = warmMisses
+        self.coldMisses = coldMisses
+        self.oracleHitShare = oracleHitShare
+        self.timeToFillSeconds = timeToFillSeconds
+        self.best = best
+    }
 }
 
 /// One strategy and size over several deploy times.

@@ -56,8 +56,10 @@ struct BacktestTests {
         // Jitter: each request moves up to 3 s either way in its file, so neither file is sorted.
         let jittered = all.map { (time: $0.time + Int64(next() % 7) - 3, path: $0.path) }
         let cut = jittered.count / 2
-        // The second file's first lines are logged before the first file's last ones.
-        return (Array(jittered[..<cut]), Array(jittered[cut...]))
+        var second = Array(jittered[cut...])
+        // The second file's first line is logged 2 s before the first file's last one.
+        second[0].time = jittered[cut - 1].time - 2
+        return (Array(jittered[..<cut]), second)
     }
 
     @Test("every figure of each (T, N, strategy) equals an independent brute-force count; the oracle is never below a strategy",
@@ -67,6 +69,8 @@ struct BacktestTests {
         let a = try BacktestFixture.write(first, name: "a.log")
         let b = try BacktestFixture.write(second, name: "b.log")
         let requests = first + second
+        #expect(first.map(\.time).max() ?? 0 > second.map(\.time).min() ?? 0, "the files overlap in time")
+        #expect(zip(first, first.dropFirst()).contains { $0.time > $1.time }, "a file out of order")
         let times: [Int64] = [
             BacktestFixture.day0 + 2 * BacktestFixture.day + 9 * 3600,  // the burst's day 3
             (second.first?.time ?? 0) + 1,  // inside the overlap of the two files
@@ -95,6 +99,28 @@ struct BacktestTests {
                 #expect(row.oracleHitShare >= row.hitShare, "\(context)")
             }
         }
+    }
+
+    @Test("boundaries: a request at T is before it, one at T+window in the window, one at T−P+window in season:P's window, one at T−P not")
+    func boundaries() throws {
+        let at = BacktestFixture.day0 + BacktestFixture.day + 9 * 3600
+        let p = BacktestFixture.day
+        let path = try BacktestFixture.write([
+            (at - p, "/o"), (at - p + 600, "/w"), (at, "/a"), (at + 600, "/w"), (at + 601, "/x"),
+        ])
+        let result = try Backtest.run(Self.configuration(
+            [path], at: [at], tops: [1], strategies: [.frequency(historySeconds: nil), .season(periodSeconds: p)]))
+        let rows = Dictionary(uniqueKeysWithValues: result.rows.map { ($0.strategy, $0) })
+        let season = try #require(rows["season:1d"])
+        let frequency = try #require(rows["frequency"])
+        // The window holds /w only; season chose /w (its one request in (T−P, T−P+600]); frequency
+        // chose /a of three keys tied at 1 (the first by bytes).
+        #expect(season == BacktestRow(
+            at: at, strategy: "season:1d", top: 1, warmSetKeys: 1, requests: 1, hits: 1, hitShare: 1, warmMisses: 0, coldMisses: 1,
+            oracleHitShare: 1, timeToFillSeconds: 600, best: true))
+        #expect(frequency == BacktestRow(
+            at: at, strategy: "frequency", top: 1, warmSetKeys: 1, requests: 1, hits: 0, hitShare: 0, warmMisses: 1, coldMisses: 1,
+            oracleHitShare: 1, timeToFillSeconds: 0, best: false))
     }
 
     @Test("several deploy times give the mean and the worst; tsv and json carry the same rows")
