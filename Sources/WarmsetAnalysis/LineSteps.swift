@@ -14,7 +14,8 @@ protocol KeyedRequestSink: AnyObject {
 /// The per-line steps every analysis shares: parse → filter → key → count.
 ///
 /// Used by the batch analyzer, each parallel parse lane, watch mode's live analysis and the
-/// backtest's one pass, so the steps exist once. A value type held in a local `var` by the loop that owns it.
+/// backtest's one pass, so the steps exist once. A value type held in a local `var` by the
+/// loop that owns it.
 struct LineSteps {
     let parser: AccessLogParser
     let filter: RequestFilter
