@@ -21,7 +21,7 @@ public final class KeyBuilder {
     /// the per-line loop asks `rejectsEarly` only when it can answer.
     public let canRejectEarly: Bool
 
-    var normalizer: PathNormalizer
+    let normalizer: PathNormalizer
     var query: QueryFilter
     let ruleSet: KeyRuleSet
     let memo = KeyMemo()
@@ -53,7 +53,6 @@ public final class KeyBuilder {
     }
 
     deinit {
-        normalizer.free()
         query.free()
         ruleSet.free()
         memo.free()
@@ -70,8 +69,9 @@ public final class KeyBuilder {
         var path = pathBuffer
         var key = keyBuffer
         let skipped = build(target, hasLogEscapes, &path, &key)
-        pathBuffer = path
-        keyBuffer = key
+        // Only the counts change (`base` and `capacity` are constants).
+        pathBuffer.count = path.count
+        keyBuffer.count = key.count
         if let skipped { return .skipped(skipped) }
         return .keyed(BuiltKey(key: keysArePaths ? path.bytes : key.bytes, path: path.bytes))
     }

@@ -1,7 +1,8 @@
 import WarmsetFormat
 
 /// The key rules (first match wins) and the excludes, flattened for the per-line loop, which then
-/// touches no array and retains no object (`rules` and `excludes` keep the patterns alive).
+/// touches no array and no object: it matches through each pattern's `Pattern.Matcher`, a value
+/// (`rules` and `excludes` keep the patterns, and so what the matchers point to, alive).
 ///
 /// Owned by one `KeyBuilder`, which frees it.
 struct KeyRuleSet {
@@ -13,9 +14,9 @@ struct KeyRuleSet {
     /// excludes: a target that starts with no rule's literal then has no key (`mayMatch`).
     let mayRejectByLiterals: Bool
 
-    /// A rule: its pattern and its template's pieces in `pieces`.
+    /// A rule: its pattern's matcher and its template's pieces in `pieces`.
     private struct FlatRule {
-        var pattern: Unmanaged<Pattern>
+        var pattern: Pattern.Matcher
         var firstPiece: Int
         var pieceCount: Int
     }
@@ -26,7 +27,7 @@ struct KeyRuleSet {
     }
     private let flatRules: UnsafeMutableBufferPointer<FlatRule>
     private let flatPieces: UnsafeMutableBufferPointer<FlatPiece>
-    private let flatExcludes: UnsafeMutableBufferPointer<Unmanaged<Pattern>>
+    private let flatExcludes: UnsafeMutableBufferPointer<Pattern.Matcher>
     private let literalStorage: UnsafeMutableRawBufferPointer
 
     init(rules: [KeyRule], excludes: [Pattern]) {
@@ -44,7 +45,7 @@ struct KeyRuleSet {
         var piece = 0
         var literalAt = 0
         for (r, rule) in rules.enumerated() {
-            flatRules[r] = FlatRule(pattern: Unmanaged.passUnretained(rule.pattern), firstPiece: piece, pieceCount: rule.pieces.count)
+            flatRules[r] = FlatRule(pattern: rule.pattern.matcher, firstPiece: piece, pieceCount: rule.pieces.count)
             for p in rule.pieces {
                 switch p {
                 case .literal(let bytes):
@@ -59,7 +60,7 @@ struct KeyRuleSet {
             }
         }
         flatExcludes = .allocate(capacity: max(excludes.count, 1))
-        for (i, pattern) in excludes.enumerated() { flatExcludes[i] = Unmanaged.passUnretained(pattern) }
+        for (i, pattern) in excludes.enumerated() { flatExcludes[i] = pattern.matcher }
         mayRejectByLiterals = !rules.isEmpty && excludes.isEmpty && rules.allSatisfy { $0.pattern.hasStartingLiteral }
     }
 
@@ -72,9 +73,10 @@ struct KeyRuleSet {
 
     /// True when an exclude matches the normalized path `path`.
     /// - Complexity: the excludes' matches.
-    @inline(__always)
+    /// - Note: `@_transparent` for the reason given at `apply`.
+    @_transparent
     func isExcluded(_ path: UnsafeRawBufferPointer) -> Bool {
-        for e in 0..<excludes.count where flatExcludes[e]._withUnsafeGuaranteedRef({ $0.matches(path) }) {
+        for e in 0..<excludes.count where flatExcludes[e].matches(path) {
             return true
         }
         return false
@@ -84,7 +86,7 @@ struct KeyRuleSet {
     /// from it (see `mayRejectByLiterals`).
     @inline(__always)
     func mayMatch(_ target: UnsafeRawBufferPointer) -> Bool {
-        for r in 0..<rules.count where flatRules[r].pattern._withUnsafeGuaranteedRef({ $0.mayMatch(target) }) {
+        for r in 0..<rules.count where flatRules[r].pattern.mayMatch(target) {
             return true
         }
         return false
@@ -96,18 +98,23 @@ struct KeyRuleSet {
     ///   does not fit `key`; nil when `key` holds the key.
     /// - Complexity: the rules' matches up to the first that matches, plus the key's length; no
     ///   allocation.
-    @inline(__always)
+    /// - Note: `@_transparent`, not `@inline(__always)`: the optimizer leaves `apply` out of line in
+    ///   `KeyBuilder.build` despite `@inline(__always)`, copying the rule set to the stack for the
+    ///   call; mandatory inlining does not.
+    @_transparent
     func apply(to subject: UnsafeRawBufferPointer, into key: inout ByteScratch) -> RequestFilter.Reason? {
         for index in 0..<rules.count {
-            let rule = flatRules[index]
-            guard rule.pattern._withUnsafeGuaranteedRef({ $0.matches(subject) }) else { continue }
-            for p in rule.firstPiece..<(rule.firstPiece + rule.pieceCount) {
+            // Through the element's address rather than a copy of the whole rule (matcher and
+            // piece range) for each rule tried.
+            let rule = flatRules.baseAddress! + index
+            guard rule.pointee.pattern.matches(subject) else { continue }
+            for p in rule.pointee.firstPiece..<(rule.pointee.firstPiece + rule.pointee.pieceCount) {
                 let piece = flatPieces[p]
                 if piece.group < 0 {
                     if !key.append(piece.literal) { return .keyTooLong }
                     continue
                 }
-                guard let range = rule.pattern._withUnsafeGuaranteedRef({ $0.group(piece.group) }) else { continue }
+                guard let range = rule.pointee.pattern.group(piece.group) else { continue }
                 // A capture is appended whole: the path and query it is cut from hold no byte
                 // ≤ 0x20 and no 0x7F (normalization turns away a target with one and encodes
                 // every other byte that may not stay; a test holds random targets to that).

@@ -11,10 +11,11 @@ import WarmsetFormat
 /// bytes outside ASCII encoded), `.` and `..` segments resolved and repeated slashes merged (as
 /// nginx does). A path holding a raw control byte or space has no normal form.
 ///
-/// Owned by one `KeyBuilder`, which frees it.
-struct PathNormalizer {
+/// Owned by one `KeyBuilder`. A class: `KeyBuilder.build` then hands its two steps one reference
+/// each, where a struct of this size would be copied to the stack for each call.
+final class PathNormalizer {
     /// The target with the log's escapes decoded (when it holds any).
-    private var decoded: ByteScratch
+    private let decoded: ByteScratch
     /// Where each kept segment starts in the output, while dot segments are resolved.
     private let segmentStarts: UnsafeMutablePointer<Int>
     /// The longest normalized path: percent-encoding at most triples a byte.
@@ -27,7 +28,7 @@ struct PathNormalizer {
         segmentStarts = .allocate(capacity: pathCapacity / 2 + 2)
     }
 
-    func free() {
+    deinit {
         decoded.free()
         segmentStarts.deallocate()
     }
@@ -36,10 +37,12 @@ struct PathNormalizer {
     /// when the decoded target is longer than `maxTargetBytes`. The answer is valid until the
     /// next call.
     /// - Complexity: O(input length); no allocation.
-    mutating func decodeLogEscapes(_ input: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+    func decodeLogEscapes(_ input: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         var hasBackslash = false
         if let base = input.baseAddress, memchr(base, 0x5C, input.count) != nil { hasBackslash = true }
         if !hasBackslash { return input }
+        // A local copy: its count lives in a register, and the answer carries it.
+        var decoded = self.decoded
         decoded.reset()
         var i = 0
         while i < input.count {

@@ -9,20 +9,8 @@ public final class Pattern {
     public let source: String
     /// The number of capture groups.
     public let captureCount: Int
-    private let code: OpaquePointer
-    private let matchData: OpaquePointer
-    private let ovector: UnsafeMutablePointer<Int>
-    /// JIT-compiled: matched with `pcre2_jit_match`, which skips the interpreter's checks.
-    private let jit: Bool
-    /// The literal bytes every match starts with at the subject's start (`literalPrefix`): a
-    /// subject that does not start with them is turned away without calling PCRE2.
-    private let prefix: UnsafeMutableRawBufferPointer
-    /// The pattern is `prefix`, a group of digits and `suffix` (`digitsShape`): matched here,
-    /// without PCRE2.
-    private let digitsGroup: Bool
-    private let suffix: UnsafeMutableRawBufferPointer
-    // PCRE2 wants a non-null subject even when it is empty.
-    nonisolated(unsafe) private static let emptySubject: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
+    /// What matching needs (the compiled code, the match buffer, the literals), as a trivial value.
+    let matcher: Matcher
 
     /// Compiles `source`.
     /// - Parameters:
@@ -42,8 +30,7 @@ public final class Pattern {
         guard let compiled else {
             throw KeyError("\(what): \(Self.message(for: errorCode)) at character \(errorOffset + 1) of the regex '\(source)'")
         }
-        code = compiled
-        jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0  // else the interpreter
+        let jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0  // else the interpreter
         var groups: UInt32 = 0
         pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &groups)
         captureCount = Int(groups)
@@ -51,31 +38,30 @@ public final class Pattern {
             pcre2_code_free_8(compiled)
             throw KeyError("\(what): out of memory preparing the match for '\(source)'")
         }
-        matchData = data
-        ovector = pcre2_get_ovector_pointer_8(data)
-        func keep(_ bytes: [UInt8]) -> UnsafeMutableRawBufferPointer {
+        func keep(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
             let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
             storage.copyBytes(from: bytes)
-            return UnsafeMutableRawBufferPointer(rebasing: storage[0..<bytes.count])
+            return UnsafeRawBufferPointer(rebasing: storage[0..<bytes.count])
         }
         let shape = wholeSubject && captureCount == 1 ? Self.digitsShape(source) : nil
-        digitsGroup = shape != nil
-        prefix = keep(shape?.prefix ?? Self.literalPrefix(source, anchored: wholeSubject))
-        suffix = keep(shape?.suffix ?? [])
+        matcher = Matcher(
+            code: compiled, matchData: data, ovector: pcre2_get_ovector_pointer_8(data), jit: jit,
+            prefix: keep(shape?.prefix ?? Self.literalPrefix(source, anchored: wholeSubject)),
+            digitsGroup: shape != nil, suffix: keep(shape?.suffix ?? []))
     }
 
     deinit {
-        prefix.deallocate()
-        suffix.deallocate()
-        pcre2_match_data_free_8(matchData)
-        pcre2_code_free_8(code)
+        matcher.prefix.deallocate()
+        matcher.suffix.deallocate()
+        pcre2_match_data_free_8(matcher.matchData)
+        pcre2_code_free_8(matcher.code)
     }
 
     /// The group number of a named group `(?<name>…)`, or nil.
     public func groupNumber(named name: String) -> Int? {
         let number = name.withCString { text in
             text.withMemoryRebound(to: UInt8.self, capacity: name.utf8.count + 1) {
-                pcre2_substring_number_from_name_8(code, $0)
+                pcre2_substring_number_from_name_8(matcher.code, $0)
             }
         }
         return number > 0 ? Int(number) : nil
@@ -83,48 +69,85 @@ public final class Pattern {
 
     /// Whether every match starts with known literal bytes (`literalPrefix`), so that
     /// `mayMatch` can turn subjects away.
-    public var hasStartingLiteral: Bool { prefix.count > 0 }
+    public var hasStartingLiteral: Bool { matcher.prefix.count > 0 }
 
     /// False when `subject` cannot match: it does not start with the pattern's starting literal.
     /// True says nothing more. Also true of any subject that has `subject` as a prefix.
     @inline(__always)
-    public func mayMatch(_ subject: UnsafeRawBufferPointer) -> Bool {
-        prefix.count == 0
-            || (subject.count >= prefix.count && ShortBytes.equal(subject.baseAddress!, prefix.baseAddress!, prefix.count))
-    }
+    public func mayMatch(_ subject: UnsafeRawBufferPointer) -> Bool { matcher.mayMatch(subject) }
 
     /// Matches `subject`; on success the groups are available from `group(_:)` until the next call.
     /// - Complexity: that of the pattern; no allocation.
     @inline(__always)
-    public func matches(_ subject: UnsafeRawBufferPointer) -> Bool {
-        guard mayMatch(subject) else { return false }
-        if digitsGroup { return matchDigitsGroup(subject) }
-        let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(Self.emptySubject)
-        if jit { return pcre2_jit_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0 }
-        return pcre2_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0
-    }
-
-    /// `matches` for a pattern of `digitsShape` whose prefix the subject starts with: digits
-    /// (one at least), then exactly the suffix. Sets the whole match and group 1 as PCRE2 would.
-    private func matchDigitsGroup(_ subject: UnsafeRawBufferPointer) -> Bool {
-        let n = subject.count
-        var end = prefix.count
-        while end < n && subject[end] &- 0x30 < 10 { end &+= 1 }
-        guard end > prefix.count, n &- end == suffix.count else { return false }
-        if suffix.count > 0 && !ShortBytes.equal(subject.baseAddress! + end, suffix.baseAddress!, suffix.count) { return false }
-        ovector[0] = 0
-        ovector[1] = n
-        ovector[2] = prefix.count
-        ovector[3] = end
-        return true
-    }
+    public func matches(_ subject: UnsafeRawBufferPointer) -> Bool { matcher.matches(subject) }
 
     /// The byte range of group `index` (0 is the whole match) in the last matched subject.
     @inline(__always)
-    public func group(_ index: Int) -> Range<Int>? {
-        let start = ovector[2 * index], end = ovector[2 * index + 1]
-        guard start != warmset_pcre2_unset(), end >= start else { return nil }
-        return start..<end
+    public func group(_ index: Int) -> Range<Int>? { matcher.group(index) }
+
+    /// A pattern's compiled code, match buffer and literals, as a value with no reference in it:
+    /// the per-line loop (`KeyRuleSet`) keeps one per rule and matches through it, with no class
+    /// reference to load, retain or pass to a closure. A view: valid while its `Pattern` lives,
+    /// and it shares that pattern's match buffer (so the same thread rules apply).
+    struct Matcher {
+        let code: OpaquePointer
+        let matchData: OpaquePointer
+        let ovector: UnsafeMutablePointer<Int>
+        /// JIT-compiled: matched with `pcre2_jit_match`, which skips the interpreter's checks.
+        let jit: Bool
+        /// The literal bytes every match starts with at the subject's start (`literalPrefix`): a
+        /// subject that does not start with them is turned away without calling PCRE2.
+        let prefix: UnsafeRawBufferPointer
+        /// The pattern is `prefix`, a group of digits and `suffix` (`digitsShape`): matched here,
+        /// without PCRE2.
+        let digitsGroup: Bool
+        let suffix: UnsafeRawBufferPointer
+        // PCRE2 wants a non-null subject even when it is empty.
+        nonisolated(unsafe) private static let emptySubject: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
+
+        /// See `Pattern.mayMatch`.
+        @inline(__always)
+        func mayMatch(_ subject: UnsafeRawBufferPointer) -> Bool {
+            prefix.count == 0
+                || (subject.count >= prefix.count && ShortBytes.equal(subject.baseAddress!, prefix.baseAddress!, prefix.count))
+        }
+
+        /// See `Pattern.matches`.
+        @inline(__always)
+        func matches(_ subject: UnsafeRawBufferPointer) -> Bool {
+            guard mayMatch(subject) else { return false }
+            if digitsGroup { return Self.matchDigitsGroup(subject, prefixCount: prefix.count, suffix: suffix, ovector: ovector) }
+            let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(Self.emptySubject)
+            if jit { return pcre2_jit_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0 }
+            return pcre2_match_8(code, base, subject.count, 0, 0, matchData, nil) >= 0
+        }
+
+        /// `matches` for a pattern of `digitsShape` whose prefix (`prefixCount` bytes) the subject
+        /// starts with: digits (one at least), then exactly `suffix`. Sets the whole match and group
+        /// 1 in `ovector` as PCRE2 would. Static, with the fields it reads as arguments: a method
+        /// would take the matcher by address, and the caller would copy it to the stack for that.
+        private static func matchDigitsGroup(
+            _ subject: UnsafeRawBufferPointer, prefixCount: Int, suffix: UnsafeRawBufferPointer, ovector: UnsafeMutablePointer<Int>
+        ) -> Bool {
+            let n = subject.count
+            var end = prefixCount
+            while end < n && subject[end] &- 0x30 < 10 { end &+= 1 }
+            guard end > prefixCount, n &- end == suffix.count else { return false }
+            if suffix.count > 0 && !ShortBytes.equal(subject.baseAddress! + end, suffix.baseAddress!, suffix.count) { return false }
+            ovector[0] = 0
+            ovector[1] = n
+            ovector[2] = prefixCount
+            ovector[3] = end
+            return true
+        }
+
+        /// See `Pattern.group`.
+        @inline(__always)
+        func group(_ index: Int) -> Range<Int>? {
+            let start = ovector[2 * index], end = ovector[2 * index + 1]
+            guard start != warmset_pcre2_unset(), end >= start else { return nil }
+            return start..<end
+        }
     }
 
     /// The literal bytes that every match of `source` starts with at the start of the subject,
