@@ -532,7 +532,9 @@ struct WarmOriginLimitTests {
 
     @Test func aSlowOriginTimesOutPerKey() throws {
         let redis = try WarmRedisServer()
-        let origin = try WarmOrigin(slowSeconds: 3)
+        // The origin would answer after 10 s: a run that ends well before proves the 0.5 s timeout
+        // ended the requests, with room for a slow, busy machine.
+        let origin = try WarmOrigin(slowSeconds: 10)
         let dir = try WarmTestKit.temporaryDirectory()
         let report = dir.appendingPathComponent("report.json")
         let started = Date()
@@ -541,7 +543,7 @@ struct WarmOriginLimitTests {
             "--ttl", "60", "--timeout", "0.5", "--report", report.path,
         ])
         #expect(result.status == 2, "\(result.stderr)")
-        #expect(Date().timeIntervalSince(started) < 2.5 * TestSupport.slowdown, "the timeout, not the origin, ended the requests")
+        #expect(Date().timeIntervalSince(started) < 8, "the timeout, not the origin, ended the requests")
         let json = try warmReport(report)
         #expect((json["failed_by_reason"] as? [String: Int]) == ["origin_timeout": 2])
         #expect(try redis.command(["DBSIZE"]) == [.integer(0)])
@@ -559,8 +561,8 @@ struct WarmOriginLimitTests {
         ])
         let elapsed = Date().timeIntervalSince(started)
         #expect(result.status == 0, "\(result.stderr)")
-        // 60 requests at 40/s with a burst of 4: at least (60 - 4) / 40 = 1.4 s.
-        #expect(elapsed >= 1.35 && elapsed < 4 * TestSupport.slowdown, "elapsed \(elapsed) s")
+        // 60 requests at 40/s with a burst of 4: at least (60 - 4) / 40 = 1.4 s (the upper bound only catches a limit far too strict).
+        #expect(elapsed >= 1.35 && elapsed < 15 * TestSupport.slowdown, "elapsed \(elapsed) s")
         #expect(try origin.requests().count == 60)
     }
 
