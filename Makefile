@@ -80,9 +80,11 @@ report-screenshot: build
 fuzz: deps
 	scripts/fuzz.sh
 
-# Warm 1,000,000 keys into a fresh local Redis via redis-cli --pipe, --copy-from and a loopback
-# origin (nginx); prints keys/s and writes docs/benchmarks-warm.md. Not run by CI.
-BENCH_WARM_APT := nginx-light bc time
+# Warm 1,000,000 keys into a fresh local Redis via redis-cli --pipe and --copy-from; then the HTTP
+# side (issue 20): 100,000 keys through warm --origin and warm --http from a loopback nginx, with
+# wrk as the anchor (client CPU per key); prints the ratios and writes docs/benchmarks-warm.md.
+# BENCH_ONLY=http runs only the HTTP side. Not run by CI.
+BENCH_WARM_APT := nginx-core wrk bc time
 .PHONY: bench-warm
 bench-warm: deps
 	@missing=""; for p in $(BENCH_WARM_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

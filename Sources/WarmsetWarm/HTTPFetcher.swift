@@ -167,6 +167,9 @@ public final class HTTPFetcher: Sendable {
             // Redirects are followed by GuardedRequest, on the guarded host only.
             configuration.redirectConfiguration = .disallow
             configuration.decompression = .disabled
+            // No tracer: warmset bootstraps none, and the default (the global no-op tracer) still
+            // starts a span and sets its attributes per request, 5% of a `warm --http` run's CPU.
+            configuration.tracing.tracer = nil
             // The node's address for the base host: the TLS server name stays the base host.
             if let connectHost = route.connectHost { configuration.dnsOverride = [route.requestGuard.host: connectHost] }
             if let file = settings.trustRootsFile {

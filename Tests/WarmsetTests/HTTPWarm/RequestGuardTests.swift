@@ -1,5 +1,5 @@
 import Testing
-import WarmsetWarm
+@testable import WarmsetWarm
 
 /// The host guard on its own: which paths are refused, which URLs and redirects are allowed.
 @Suite("Request guard")
@@ -12,6 +12,24 @@ struct RequestGuardTests {
     @Test(arguments: ["/", "/products/7", "/a/b?q=1&r=..", "/search?q=a%20b", "/a..b/c...d"])
     func ordinaryPathsPass(path: String) {
         #expect(RequestGuard.unsafePath(path) == nil, "\(path)")
+    }
+
+    /// The byte check of ASCII paths refuses exactly what the plain check on `Character`s and
+    /// Foundation refuses, with the same sentence: seeded random paths over the bytes that
+    /// matter (`/`, `.`, `%2e`, `%2E`, `?`, letters, a non-ASCII letter, a space).
+    @Test("unsafePath agrees with the plain check")
+    func unsafePathAgreesWithThePlainCheck() {
+        let seed: UInt64 = 20
+        var rng = SplitMix(seed: seed)
+        let pieces = ["/", "/", ".", ".", "%2e", "%2E", "%2", "%", "e", "?", "a", "é", " ", "/..", "/.", "2"]
+        var paths = ["/", "/.", "/..", "/...", "/%2e", "/%2E%2e", "/%2e%2e%2e", "/a/%2e./b", "/a/.%2E?", "/a?/..", "/a/..?", "/%2", "/%2e%", "/é/.."]
+        for _ in 0..<20_000 {
+            let length = Int(rng.next() % 8) + 1
+            paths.append((Int(rng.next() % 3) == 0 ? "" : "/") + (0..<length).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined())
+        }
+        for path in paths {
+            #expect(RequestGuard.unsafePath(path) == RequestGuard.unsafePathPlain(path), "path '\(path)', seed \(seed)")
+        }
     }
 
     @Test func urlsAndRedirectsStayOnTheHost() throws {
