@@ -106,24 +106,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             }
             url = RedisURL(endpoint: .unix(path: String(rest)), user: user, password: password, database: database)
         } else if let scheme = ["redis://", "rediss://"].first(where: text.hasPrefix) {
-            var rest = text.dropFirst(scheme.count)
-            var user: String?
-            var password: String?
-            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
-                (user, password) = try userinfo(rest[..<at], bad: bad)
-                rest = rest[rest.index(after: at)...]
-            }
-            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-            let hostPort = rest[..<slash]
-            var database = 0
-            if slash < rest.endIndex {
-                let db = rest[rest.index(after: slash)...]
-                if !db.isEmpty {
-                    guard let n = Int(db), n >= 0 else { throw bad("the database '\(db)' is not a number, e.g. redis://host:6379/0") }
-                    database = n
-                }
-            }
+            let (user, password, hostPort, database) = try userHostsDatabase(
+                text.dropFirst(scheme.count), example: "redis://host:6379/0", bad: bad)
             let (host, port) = try hostAndPort(hostPort, defaultPort: 6379, bad: bad)
             url = RedisURL(
                 endpoint: .tcp(host: host, port: port), user: user, password: password, database: database, tls: scheme == "rediss://")
@@ -147,6 +131,23 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         }
         let master = String(rest[rest.index(after: hash)...])
         rest = rest[..<hash]
+        let (user, password, hosts, database) = try userHostsDatabase(rest, example: "redis-sentinel://s1:26379/0#mymaster", bad: bad)
+        var nodes: [RedisEndpoint] = []
+        for item in hosts.split(separator: ",", omittingEmptySubsequences: false) {
+            guard !item.isEmpty else { throw bad("an empty sentinel address in the list", "separate host:port pairs with single commas") }
+            let (host, port) = try hostAndPort(item, defaultPort: 26379, bad: bad)
+            nodes.append(.tcp(host: host, port: port))
+        }
+        var url = RedisURL(endpoint: nodes[0], user: user, password: password, database: database)
+        url.sentinel = Sentinel(master: master, nodes: nodes)
+        return url
+    }
+
+    /// `[user[:password]@]HOSTS[/db]`: the userinfo, the host part (not yet split) and the database.
+    private static func userHostsDatabase(
+        _ text: Substring, example: String, bad: (String, String?) -> RedisError
+    ) throws(RedisError) -> (String?, String?, Substring, Int) {
+        var rest = text
         var user: String?
         var password: String?
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -158,18 +159,10 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         var database = 0
         if slash < rest.endIndex, !rest[rest.index(after: slash)...].isEmpty {
             let db = rest[rest.index(after: slash)...]
-            guard let n = Int(db), n >= 0 else { throw bad("the database '\(db)' is not a number, e.g. redis-sentinel://s1:26379/0#mymaster", nil) }
+            guard let n = Int(db), n >= 0 else { throw bad("the database '\(db)' is not a number, e.g. \(example)", nil) }
             database = n
         }
-        var nodes: [RedisEndpoint] = []
-        for item in rest[..<slash].split(separator: ",", omittingEmptySubsequences: false) {
-            guard !item.isEmpty else { throw bad("an empty sentinel address in the list", "separate host:port pairs with single commas") }
-            let (host, port) = try hostAndPort(item, defaultPort: 26379, bad: bad)
-            nodes.append(.tcp(host: host, port: port))
-        }
-        var url = RedisURL(endpoint: nodes[0], user: user, password: password, database: database)
-        url.sentinel = Sentinel(master: master, nodes: nodes)
-        return url
+        return (user, password, rest[..<slash], database)
     }
 
     /// `host`, `host:port`, `[v6]` or `[v6]:port`; an empty host is 127.0.0.1.

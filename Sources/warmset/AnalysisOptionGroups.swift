@@ -41,9 +41,9 @@ extension AnalysisOptionGroups {
     func makeConfiguration() throws -> AnalysisConfiguration {
         var c = AnalysisConfiguration()
         c.inputs = input.logs.isEmpty ? ["-"] : input.logs
-        c.format = input.format
+        c.format = input.lines.format
         c.jsonFields = try input.jsonFieldNames()
-        c.maxLineBytes = input.maxLineBytes
+        c.maxLineBytes = input.lines.maxLineBytes
         c.inflater = input.inflate == .zlib ? .zlib : .isal
         c.decodeInBackground = !input.singleThread
         c.parseThreads = input.parseThreads
@@ -75,7 +75,7 @@ extension AnalysisOptionGroups {
             if filters.host != nil { explicit.insert("host") }
             if filters.since != nil { explicit.insert("since") }
             if filters.until != nil { explicit.insert("until") }
-            if input.format != "combined" { explicit.insert("format") }
+            if input.lines.format != "combined" { explicit.insert("format") }
             try RulesFile(yaml: text, name: path).apply(to: &c, explicit: explicit)
         }
         let stdinCount = c.inputs.filter { $0 == "-" }.count

@@ -156,18 +156,7 @@ struct BacktestInputOptions: ParsableArguments {
         "Log files, plain or gzip (detected by content). Several files are one stream; '-' or none reads stdin.", valueName: "log"))
     var logs: [String] = []
 
-    @Option(help: ArgumentHelp(
-        "combined, common, json, or an nginx log_format string pasted as is; it must hold $time_local or $time_iso8601.",
-        valueName: "format"))
-    var format: String = "combined"
-
-    @Option(name: .customLong("json-field"), help: ArgumentHelp(
-        "With --format json: which JSON key holds a field, as FIELD=KEY (fields: request, method, request_uri, uri, status, bytes, time, request_time, host). Repeatable.",
-        valueName: "field=key"))
-    var jsonFields: [String] = []
-
-    @Option(help: ArgumentHelp("Lines longer than this are counted as malformed and skipped.", valueName: "bytes"))
-    var maxLineBytes: Int = 64 * 1024
+    @OptionGroup var lines: LineFormatOptions
 
     @Option(help: ArgumentHelp("gzip inflater: isal (Intel ISA-L, fast) or zlib (the reference).", valueName: "name"))
     var inflate: InflaterArgument = .isal
@@ -176,18 +165,12 @@ struct BacktestInputOptions: ParsableArguments {
     var asInputOptions: InputOptions {
         var input = InputOptions()
         input.logs = logs
-        input.format = format
-        input.jsonFields = jsonFields
-        input.maxLineBytes = maxLineBytes
+        input.lines = lines
         // Every property set: ArgumentParser traps on reading one that was neither parsed nor set.
         input.inflate = inflate
         input.singleThread = false
         input.threads = 1
         return input
-    }
-
-    func validate() throws {
-        try asInputOptions.validate()
     }
 }
 

@@ -12,18 +12,7 @@ struct InputOptions: ParsableArguments {
         valueName: "log"))
     var logs: [String] = []
 
-    @Option(help: ArgumentHelp(
-        "combined, common, json, or an nginx log_format string pasted as is, e.g. '$remote_addr [$time_local] \"$request\" $status $body_bytes_sent $request_time'.",
-        valueName: "format"))
-    var format: String = "combined"
-
-    @Option(name: .customLong("json-field"), help: ArgumentHelp(
-        "With --format json: which JSON key holds a field, as FIELD=KEY (fields: request, method, request_uri, uri, status, bytes, time, request_time, host). Repeatable.",
-        valueName: "field=key"))
-    var jsonFields: [String] = []
-
-    @Option(help: ArgumentHelp("Lines longer than this are counted as malformed and skipped.", valueName: "bytes"))
-    var maxLineBytes: Int = 64 * 1024
+    @OptionGroup var lines: LineFormatOptions
 
     @Option(help: ArgumentHelp("gzip inflater: isal (Intel ISA-L, fast) or zlib (the reference).", valueName: "name"))
     var inflate: InflaterArgument = .isal
@@ -46,12 +35,57 @@ struct InputOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard maxLineBytes >= 256 && maxLineBytes <= 64 * 1024 * 1024 else {
-            throw ValidationError("--max-line-bytes must be between 256 and 67108864")
-        }
         if let threads {
             guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be between 1 and 64") }
             if singleThread && threads > 1 { throw ValidationError("--single-thread and --threads \(threads) contradict; give one") }
+        }
+    }
+
+    func jsonFieldNames() throws -> JSONFieldNames { try lines.jsonFieldNames() }
+}
+
+/// watch's input: plain-text logs to follow, and how their lines read. The gzip, stdin and
+/// parse-lane options of `InputOptions` do not apply to following a growing file.
+struct FollowInputOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp(
+        "The log files to follow, plain text (a gzip file or stdin cannot grow; analyze them with warmset analyze). Several files are one stream.",
+        valueName: "log"))
+    var logs: [String] = []
+
+    @OptionGroup var lines: LineFormatOptions
+
+    /// The same settings as analyze's input group (one lane, no gzip), for the shared configuration code.
+    var asInputOptions: InputOptions {
+        var input = InputOptions()
+        input.logs = logs
+        input.lines = lines
+        // Every property set: ArgumentParser traps on reading one that was neither parsed nor set.
+        input.inflate = .isal
+        input.singleThread = true
+        input.threads = nil
+        return input
+    }
+
+}
+
+/// How the lines of a log read: the options analyze, watch and backtest share.
+struct LineFormatOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "combined, common, json, or an nginx log_format string pasted as is, e.g. '$remote_addr [$time_local] \"$request\" $status $body_bytes_sent $request_time'.",
+        valueName: "format"))
+    var format: String = "combined"
+
+    @Option(name: .customLong("json-field"), help: ArgumentHelp(
+        "With --format json: which JSON key holds a field, as FIELD=KEY (fields: request, method, request_uri, uri, status, bytes, time, request_time, host). Repeatable.",
+        valueName: "field=key"))
+    var jsonFields: [String] = []
+
+    @Option(help: ArgumentHelp("Lines longer than this are counted as malformed and skipped.", valueName: "bytes"))
+    var maxLineBytes: Int = 64 * 1024
+
+    func validate() throws {
+        guard maxLineBytes >= 256 && maxLineBytes <= 64 * 1024 * 1024 else {
+            throw ValidationError("--max-line-bytes must be between 256 and 67108864")
         }
         _ = try jsonFieldNames()
     }
@@ -67,46 +101,6 @@ struct InputOptions: ParsableArguments {
             names.names[field] = [parts[1]]
         }
         return names
-    }
-}
-
-/// watch's input: plain-text logs to follow, and how their lines read. The gzip, stdin and
-/// parse-lane options of `InputOptions` do not apply to following a growing file.
-struct FollowInputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp(
-        "The log files to follow, plain text (a gzip file or stdin cannot grow; analyze them with warmset analyze). Several files are one stream.",
-        valueName: "log"))
-    var logs: [String] = []
-
-    @Option(help: ArgumentHelp(
-        "combined, common, json, or an nginx log_format string pasted as is, e.g. '$remote_addr [$time_local] \"$request\" $status $body_bytes_sent $request_time'.",
-        valueName: "format"))
-    var format: String = "combined"
-
-    @Option(name: .customLong("json-field"), help: ArgumentHelp(
-        "With --format json: which JSON key holds a field, as FIELD=KEY (fields: request, method, request_uri, uri, status, bytes, time, request_time, host). Repeatable.",
-        valueName: "field=key"))
-    var jsonFields: [String] = []
-
-    @Option(help: ArgumentHelp("Lines longer than this are counted as malformed and skipped.", valueName: "bytes"))
-    var maxLineBytes: Int = 64 * 1024
-
-    /// The same settings as analyze's input group (one lane, no gzip), for the shared configuration code.
-    var asInputOptions: InputOptions {
-        var input = InputOptions()
-        input.logs = logs
-        input.format = format
-        input.jsonFields = jsonFields
-        input.maxLineBytes = maxLineBytes
-        // Every property set: ArgumentParser traps on reading one that was neither parsed nor set.
-        input.inflate = .isal
-        input.singleThread = true
-        input.threads = nil
-        return input
-    }
-
-    func validate() throws {
-        try asInputOptions.validate()
     }
 }
 
@@ -227,7 +221,16 @@ struct OutputOptions: ParsableArguments {
 
     func validate() throws {
         try Self.checkTop(top)
-        if outputFormat == .urls {
+        try Self.checkBaseURL(baseURL, format: outputFormat)
+        guard Share.parse(maxMalformed) != nil else {
+            throw ValidationError("--max-malformed '\(maxMalformed)': use a percentage like 5% or a fraction like 0.05")
+        }
+    }
+
+    /// `--base-url` goes with `--output-format urls` (both ways) and is an absolute http(s) URL
+    /// without query or fragment; analyze and watch check it here.
+    static func checkBaseURL(_ baseURL: String?, format: OutputFormatArgument) throws {
+        if format == .urls {
             guard let baseURL else { throw ValidationError("--output-format urls needs --base-url, e.g. --base-url https://shop.example.com") }
             guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
                 url.query == nil, url.fragment == nil
@@ -236,9 +239,6 @@ struct OutputOptions: ParsableArguments {
             }
         } else if baseURL != nil {
             throw ValidationError("--base-url is for --output-format urls")
-        }
-        guard Share.parse(maxMalformed) != nil else {
-            throw ValidationError("--max-malformed '\(maxMalformed)': use a percentage like 5% or a fraction like 0.05")
         }
     }
 

@@ -176,17 +176,7 @@ struct Watch: ParsableCommand {
         if output == nil && (outputFormat != .keys || baseURL != nil) {
             throw ValidationError("--output-format and --base-url are for -o FILE")
         }
-        if outputFormat == .urls {
-            guard let baseURL else { throw ValidationError("--output-format urls needs --base-url, e.g. --base-url https://shop.example.com") }
-            // analyze's check (OutputOptions.validate), which watch cannot call without analyze's other output options.
-            guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
-                url.query == nil, url.fragment == nil
-            else {
-                throw ValidationError("--base-url '\(baseURL)': expected an absolute http:// or https:// URL such as https://shop.example.com")
-            }
-        } else if baseURL != nil {
-            throw ValidationError("--base-url is for --output-format urls")
-        }
+        try OutputOptions.checkBaseURL(baseURL, format: outputFormat)
     }
 
     /// Where each cycle writes the warm set, if anywhere.
