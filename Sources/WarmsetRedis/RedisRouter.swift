@@ -239,19 +239,25 @@ struct Redirect {
 /// Pauses that grow (50 ms doubling to 1 s) until a time budget is spent: how a run rides out a
 /// restart or a failover (`--reconnect-for`).
 struct Backoff {
-    private let deadline: ContinuousClock.Instant
+    private let budget: Duration
+    /// Set by the first pause, so that a pipeline that never fails reads no clock.
+    private var deadline: ContinuousClock.Instant?
     private var delay = 0.05
 
     init(for seconds: Double) {
-        deadline = .now + .milliseconds(Int64(seconds * 1000))
+        budget = .milliseconds(Int64(seconds * 1000))
     }
 
-    /// Sleeps the next pause; false (without sleeping) when the budget is spent.
+    /// Sleeps the next pause; false (without sleeping) when the budget, counted from the first
+    /// pause, is spent.
     mutating func pause() -> Bool {
         let now = ContinuousClock.now
-        guard now < deadline else { return false }
-        let left = Double((deadline - now).components.seconds) + Double((deadline - now).components.attoseconds) / 1e18
-        Thread.sleep(forTimeInterval: min(delay, left))
+        let end = deadline ?? now + budget
+        deadline = end
+        guard now < end else { return false }
+        let left = end - now
+        let leftSeconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
+        Thread.sleep(forTimeInterval: min(delay, leftSeconds))
         delay = min(delay * 2, 1)
         return true
     }
