@@ -115,24 +115,8 @@ struct BacktestCommand: ParsableCommand {
             guard let seconds = Duration.parseSeconds(history) else { throw ValidationError("--history '\(history)': use a duration like 24h or 7d") }
             historySeconds = seconds
         }
-        c.strategies = try strategy.split(separator: ",").map { try Self.strategy(String($0).trimmed(" "), history: historySeconds) }
+        c.strategies = try StrategyArgument.parseList(strategy, history: historySeconds)
         return c
-    }
-
-    /// One `--strategy` item: `frequency`, `recent:1h`, `season:1d`.
-    static func strategy(_ text: String, history: Int64?) throws -> BacktestStrategy {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        let usage = "--strategy '\(text)': use frequency, recent:HALF-LIFE (e.g. recent:1h) or season:PERIOD (e.g. season:1d)"
-        switch (parts.first, parts.count) {
-        case ("frequency", 1): return .frequency(historySeconds: history)
-        case ("recent", 2):
-            guard let h = Duration.parseSeconds(parts[1]) else { throw ValidationError(usage) }
-            return .recent(halfLifeSeconds: h)
-        case ("season", 2):
-            guard let p = Duration.parseSeconds(parts[1]) else { throw ValidationError(usage) }
-            return .season(periodSeconds: p)
-        default: throw ValidationError(usage)
-        }
     }
 }
 
