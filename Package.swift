@@ -74,7 +74,7 @@ let package = Package(
             name: "WarmsetAnalysis",
             dependencies: [
                 "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetModel", "WarmsetSketch", "WarmsetEmit",
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams"), .product(name: "HeapModule", package: "swift-collections"),
             ], swiftSettings: hotPath),
         // warm: the warm plan, value sources (HTTP origin), rate limiting, outcome accounting
         // and the report, shared by every cache warmer

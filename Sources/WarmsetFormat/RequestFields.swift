@@ -66,3 +66,28 @@ public struct Malformation: Sendable, Equatable {
         self.byteOffset = byteOffset
     }
 }
+
+/// The last time text read and its seconds since the epoch: the lines of one second share
+/// their time's text, so a reader of every line's time (`warmset backtest`) parses each second
+/// once and compares bytes for the rest.
+public struct LogTimeMemo {
+    private var text: [UInt8] = []
+    private var isISO8601 = false
+    private var seconds: Int64?
+
+    /// An empty memo.
+    public init() { text.reserveCapacity(64) }
+
+    /// `fields.epochSeconds`, from the memo when the time text is the last one's.
+    /// - Complexity: O(time length); allocates only for a time text longer than any before.
+    @inline(__always)
+    public mutating func epochSeconds(_ fields: RequestFields) -> Int64? {
+        guard let time = fields.time else { return nil }
+        if time.count == text.count && fields.timeIsISO8601 == isISO8601 && time.elementsEqual(text) { return seconds }
+        seconds = fields.epochSeconds
+        isISO8601 = fields.timeIsISO8601
+        text.removeAll(keepingCapacity: true)
+        text.append(contentsOf: time)
+        return seconds
+    }
+}

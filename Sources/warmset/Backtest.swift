@@ -24,8 +24,8 @@ struct BacktestCommand: ParsableCommand {
             (the window's own top N) and time to fill (how long after T a cold cache's keys cover as many \
             requests as the warm set). * marks the best strategy at each N. Keys, format and filters are \
             analyze's, read once; requests are placed by their log time, so files a few seconds out of order \
-            are fine. Without --at, T is the newest log time minus --window. Counting is exact \
-            (docs/backtest.md says what is not built yet).
+            are fine. Without --at, T is the newest log time minus --window. Counting is exact; with \
+            --sketch-memory (and --at) the history is counted in bounded memory and each window exactly.
 
             Exit status: 0 success; 1 the logs cannot answer (unreadable, mostly malformed, --at outside them, \
             no request in a window); 64 usage error (also a format with no $time_local or $time_iso8601).
@@ -54,6 +54,14 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: ArgumentHelp("frequency counts only the requests of this long before T, e.g. 24h. (default: all)", valueName: "duration"))
     var history: String?
 
+    @Flag(help: "Count the history exactly: every counted request is kept (12 bytes each, plus the keys). The default.")
+    var exact = false
+
+    @Option(help: ArgumentHelp(
+        "Count the history before each --at in sketches of this much memory in all (e.g. 64MiB), the windows exactly: memory no longer grows with the requests; the figures are exact for the keys chosen and each score's error bound is shown. Needs --at.",
+        valueName: "size"))
+    var sketchMemory: String?
+
     @Option(help: ArgumentHelp("table (for people), tsv or json (for scripts).", valueName: "format"))
     var outputFormat: BacktestFormatArgument = .table
 
@@ -61,6 +69,7 @@ struct BacktestCommand: ParsableCommand {
     var maxMalformed: String = "5%"
 
     func validate() throws {
+        if exact && sketchMemory != nil { throw ValidationError("give either --exact or --sketch-memory, not both") }
         do {
             _ = try Backtest.compile(try makeBacktestConfiguration())
         } catch let error as ConfigurationError {
@@ -116,6 +125,7 @@ struct BacktestCommand: ParsableCommand {
             historySeconds = seconds
         }
         c.strategies = try StrategyArgument.parseList(strategy, history: historySeconds)
+        c.sketchMemoryBytes = try sketchMemory.map(CountingOptions.sketchMemoryBytes)
         return c
     }
 }

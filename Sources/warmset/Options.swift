@@ -169,11 +169,16 @@ struct CountingOptions: ParsableArguments {
         }
         if let epsilon, !(epsilon > 0 && epsilon < 1) { throw ValidationError("--epsilon must be between 0 and 1, e.g. 0.00001") }
         if let delta, !(delta > 0 && delta < 1) { throw ValidationError("--delta must be between 0 and 1, e.g. 0.02") }
-        if let sketchMemory {
-            guard let bytes = ByteSize.parse(sketchMemory), bytes >= 1024, bytes <= 16 << 30 else {
-                throw ValidationError("--sketch-memory '\(sketchMemory)': use a size between 1KiB and 16GiB, e.g. 16MiB")
-            }
+        if let sketchMemory { _ = try Self.sketchMemoryBytes(sketchMemory) }
+    }
+
+    /// `--sketch-memory`'s bytes, 1 KiB to 16 GiB (analyze's and backtest's).
+    /// - Throws: `ValidationError` naming the value and the range.
+    static func sketchMemoryBytes(_ text: String) throws -> Int {
+        guard let bytes = ByteSize.parse(text), bytes >= 1024, bytes <= 16 << 30 else {
+            throw ValidationError("--sketch-memory '\(text)': use a size between 1KiB and 16GiB, e.g. 16MiB")
         }
+        return bytes
     }
 
     var parameters: SketchParameters {

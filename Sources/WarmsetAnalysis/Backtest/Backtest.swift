@@ -22,8 +22,24 @@ public enum Backtest {
         var result = BacktestResult()
         result.notes = compiled.notes
         result.windowSeconds = configuration.windowSeconds
-        let recorder = try read(configuration, compiled: compiled, into: &result)
-        let times = try deployTimes(configuration, recorder: recorder)
+        if let memory = configuration.sketchMemoryBytes {
+            let recorder = BacktestSketchRecorder(configuration, sketchMemoryBytes: memory)
+            try read(configuration, compiled: compiled, sink: recorder, into: &result)
+            result.distinctKeys = Int((recorder.distinctEstimate ?? 0).rounded())
+            result.counting = .sketch(memoryBytes: recorder.memoryBytes)
+            let windows = Dictionary(recorder.deploys.map { ($0.at, $0.window.count) }, uniquingKeysWith: +)
+            let times = try deployTimes(configuration, sink: recorder) { windows[$0, default: 0] > 0 }
+            (result.rows, result.sketchBounds) = measure(configuration, at: times, sketch: recorder)
+            if times.count > 1 { result.aggregates = aggregate(result.rows, configuration: configuration) }
+            return result
+        }
+        let recorder = BacktestRecorder()
+        try read(configuration, compiled: compiled, sink: recorder, into: &result)
+        result.distinctKeys = recorder.keys.count
+        let times = try deployTimes(configuration, sink: recorder) { at in
+            let end = at + configuration.windowSeconds
+            return recorder.times.contains { $0 > at && $0 <= end }
+        }
         result.rows = measure(configuration, at: times, recorder: recorder)
         if times.count > 1 { result.aggregates = aggregate(result.rows, configuration: configuration) }
         return result
@@ -44,15 +60,14 @@ public enum Backtest {
 
     /// Step 1: every log read once through the line steps into a recorder.
     private static func read(
-        _ configuration: BacktestConfiguration, compiled: CompiledAnalysis, into result: inout BacktestResult
-    ) throws -> BacktestRecorder {
+        _ configuration: BacktestConfiguration, compiled: CompiledAnalysis, sink recorder: some BacktestSink, into result: inout BacktestResult
+    ) throws {
         let analysis = configuration.analysis
         var summary = AnalysisSummary()
         let inputs = try AnalysisInputs.open(analysis, recordingFailuresIn: &summary)
         if let sketch = inputs.sketches.first {
             throw BacktestError("\(sketch.path) is a sketch file, which keeps no log times; give the logs it was made from")
         }
-        let recorder = BacktestRecorder()
         // The recorder takes every keyed request (as the weigher does for analyze); this
         // counter is the lane's required one and receives nothing.
         let unused = KeyCounting.exact(ExactCounter())
@@ -72,19 +87,20 @@ public enum Backtest {
         }
         result.requestsTimed = recorder.count
         result.requestsUntimed = recorder.untimed
-        result.distinctKeys = recorder.keys.count
         guard recorder.count > 0 else {
             throw BacktestError("no request in the logs was counted with a readable time, so there is nothing to backtest; check --format and the filters")
         }
         result.oldest = recorder.oldest
         result.newest = recorder.newest
-        return recorder
     }
 
     /// Step 2: the deploy times, each checked against the logs: `--at`, or the newest log time
     /// minus the window.
     /// - Throws: `BacktestError` for a time outside the logs or a window with no request.
-    static func deployTimes(_ configuration: BacktestConfiguration, recorder: BacktestRecorder) throws -> [Int64] {
+    /// - Parameter windowHasRequests: true when a counted request was logged in (T, T+window].
+    static func deployTimes(
+        _ configuration: BacktestConfiguration, sink recorder: some BacktestSink, windowHasRequests: (Int64) -> Bool
+    ) throws -> [Int64] {
         let window = configuration.windowSeconds
         let range = "\(iso8601(recorder.oldest)) to \(iso8601(recorder.newest))"
         guard !configuration.at.isEmpty else {
@@ -99,8 +115,7 @@ public enum Backtest {
             guard at >= recorder.oldest && at < recorder.newest else {
                 throw BacktestError("--at \(iso8601(at)) is outside the logs' time range (\(range)); give a time within it")
             }
-            let end = at + window
-            if !recorder.times.contains(where: { $0 > at && $0 <= end }) {
+            if !windowHasRequests(at) {
                 throw BacktestError(
                     "no counted request was logged in the --window \(BacktestStrategy.duration(window)) after --at \(iso8601(at)); give another --at or a longer --window")
             }
@@ -124,6 +139,41 @@ public enum Backtest {
             markBest(&rows[first...], tops: tops)
         }
         return rows
+    }
+
+    /// Step 3 in sketch mode: each strategy's warm set from its counter, measured on the exact
+    /// window; and each counter's error bounds.
+    static func measure(
+        _ configuration: BacktestConfiguration, at times: [Int64], sketch recorder: BacktestSketchRecorder
+    ) -> (rows: [BacktestRow], bounds: [BacktestSketchBound]) {
+        let tops = configuration.tops
+        let largest = tops.max() ?? 0
+        var rows: [BacktestRow] = []
+        var bounds: [BacktestSketchBound] = []
+        for deploy in recorder.deploys where times.contains(deploy.at) {
+            let keys = deploy.window.keys
+            // Each warm key numbered in the window's interner (a key not requested in the window
+            // gets a number with no requests), so the window measures it as the exact mode does.
+            let rankings: [[Int]] = deploy.counters.map { counter in
+                counter.ranked(limit: largest).map { ranked in
+                    var key = ranked.key
+                    var path = ranked.path
+                    return key.withUTF8 { k in path.withUTF8 { p in keys.id(of: UnsafeRawBufferPointer(k), path: UnsafeRawBufferPointer(p)) } }
+                }
+            }
+            let window = BacktestWindow(at: deploy.at, windowSeconds: configuration.windowSeconds, recorder: deploy.window, tops: tops)
+            let first = rows.count
+            for (i, strategy) in configuration.strategies.enumerated() {
+                for n in tops { rows.append(window.row(strategy: strategy.description, top: n, warmSet: rankings[i].prefix(n))) }
+                let stats = deploy.counters[i].stats
+                let parameters = deploy.counters[i].sketch.parameters
+                bounds.append(BacktestSketchBound(
+                    at: deploy.at, strategy: strategy.description, errorBound: stats.errorBoundWeight, scoreTotal: stats.weightTotal,
+                    epsilon: parameters.epsilon, delta: parameters.delta, memoryBytes: stats.memoryBytes))
+            }
+            markBest(&rows[first...], tops: tops)
+        }
+        return (rows, bounds)
     }
 
     /// Marks, for each size, the row with the highest hit share (ties: fewer warm misses, then

@@ -41,6 +41,10 @@ public struct BacktestConfiguration: Sendable {
     /// The strategies, in the order given.
     public var strategies: [BacktestStrategy] = [.frequency(historySeconds: nil), .recent(halfLifeSeconds: 3600), .season(periodSeconds: 86_400)]
 
+    /// Sketch mode's memory for the history counters, shared by every deploy time and
+    /// strategy; nil for exact counting (the default).
+    public var sketchMemoryBytes: Int?
+
     /// The defaults.
     public init() {}
 
@@ -49,6 +53,10 @@ public struct BacktestConfiguration: Sendable {
     public func validate() throws(ConfigurationError) {
         guard windowSeconds >= 1 else { throw ConfigurationError("--window must be at least 1s, e.g. 10m") }
         guard !tops.isEmpty, tops.allSatisfy({ $0 >= 1 }) else { throw ConfigurationError("--top takes sizes of at least 1, e.g. 1000,5000,20000") }
+        if sketchMemoryBytes != nil && at.isEmpty {
+            throw ConfigurationError(
+                "--sketch-memory counts the history before each deploy time while the logs are read, so it needs the deploy times up front; give --at, or drop --sketch-memory to count exactly")
+        }
         guard !strategies.isEmpty else { throw ConfigurationError("--strategy needs at least one strategy, e.g. frequency,recent:1h,season:1d") }
         for case .season(let period) in strategies where period < windowSeconds {
             throw ConfigurationError(

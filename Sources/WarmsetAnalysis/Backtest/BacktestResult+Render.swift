@@ -45,14 +45,23 @@ extension BacktestResult {
                 "mean_oracle_hit_share": a.meanOracleHitShare, "best": a.best,
             ]
         }
-        let object: [String: Any] = [
+        let boundObjects: [[String: Any]] = sketchBounds.map { b in
+            [
+                "at": Backtest.iso8601(b.at), "strategy": b.strategy, "error_bound": b.errorBound, "score_total": b.scoreTotal,
+                "epsilon": b.epsilon, "delta": b.delta, "memory_bytes": b.memoryBytes,
+            ]
+        }
+        var object: [String: Any] = [
             "rows": rowObjects, "aggregates": aggregateObjects, "window_seconds": windowSeconds,
             "summary": [
                 "lines_read": linesRead, "lines_malformed": linesMalformed, "requests_timed": requestsTimed,
                 "requests_untimed": requestsUntimed, "distinct_keys": distinctKeys, "oldest": Backtest.iso8601(oldest),
-                "newest": Backtest.iso8601(newest), "counting": "exact",
+                "newest": Backtest.iso8601(newest), "counting": counting == .exact ? "exact" : "sketch",
             ] as [String: Any],
         ]
+        if case .sketch(let bytes) = counting {
+            object["sketch"] = ["memory_bytes": bytes, "bounds": boundObjects] as [String: Any]
+        }
         // Plain numbers, strings, booleans, arrays and dictionaries only: serialization cannot fail.
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]) else { return "{}\n" }
         return String(decoding: data, as: UTF8.self) + "\n"
@@ -88,7 +97,18 @@ extension BacktestResult {
             }
             out += Self.columns(lines) + "\n"
         }
-        out += "* the best strategy at that size; keys: how many the strategy chose (none scored: no request in its history). Counting is exact.\n"
+        out += "* the best strategy at that size; keys: how many the strategy chose (none scored: no request in its history). "
+        switch counting {
+        case .exact:
+            out += "Counting is exact.\n"
+        case .sketch(let bytes):
+            out += "The history was counted in sketches (\(bytes / 1024) KiB in all), each window exactly: the figures are exact for the keys chosen, and a score may be too high by its bound (probability \(Self.percent(1 - (sketchBounds.first?.delta ?? 0))) to hold):\n"
+            var lines = [["at", "strategy", "score bound (ε·N)", "of N"]]
+            for b in sketchBounds {
+                lines.append([Backtest.iso8601(b.at), b.strategy, String(format: "%.2f", b.errorBound), String(format: "%.1f", b.scoreTotal)])
+            }
+            out += Self.columns(lines)
+        }
         return out
     }
 

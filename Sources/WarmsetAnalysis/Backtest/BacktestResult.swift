@@ -88,6 +88,19 @@ public struct BacktestResult: Sendable {
     public var newest: Int64 = 0
     /// Notes about options that cannot apply to this format.
     public var notes: [String] = []
+    /// How the history was counted.
+    public var counting: BacktestCounting = .exact
+    /// Sketch mode: each counter's error bounds, one per deploy time and strategy.
+    public var sketchBounds: [BacktestSketchBound] = []
+}
+
+/// How a backtest counted the requests before each deploy time.
+public enum BacktestCounting: Sendable, Equatable {
+    /// Every request recorded (the default): every figure is exact.
+    case exact
+    /// `--sketch-memory`: a counter per deploy time and strategy, the windows exact; the
+    /// counters and windows held `memoryBytes`.
+    case sketch(memoryBytes: Int)
 }
 
 /// Why a backtest has no answer, in one sentence (exit 1).
