@@ -14,6 +14,7 @@ struct BacktestCommand: ParsableCommand {
               warmset backtest access.log* --rules rules.yaml --at 2026-11-27T09:00:00Z --at 2026-11-28T09:00:00Z --window 10m
               warmset backtest access.log* --strategy frequency,recent:30m,recent:2h,season:1d --top 500,2000 --history 24h
               warmset backtest access.log* --output-format tsv > backtest.tsv
+              warmset backtest access.log* --at 2026-11-27T09:00:00Z --report backtest.html
 
             The requests logged at or before the deploy time T choose a warm set of N keys, by each strategy: \
             frequency (requests per key over all history, or the last --history), recent:H (decayed with \
@@ -25,10 +26,13 @@ struct BacktestCommand: ParsableCommand {
             requests as the warm set). * marks the best strategy at each N. Keys, format and filters are \
             analyze's, read once; requests are placed by their log time, so files a few seconds out of order \
             are fine. Without --at, T is the newest log time minus --window. Counting is exact \
-            (docs/backtest.md says what is not built yet).
+            (docs/backtest.md says what is not built yet). --report also writes an HTML page: hit share \
+            against N per strategy (the oracle dashed), and misses per minute after T of a cold cache and of \
+            each strategy's warm start at the largest N. Notes go to stderr, never to stdout; -q leaves only \
+            errors there.
 
             Exit status: 0 success; 1 the logs cannot answer (unreadable, mostly malformed, --at outside them, \
-            no request in a window); 64 usage error (also a format with no $time_local or $time_iso8601).
+            no request in a window) or the report cannot be written; 64 usage error (also a format with no $time_local or $time_iso8601).
             """)
 
     @OptionGroup(title: "Input") var backtestInput: BacktestInputOptions
@@ -60,6 +64,14 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Fail when more lines than this share do not match the format, e.g. 5% or 0.05.", valueName: "share"))
     var maxMalformed: String = "5%"
 
+    @Option(help: ArgumentHelp(
+        "Also write a self-contained HTML report (hit share against N per strategy, misses per minute after T, the rows); written whole or not at all.",
+        valueName: "file.html"))
+    var report: String?
+
+    @Flag(name: .shortAndLong, help: "Print no progress and no notes; errors still go to stderr.")
+    var quiet = false
+
     func validate() throws {
         do {
             _ = try Backtest.compile(try makeBacktestConfiguration())
@@ -78,6 +90,21 @@ struct BacktestCommand: ParsableCommand {
             Terminal.error("\(error)")
             throw ExitCode.failure
         }
+        if !quiet { printNotes(result) }
+        if let report {
+            do {
+                try BacktestReport.write(result, to: report)
+            } catch {
+                // As analyze's --report: the run ends here, before anything reaches stdout.
+                Terminal.error("--report \(error.description)")
+                throw ExitCode.failure
+            }
+        }
+        FileHandle.standardOutput.write(Data(result.rendered(outputFormat.format).utf8))
+    }
+
+    /// The notes of a run that succeeded, on stderr: options that cannot apply, lines skipped.
+    private func printNotes(_ result: BacktestResult) {
         for note in result.notes { Terminal.error("note: \(note)") }
         if result.linesMalformed > 0 {
             let first = result.malformedSamples.first.map { " (first: \($0))" } ?? ""
@@ -86,7 +113,6 @@ struct BacktestCommand: ParsableCommand {
         if result.requestsUntimed > 0 {
             Terminal.error("note: \(result.requestsUntimed) counted requests had no readable time and were left out")
         }
-        FileHandle.standardOutput.write(Data(result.rendered(outputFormat.format).utf8))
     }
 
     /// The library configuration the options describe.
