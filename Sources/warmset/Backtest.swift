@@ -69,7 +69,7 @@ struct BacktestCommand: ParsableCommand {
         valueName: "file.html"))
     var report: String?
 
-    @Flag(name: .shortAndLong, help: "Print no progress and no notes; errors still go to stderr.")
+    @Flag(name: .shortAndLong, help: "Print no notes; errors still go to stderr.")
     var quiet = false
 
     func validate() throws {
