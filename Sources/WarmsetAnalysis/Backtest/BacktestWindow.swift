@@ -4,8 +4,6 @@ import WarmsetSketch
 /// first requested there, from which every figure of a row follows.
 struct BacktestWindow {
     let at: Int64
-    /// The window's length in seconds.
-    let windowSeconds: Int64
     /// Counted requests in the window.
     let requests: Int
     /// Requests per key number in the window (0 for keys not requested in it).
@@ -27,7 +25,6 @@ struct BacktestWindow {
     /// - Complexity: O(r + k log k) for r requests and the k keys of the window.
     init(at: Int64, windowSeconds: Int64, recorder: BacktestRecorder, tops: [Int]) {
         self.at = at
-        self.windowSeconds = windowSeconds
         let end = at + windowSeconds
         var counts = [Int32](repeating: 0, count: recorder.keys.count)
         var first = [Int64](repeating: .max, count: recorder.keys.count)
