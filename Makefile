@@ -63,7 +63,7 @@ microbench: deps
 # Sketch accuracy at the issue's size (10^7 requests over 10^6 keys, s = 0.8/1.0/1.2) in a
 # release build: prints the precision-vs-memory table and records it in docs/sketch.md.
 ACCURACY_TABLE := .build/accuracy-table.md
-.PHONY: accuracy report-screenshot
+.PHONY: accuracy report-screenshot backtest-report-screenshot
 accuracy: deps
 	WARMSET_ACCURACY=full WARMSET_ACCURACY_TABLE=$(CURDIR)/$(ACCURACY_TABLE) $(SWIFT) test -c release --filter AccuracyTests
 	awk -v table="$(ACCURACY_TABLE)" '/<!-- accuracy-table:end -->/ { while ((getline line < table) > 0) print line; skip = 0 } !skip { print } /<!-- accuracy-table:begin -->/ { skip = 1 }' docs/sketch.md > docs/sketch.md.new && mv docs/sketch.md.new docs/sketch.md
@@ -74,6 +74,13 @@ report-screenshot: build
 	$(BIN) analyze fixtures/sample/access.log.gz --rules fixtures/sample/rules.yaml --top 300 --coverage 0.9 -o /dev/null --report .build/report.html -q
 	chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --window-size=1200,2000 --screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/.build/report.html
 	@echo "make: docs/report.png"
+
+# backtest's HTML report of the same sample (one day, 27 Nov 2026: two deploy times in it, the
+# strategies that need no earlier day), and a PNG of it (docs/backtest-report.png).
+backtest-report-screenshot: build
+	$(BIN) backtest fixtures/sample/access.log.gz --rules fixtures/sample/rules.yaml --at 2026-11-27T12:00:00Z --at 2026-11-27T18:00:00Z --window 30m --top 10,30,100,300 --strategy frequency,recent:1h,recent:10m --report .build/backtest-report.html -q > /dev/null
+	chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --window-size=1200,2000 --screenshot=$(CURDIR)/docs/backtest-report.png file://$(CURDIR)/.build/backtest-report.html
+	@echo "make: docs/backtest-report.png"
 
 # libFuzzer + AddressSanitizer on the format compiler, parsers, keys, rules, sketch files.
 # FUZZ_SECONDS per target (default 60). Writes docs/fuzzing.md.

@@ -19,6 +19,22 @@ public struct AnalysisProgress: Sendable {
     public var lines: Int
     /// Seconds since the start.
     public var elapsed: Double
+
+    /// A `LaneRun` progress callback (bytes consumed, lines) that calls `progress`, when given,
+    /// at most about four times a second: the one throttle of every command's progress.
+    /// - Parameters:
+    ///   - totalBytes: the inputs' on-disk size, when known.
+    ///   - start: the run's start, `Analyzer.now()`.
+    static func reporter(totalBytes: Int64?, start: Double, _ progress: ((AnalysisProgress) -> Void)?) -> (Int64, Int) -> Void {
+        guard let progress else { return { _, _ in } }
+        var nextReport = start + 0.25
+        return { consumed, lines in
+            let t = Analyzer.now()
+            guard t >= nextReport else { return }
+            nextReport = t + 0.25
+            progress(AnalysisProgress(bytesConsumed: consumed, totalBytes: totalBytes, lines: lines, elapsed: t - start))
+        }
+    }
 }
 
 /// The result of `Analyzer.run`.
@@ -81,15 +97,8 @@ public enum Analyzer {
         let laneRun = try LaneRun(
             configuration, compiled: compiled, counter: counter, sink: weigher, lanes: lanes,
             threads: LaneRun.parseThreads(lanes: lanes, configuration, allGzip: inputs.allGzip), sampleLimit: malformedSampleLimit)
-        let totalBytes = inputs.totalBytes
-        var nextReport = start + 0.25
-        let outcome = laneRun.run(inputs.logs, summary: &summary) { consumed, lines in
-            guard let progress else { return }
-            let t = now()
-            guard t >= nextReport else { return }
-            nextReport = t + 0.25
-            progress(AnalysisProgress(bytesConsumed: consumed, totalBytes: totalBytes, lines: lines, elapsed: t - start))
-        }
+        let reporter = AnalysisProgress.reporter(totalBytes: inputs.totalBytes, start: start, progress)
+        let outcome = laneRun.run(inputs.logs, summary: &summary, progress: reporter)
         weigher?.flush()
 
         return result(of: outcome, weigher: weigher, compiled: compiled, configuration: configuration, summary: summary, start: start)

@@ -19,25 +19,7 @@ public enum HTMLReport {
     /// - Complexity: O(k + t) for k keys shown and t timeline buckets.
     public static func render(_ result: AnalysisResult, configuration c: AnalysisConfiguration) -> String {
         let s = result.summary
-        var html = """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>warmset report</title>
-            <style>
-            body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;color:#1d2330;padding:0 16px}
-            h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde2ea;padding-bottom:4px}
-            .sub{color:#5b6577;margin:0 0 12px}
-            table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eef1f5;vertical-align:top}
-            th{background:#f5f7fa;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-            code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
-            .grid{display:grid;grid-template-columns:1fr 1fr;gap:24px}@media(max-width:800px){.grid{grid-template-columns:1fr}}
-            svg{background:#fbfcfe;border:1px solid #e3e7ee;border-radius:4px}
-            .note{color:#8a5a00;background:#fff8e6;padding:6px 10px;border-radius:4px;margin:6px 0}
-            </style></head><body>
-            <h1>warmset report</h1>
-
-            """
+        var html = page(title: "warmset report")
         let mode = s.counting.mode == "exact" ? "exact counts" : (s.counting.recounted == true ? "sketch, recounted exactly" : "count-min sketch estimates")
         html += "<p class=\"sub\">\(Format.count(s.requestsCounted)) requests counted from \(Format.count(s.linesRead)) lines; \(result.ranked.count) keys chosen; \(esc(mode)).</p>\n"
         for warning in [s.selection?.warning].compactMap({ $0 }) + (s.partial ? ["PARTIAL: " + s.errors.joined(separator: "; ")] : []) {
@@ -52,9 +34,36 @@ public enum HTMLReport {
         html += topKeysTable(result, configuration: c)
         html += filteredTable(s)
         html += parametersTable(result, configuration: c)
-        html += "<p class=\"sub\">Written by warmset. Self-contained: no scripts, no external assets.</p>\n</body></html>\n"
+        html += pageEnd
         return html
     }
+
+    /// A report page's start: the document head with the reports' style, and `title` as its
+    /// title and heading.
+    static func page(title: String, style: String = "") -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(esc(title))</title>
+        <style>
+        body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;color:#1d2330;padding:0 16px}
+        h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde2ea;padding-bottom:4px}
+        .sub{color:#5b6577;margin:0 0 12px}
+        table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eef1f5;vertical-align:top}
+        th{background:#f5f7fa;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+        code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
+        .grid{display:grid;grid-template-columns:1fr 1fr;gap:24px}@media(max-width:800px){.grid{grid-template-columns:1fr}}
+        svg{background:#fbfcfe;border:1px solid #e3e7ee;border-radius:4px}
+        .note{color:#8a5a00;background:#fff8e6;padding:6px 10px;border-radius:4px;margin:6px 0}
+        \(style)</style></head><body>
+        <h1>\(esc(title))</h1>
+
+        """
+    }
+
+    /// A report page's end.
+    static let pageEnd = "<p class=\"sub\">Written by warmset. Self-contained: no scripts, no external assets.</p>\n</body></html>\n"
 
     static func esc(_ text: String) -> String {
         var out = ""
@@ -80,26 +89,21 @@ public enum HTMLReport {
     /// The cumulative share of the chosen keys by rank on a log axis, with the summary's
     /// curve points (10 … 100k) marked.
     static func coverageSVG(_ result: AnalysisResult) -> String {
-        let width = 520.0, height = 300.0, left = 48.0, right = 16.0, top = 14.0, bottom = 36.0
-        let plotW = width - left - right, plotH = height - top - bottom
+        let frame = SVGFrame(width: 520, height: 300, left: 48, right: 16, top: 14, bottom: 36)
+        let left = frame.left, plotW = frame.plotWidth
         let total = result.summary.weightCounted ?? Double(result.summary.requestsCounted)
         let points = result.summary.selection?.curve ?? []
         let maxRank = max(Double(max(result.ranked.count, points.filter { $0.share != nil }.map(\.top).max() ?? 10)), 10)
         let decades = max(1.0, Double(Int(log10Safe(maxRank).rounded(.up))))
         func x(_ rank: Double) -> Double { left + plotW * min(log10Safe(max(rank, 1)) / decades, 1) }
-        func y(_ share: Double) -> Double { top + plotH * (1 - min(max(share, 0), 1)) }
-        var svg = "<svg id=\"coverage-curve\" role=\"img\" aria-label=\"coverage curve\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">\n"
-        svg += "<title>Share of counted requests covered by the top k keys</title>\n"
-        for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
-            svg += "<line x1=\"\(num(left))\" y1=\"\(num(y(tick)))\" x2=\"\(num(width - right))\" y2=\"\(num(y(tick)))\" stroke=\"#e3e7ee\"/>"
-            svg += "<text x=\"\(num(left - 6))\" y=\"\(num(y(tick) + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#5b6577\">\(Int(tick * 100))%</text>\n"
-        }
+        let y = frame.y(share:)
+        var svg = frame.open(id: "coverage-curve", label: "coverage curve", title: "Share of counted requests covered by the top k keys")
+        svg += frame.shareGrid()
         for d in 0...Int(decades) {
             let rank = pow10(d)
-            svg += "<line x1=\"\(num(x(rank)))\" y1=\"\(num(top))\" x2=\"\(num(x(rank)))\" y2=\"\(num(top + plotH))\" stroke=\"#eef1f5\"/>"
-            svg += "<text x=\"\(num(x(rank)))\" y=\"\(num(height - bottom + 16))\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6577\">\(shortCount(Int(rank)))</text>\n"
+            svg += frame.verticalGridLine(x: x(rank), label: shortCount(Int(rank)))
         }
-        svg += "<text x=\"\(num(left + plotW / 2))\" y=\"\(num(height - 4))\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6577\">top k keys (log scale)</text>\n"
+        svg += frame.caption("top k keys (log scale)")
         if total > 0 && !result.ranked.isEmpty {
             var path = ""
             var sum = 0.0
@@ -139,22 +143,17 @@ public enum HTMLReport {
     }
 
     static func timelineSVG(_ timeline: Timeline?) -> String {
-        let width = 520.0, height = 300.0, left = 56.0, right = 12.0, top = 14.0, bottom = 36.0
+        let frame = SVGFrame(width: 520, height: 300, left: 56, right: 12, top: 14, bottom: 36)
         let bars = timeline?.coarsened(to: 120) ?? []
-        var svg = "<svg id=\"requests-over-time\" role=\"img\" aria-label=\"requests over time\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">\n"
-        svg += "<title>Counted requests over log time</title>\n"
+        var svg = frame.open(id: "requests-over-time", label: "requests over time", title: "Counted requests over log time")
         guard let first = bars.first, let last = bars.last, let peak = bars.map(\.requests).max(), peak > 0 else {
-            svg += "<text x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\" fill=\"#5b6577\">no log times read (sketch inputs carry none; or the format has no $time_local or $time_iso8601)</text></svg>\n"
-            return svg
+            return svg + frame.empty("no log times read (sketch inputs carry none; or the format has no $time_local or $time_iso8601)")
         }
-        let plotW = width - left - right, plotH = height - top - bottom
+        let width = frame.width, height = frame.height, left = frame.left, right = frame.right, bottom = frame.bottom
+        let top = frame.top, plotW = frame.plotWidth, plotH = frame.plotHeight
         let step = bars.count > 1 ? Double(bars[1].start - bars[0].start) : 60
         let span = max(Double(last.start - first.start) + step, 1)
-        for tick in [0.0, 0.5, 1.0] {
-            let yy = top + plotH * (1 - tick)
-            svg += "<line x1=\"\(num(left))\" y1=\"\(num(yy))\" x2=\"\(num(width - right))\" y2=\"\(num(yy))\" stroke=\"#e3e7ee\"/>"
-            svg += "<text x=\"\(num(left - 6))\" y=\"\(num(yy + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#5b6577\">\(shortCount(Int((Double(peak) * tick).rounded())))</text>\n"
-        }
+        svg += frame.countGrid(peak: Double(peak))
         for bar in bars {
             let bx = left + plotW * Double(bar.start - first.start) / span
             let bw = max(plotW * step / span - 1, 1)
@@ -163,7 +162,7 @@ public enum HTMLReport {
         }
         svg += "<text x=\"\(num(left))\" y=\"\(num(height - bottom + 16))\" font-size=\"11\" fill=\"#5b6577\">\(esc(iso(first.start)))</text>"
         svg += "<text x=\"\(num(width - right))\" y=\"\(num(height - bottom + 16))\" font-size=\"11\" text-anchor=\"end\" fill=\"#5b6577\">\(esc(iso(last.start + Int64(step))))</text>\n"
-        svg += "<text x=\"\(num(left + plotW / 2))\" y=\"\(num(height - 4))\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6577\">log time (UTC), \(shortDuration(Int64(step))) buckets</text>\n"
+        svg += frame.caption("log time (UTC), \(shortDuration(Int64(step))) buckets")
         svg += "</svg>\n"
         return svg
     }
@@ -281,6 +280,56 @@ public enum HTMLReport {
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(y)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs / 60 % 60))Z"
+    }
+}
+
+/// A chart's frame in the reports' SVG: its size, the margins around the plot area, and the
+/// pieces every chart draws the same way (grid lines with their labels, the caption).
+struct SVGFrame {
+    let width: Double, height: Double, left: Double, right: Double, top: Double, bottom: Double
+    var plotWidth: Double { width - left - right }
+    var plotHeight: Double { height - top - bottom }
+
+    /// The `<svg>` element's opening and its title.
+    func open(id: String, label: String, title: String) -> String {
+        "<svg id=\"\(HTMLReport.esc(id))\" role=\"img\" aria-label=\"\(HTMLReport.esc(label))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">\n<title>\(HTMLReport.esc(title))</title>\n"
+    }
+
+    /// A chart with nothing to draw: `text` in its middle, and the end of the element.
+    func empty(_ text: String) -> String {
+        "<text x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\" fill=\"#5b6577\">\(HTMLReport.esc(text))</text></svg>\n"
+    }
+
+    /// The height of a share from 0 to 1 (clamped), 1 at the top of the plot.
+    func y(share: Double) -> Double { top + plotHeight * (1 - min(max(share, 0), 1)) }
+
+    /// A horizontal grid line at `y` with its label left of the plot.
+    func horizontalGridLine(y: Double, label: String) -> String {
+        let num = HTMLReport.num
+        return "<line x1=\"\(num(left))\" y1=\"\(num(y))\" x2=\"\(num(width - right))\" y2=\"\(num(y))\" stroke=\"#e3e7ee\"/>"
+            + "<text x=\"\(num(left - 6))\" y=\"\(num(y + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#5b6577\">\(HTMLReport.esc(label))</text>\n"
+    }
+
+    /// A vertical grid line at `x` with its label under the plot.
+    func verticalGridLine(x: Double, label: String) -> String {
+        let num = HTMLReport.num
+        return "<line x1=\"\(num(x))\" y1=\"\(num(top))\" x2=\"\(num(x))\" y2=\"\(num(top + plotHeight))\" stroke=\"#eef1f5\"/>"
+            + "<text x=\"\(num(x))\" y=\"\(num(height - bottom + 16))\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6577\">\(HTMLReport.esc(label))</text>\n"
+    }
+
+    /// Grid lines at 0, 25, 50, 75 and 100%.
+    func shareGrid() -> String {
+        stride(from: 0.0, through: 1.0, by: 0.25).map { horizontalGridLine(y: y(share: $0), label: "\(Int($0 * 100))%") }.joined()
+    }
+
+    /// Grid lines at 0, half of `peak` and `peak` (the top of the plot), labelled with counts.
+    func countGrid(peak: Double) -> String {
+        [0.0, 0.5, 1.0].map { horizontalGridLine(y: y(share: $0), label: HTMLReport.shortCount(Int((peak * $0).rounded()))) }.joined()
+    }
+
+    /// The x axis' caption, under the plot's middle.
+    func caption(_ text: String) -> String {
+        "<text x=\"\(HTMLReport.num(left + plotWidth / 2))\" y=\"\(HTMLReport.num(height - 4))\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6577\">\(HTMLReport.esc(text))</text>\n"
     }
 }
 

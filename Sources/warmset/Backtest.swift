@@ -14,6 +14,7 @@ struct BacktestCommand: ParsableCommand {
               warmset backtest access.log* --rules rules.yaml --at 2026-11-27T09:00:00Z --at 2026-11-28T09:00:00Z --window 10m
               warmset backtest access.log* --strategy frequency,recent:30m,recent:2h,season:1d --top 500,2000 --history 24h
               warmset backtest access.log* --output-format tsv > backtest.tsv
+              warmset backtest access.log* --at 2026-11-27T09:00:00Z --report backtest.html
 
             The requests logged at or before the deploy time T choose a warm set of N keys, by each strategy: \
             frequency (requests per key over all history, or the last --history), recent:H (decayed with \
@@ -25,10 +26,13 @@ struct BacktestCommand: ParsableCommand {
             requests as the warm set). * marks the best strategy at each N. Keys, format and filters are \
             analyze's, read once; requests are placed by their log time, so files a few seconds out of order \
             are fine. Without --at, T is the newest log time minus --window. Counting is exact; with \
-            --sketch-memory (and --at) the history is counted in bounded memory and each window exactly.
+            --sketch-memory (and --at) the history is counted in bounded memory and each window exactly. --report also writes an HTML page: hit share \
+            against N per strategy (the oracle dashed), and misses per minute after T of a cold cache and of \
+            each strategy's warm start at the largest N. Progress (on a terminal) and notes go to stderr, never \
+            to stdout; -q leaves only errors there.
 
             Exit status: 0 success; 1 the logs cannot answer (unreadable, mostly malformed, --at outside them, \
-            no request in a window); 64 usage error (also a format with no $time_local or $time_iso8601).
+            no request in a window) or the report cannot be written; 64 usage error (also a format with no $time_local or $time_iso8601).
             """)
 
     @OptionGroup(title: "Input") var backtestInput: BacktestInputOptions
@@ -68,6 +72,14 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Fail when more lines than this share do not match the format, e.g. 5% or 0.05.", valueName: "share"))
     var maxMalformed: String = "5%"
 
+    @Option(help: ArgumentHelp(
+        "Also write a self-contained HTML report (hit share against N per strategy, misses per minute after T, the rows); written whole or not at all.",
+        valueName: "file.html"))
+    var report: String?
+
+    @Flag(name: .shortAndLong, help: "Print no progress and no notes; errors still go to stderr.")
+    var quiet = false
+
     func validate() throws {
         if exact && sketchMemory != nil { throw ValidationError("give either --exact or --sketch-memory, not both") }
         do {
@@ -80,13 +92,32 @@ struct BacktestCommand: ParsableCommand {
     func run() throws {
         let configuration = try makeBacktestConfiguration()
         if let notice = configuration.analysis.standardInputNotice(stdinIsTerminal: Terminal.standardInputIsTerminal) { Terminal.error(notice) }
+        // analyze's progress bar, on a terminal only: stdout (tsv, json) never carries it.
+        let bar = Terminal.standardErrorIsTerminal && !quiet ? ProgressBar() : nil
         let result: BacktestResult
         do {
-            result = try Backtest.run(configuration)
+            result = try Backtest.run(configuration, progress: bar.map { bar in { bar.update($0) } })
         } catch {
+            bar?.finish()
             Terminal.error("\(error)")
             throw ExitCode.failure
         }
+        bar?.finish()
+        if !quiet { printNotes(result) }
+        if let report {
+            do {
+                try BacktestReport.write(result, to: report)
+            } catch {
+                // As analyze's --report: the run ends here, before anything reaches stdout.
+                Terminal.error("--report \(error.description)")
+                throw ExitCode.failure
+            }
+        }
+        FileHandle.standardOutput.write(Data(result.rendered(outputFormat.format).utf8))
+    }
+
+    /// The notes of a run that succeeded, on stderr: options that cannot apply, lines skipped.
+    private func printNotes(_ result: BacktestResult) {
         for note in result.notes { Terminal.error("note: \(note)") }
         if result.linesMalformed > 0 {
             let first = result.malformedSamples.first.map { " (first: \($0))" } ?? ""
@@ -95,7 +126,6 @@ struct BacktestCommand: ParsableCommand {
         if result.requestsUntimed > 0 {
             Terminal.error("note: \(result.requestsUntimed) counted requests had no readable time and were left out")
         }
-        FileHandle.standardOutput.write(Data(result.rendered(outputFormat.format).utf8))
     }
 
     /// The library configuration the options describe.

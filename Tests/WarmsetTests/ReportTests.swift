@@ -30,17 +30,32 @@ struct ReportTests {
         #expect(!html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("url("))
     }
 
-    @Test("headless Chromium renders the curve and the table", .enabled(if: ReportTests.chromium != nil, "chromium is not installed (make test installs it)"))
-    func rendersInChromium() throws {
-        let (report, _) = try Self.writeReport()
-        let browser = try #require(Self.chromium)
+    /// The page `report` as headless Chromium parsed it (its DOM serialized), having checked
+    /// that a screenshot of it is a real picture, not an error page.
+    static func renderInChromium(_ report: URL) throws -> String {
+        let browser = try #require(chromium)
         let profile = try ScaleSupport.temporaryDirectory("chromium-profile")
         let run = try ScaleSupport.runProgram(browser, [
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(profile.path)", "--dump-dom",
             report.absoluteString,
         ], timeout: 90)
         #expect(run.status == 0, "\(run.stderr)")
-        let dom = run.text
+        let png = profile.appendingPathComponent("shot.png")
+        let shot = try ScaleSupport.runProgram(browser, [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(profile.path)",
+            "--window-size=1200,1600", "--screenshot=\(png.path)", report.absoluteString,
+        ], timeout: 90)
+        #expect(shot.status == 0)
+        let data = try Data(contentsOf: png)
+        #expect(data.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+        #expect(data.count > 20_000)
+        return run.text
+    }
+
+    @Test("headless Chromium renders the curve and the table", .enabled(if: ReportTests.chromium != nil, "chromium is not installed (make test installs it)"))
+    func rendersInChromium() throws {
+        let (report, _) = try Self.writeReport()
+        let dom = try Self.renderInChromium(report)
         // The browser's own serialization of the parsed page: the SVG curve with its path and
         // points, the bars over time, and the table with a row per key.
         #expect(dom.contains("id=\"coverage-curve\""))
@@ -51,15 +66,5 @@ struct ReportTests {
         #expect(dom.contains("<code>product:100000</code>"))
         let rows = dom.components(separatedBy: "<tr><td class=\"n\">").count - 1
         #expect(rows >= 100)
-        // And a screenshot is a real picture, not an error page.
-        let png = profile.appendingPathComponent("shot.png")
-        let shot = try ScaleSupport.runProgram(browser, [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(profile.path)",
-            "--window-size=1200,1600", "--screenshot=\(png.path)", report.absoluteString,
-        ], timeout: 90)
-        #expect(shot.status == 0)
-        let data = try Data(contentsOf: png)
-        #expect(data.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
-        #expect(data.count > 20_000)
     }
 }

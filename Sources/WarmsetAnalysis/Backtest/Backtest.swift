@@ -17,14 +17,15 @@ public enum Backtest {
     ///   read: usage), `InputError` for an input that cannot be opened, `BacktestError` when the
     ///   logs cannot answer (unreadable or mostly malformed, a deploy time outside them, no
     ///   request in a window).
-    public static func run(_ configuration: BacktestConfiguration) throws -> BacktestResult {
+    /// - Parameter progress: called about four times a second while the logs are read.
+    public static func run(_ configuration: BacktestConfiguration, progress: ((AnalysisProgress) -> Void)? = nil) throws -> BacktestResult {
         let compiled = try compile(configuration)
         var result = BacktestResult()
         result.notes = compiled.notes
         result.windowSeconds = configuration.windowSeconds
         if let memory = configuration.sketchMemoryBytes {
             let recorder = BacktestSketchRecorder(configuration, sketchMemoryBytes: memory)
-            try read(configuration, compiled: compiled, sink: recorder, into: &result)
+            try read(configuration, compiled: compiled, sink: recorder, into: &result, progress: progress)
             result.distinctKeys = Int((recorder.distinctEstimate ?? 0).rounded())
             result.counting = .sketch(memoryBytes: recorder.memoryBytes)
             let windows = Dictionary(recorder.deploys.map { ($0.at, $0.window.count) }, uniquingKeysWith: +)
@@ -34,7 +35,7 @@ public enum Backtest {
             return result
         }
         let recorder = BacktestRecorder()
-        try read(configuration, compiled: compiled, sink: recorder, into: &result)
+        try read(configuration, compiled: compiled, sink: recorder, into: &result, progress: progress)
         result.distinctKeys = recorder.keys.count
         let times = try deployTimes(configuration, sink: recorder) { at in
             let end = at + configuration.windowSeconds
@@ -60,7 +61,8 @@ public enum Backtest {
 
     /// Step 1: every log read once through the line steps into a recorder.
     private static func read(
-        _ configuration: BacktestConfiguration, compiled: CompiledAnalysis, sink recorder: some BacktestSink, into result: inout BacktestResult
+        _ configuration: BacktestConfiguration, compiled: CompiledAnalysis, sink recorder: some BacktestSink, into result: inout BacktestResult,
+        progress: ((AnalysisProgress) -> Void)?
     ) throws {
         let analysis = configuration.analysis
         var summary = AnalysisSummary()
@@ -73,7 +75,8 @@ public enum Backtest {
         let unused = KeyCounting.exact(ExactCounter())
         let lanes = try LaneRun(
             analysis, compiled: compiled, counter: unused, sink: recorder, lanes: 1, threads: 1, sampleLimit: malformedSampleLimit)
-        let outcome = lanes.run(inputs.logs, summary: &summary) { _, _ in }
+        let reporter = AnalysisProgress.reporter(totalBytes: inputs.totalBytes, start: Analyzer.now(), progress)
+        let outcome = lanes.run(inputs.logs, summary: &summary, progress: reporter)
         if summary.partial {
             throw BacktestError("the logs could not all be read: \(summary.errors.joined(separator: "; "))")
         }

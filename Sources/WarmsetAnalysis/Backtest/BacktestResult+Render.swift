@@ -28,7 +28,8 @@ extension BacktestResult {
         return out
     }
 
-    /// `{"rows": [...], "aggregates": [...], "window_seconds": …, "summary": {...}}`, keys sorted.
+    /// `{"rows": [...], "aggregates": [...], "misses_per_minute": [...], "window_seconds": …,
+    /// "summary": {...}}`, keys sorted.
     func json() -> String {
         let rowObjects: [[String: Any]] = rows.map { row in
             [
@@ -51,8 +52,14 @@ extension BacktestResult {
                 "epsilon": b.epsilon, "delta": b.delta, "memory_bytes": b.memoryBytes,
             ]
         }
+        let perMinute: [[String: Any]] = blocks.map { block in
+            [
+                "at": Backtest.iso8601(block[block.startIndex].at), "cold": block[block.startIndex].coldMissesPerMinute,
+                "warm": block.map { ["strategy": $0.strategy, "top": $0.top, "misses": $0.warmMissesPerMinute] as [String: Any] },
+            ]
+        }
         var object: [String: Any] = [
-            "rows": rowObjects, "aggregates": aggregateObjects, "window_seconds": windowSeconds,
+            "rows": rowObjects, "aggregates": aggregateObjects, "window_seconds": windowSeconds, "misses_per_minute": perMinute,
             "summary": [
                 "lines_read": linesRead, "lines_malformed": linesMalformed, "requests_timed": requestsTimed,
                 "requests_untimed": requestsUntimed, "distinct_keys": distinctKeys, "oldest": Backtest.iso8601(oldest),
@@ -70,12 +77,9 @@ extension BacktestResult {
     /// One block per deploy time (and one for the mean and worst), the best strategy starred.
     func table() -> String {
         var out = ""
-        var start = 0
-        while start < rows.count {
-            let at = rows[start].at
-            let block = rows[start...].prefix { $0.at == at }
+        for block in blocks {
             let first = block[block.startIndex]
-            out += "at \(Backtest.iso8601(at)), the next \(BacktestStrategy.duration(windowSeconds)): \(first.requests) requests for \(first.coldMisses) keys (a cold cache misses each once)\n"
+            out += "at \(Backtest.iso8601(first.at)), the next \(BacktestStrategy.duration(windowSeconds)): \(first.requests) requests for \(first.coldMisses) keys (a cold cache misses each once)\n"
             var lines = [["strategy", "top", "keys", "hit share", "warm misses", "oracle", "time to fill"]]
             for row in block {
                 lines.append([
@@ -84,7 +88,6 @@ extension BacktestResult {
                 ])
             }
             out += Self.columns(lines) + "\n"
-            start += block.count
         }
         if !aggregates.isEmpty {
             out += "over \(Set(rows.map(\.at)).count) deploy times\n"

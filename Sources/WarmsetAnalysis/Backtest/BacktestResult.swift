@@ -27,11 +27,18 @@ public struct BacktestRow: Sendable, Equatable {
     /// True for the strategy with the highest hit share at this T and N (ties: fewer warm
     /// misses, then the first given).
     public var best: Bool
+    /// `warmMisses` by minute after T: element m counts the misses in (T+60m, T+60m+60] (the
+    /// last minute may be shorter than 60 s when the window is not whole minutes). Sums to
+    /// `warmMisses`.
+    public var warmMissesPerMinute: [Int]
+    /// `coldMisses` by minute after T, as `warmMissesPerMinute`; the same for every row of a T.
+    public var coldMissesPerMinute: [Int]
 
     /// A row with every figure given.
     public init(
         at: Int64, strategy: String, top: Int, warmSetKeys: Int, requests: Int, hits: Int, hitShare: Double, warmMisses: Int,
-        coldMisses: Int, oracleHitShare: Double, timeToFillSeconds: Int64, best: Bool
+        coldMisses: Int, oracleHitShare: Double, timeToFillSeconds: Int64, best: Bool, warmMissesPerMinute: [Int] = [],
+        coldMissesPerMinute: [Int] = []
     ) {
         self.at = at
         self.strategy = strategy
@@ -45,6 +52,8 @@ public struct BacktestRow: Sendable, Equatable {
         self.oracleHitShare = oracleHitShare
         self.timeToFillSeconds = timeToFillSeconds
         self.best = best
+        self.warmMissesPerMinute = warmMissesPerMinute
+        self.coldMissesPerMinute = coldMissesPerMinute
     }
 }
 
@@ -92,6 +101,20 @@ public struct BacktestResult: Sendable {
     public var counting: BacktestCounting = .exact
     /// Sketch mode: each counter's error bounds, one per deploy time and strategy.
     public var sketchBounds: [BacktestSketchBound] = []
+
+    /// The rows of each deploy time, in the order measured.
+    /// - Complexity: O(r) for r rows.
+    public var blocks: [ArraySlice<BacktestRow>] {
+        var out: [ArraySlice<BacktestRow>] = []
+        var start = rows.startIndex
+        while start < rows.endIndex {
+            let at = rows[start].at
+            let block = rows[start...].prefix { $0.at == at }
+            out.append(block)
+            start = block.endIndex
+        }
+        return out
+    }
 }
 
 /// How a backtest counted the requests before each deploy time.

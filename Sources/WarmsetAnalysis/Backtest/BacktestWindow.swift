@@ -15,6 +15,11 @@ struct BacktestWindow {
     let fill: [(time: Int64, covered: Int)]
     /// Requests of the window's own top N, for each N asked.
     let oracleHits: [Int: Int]
+    /// Each key's first request time in the window (`.max` for keys not requested in it).
+    let first: [Int64]
+    /// A cold cache's misses in each minute after T: one per key, in the minute of its first
+    /// request.
+    let coldMissesPerMinute: [Int]
 
     /// Gathers the window after `at` from `recorder`'s requests, in any order of reading.
     /// - Complexity: O(r + k log k) for r requests and the k keys of the window.
@@ -52,6 +57,10 @@ struct BacktestWindow {
             }
         }
         self.fill = fill
+        self.first = first
+        var cold = [Int](repeating: 0, count: Self.minutes(windowSeconds))
+        for id in present { cold[Self.minute(of: first[id], after: at)] += 1 }
+        coldMissesPerMinute = cold
 
         let keys = recorder.keys
         let byCount = present.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : keys.keyPrecedes($0, $1) }
@@ -73,18 +82,30 @@ struct BacktestWindow {
         return fill.isEmpty ? 0 : fill[low].time - at
     }
 
+    /// Minutes in a window of `seconds`, the last one possibly partial: 600 → 10, 90 → 2.
+    static func minutes(_ seconds: Int64) -> Int { Int((seconds + 59) / 60) }
+
+    /// The minute after `at` that holds `time` in (at, at+window]: minute m is (at+60m, at+60m+60].
+    static func minute(of time: Int64, after at: Int64) -> Int { Int((time - at - 1) / 60) }
+
     /// The row of the warm set `warmSet` (key numbers in rank order, at most N of them).
     func row(strategy: String, top: Int, warmSet: ArraySlice<Int>) -> BacktestRow {
         var hits = 0
         var warmKeysRequested = 0
+        // A warm cache misses what a cold one does, but the keys it starts with: a key's only
+        // miss is its first request (the caches keep every key), so misses are counted by the
+        // minute of each key's first request, exactly as a request-by-request run in time order.
+        var warmPerMinute = coldMissesPerMinute
         for id in warmSet where counts[id] > 0 {
             hits += Int(counts[id])
             warmKeysRequested += 1
+            warmPerMinute[Self.minute(of: first[id], after: at)] -= 1
         }
         let share = { (n: Int) in requests > 0 ? Double(n) / Double(requests) : 0 }
         return BacktestRow(
             at: at, strategy: strategy, top: top, warmSetKeys: warmSet.count, requests: requests, hits: hits, hitShare: share(hits),
             warmMisses: distinct - warmKeysRequested, coldMisses: distinct, oracleHitShare: share(oracleHits[top] ?? 0),
-            timeToFillSeconds: timeToFill(hits: hits), best: false)
+            timeToFillSeconds: timeToFill(hits: hits), best: false, warmMissesPerMinute: warmPerMinute,
+            coldMissesPerMinute: coldMissesPerMinute)
     }
 }

@@ -59,6 +59,9 @@ struct BacktestReference {
     var oracleHitShare: Double
     var timeToFill: Int64
     var warmSet: [String]
+    /// The misses of each cache in each minute after T, minute m being (T+60m, T+60m+60].
+    var warmMissesPerMinute: [Int]
+    var coldMissesPerMinute: [Int]
 
     enum Strategy {
         case frequency(history: Int64?)
@@ -94,12 +97,17 @@ struct BacktestReference {
         var coldCache = Set<String>()
         var warmMisses = 0
         var coldMisses = 0
+        var warmPerMinute = [Int](repeating: 0, count: Int((window + 59) / 60))
+        var coldPerMinute = warmPerMinute
         for r in inTimeOrder {
-            if !warmCache.contains(r.path) { warmMisses += 1; warmCache.insert(r.path) }
-            if !coldCache.contains(r.path) { coldMisses += 1; coldCache.insert(r.path) }
+            let minute = Int((r.time - at - 1) / 60)
+            if !warmCache.contains(r.path) { warmMisses += 1; warmPerMinute[minute] += 1; warmCache.insert(r.path) }
+            if !coldCache.contains(r.path) { coldMisses += 1; coldPerMinute[minute] += 1; coldCache.insert(r.path) }
         }
         self.warmMisses = warmMisses
         self.coldMisses = coldMisses
+        warmMissesPerMinute = warmPerMinute
+        coldMissesPerMinute = coldPerMinute
 
         var perKey: [String: Int] = [:]
         for r in after { perKey[r.path, default: 0] += 1 }

@@ -117,10 +117,12 @@ struct BacktestTests {
         // chose /a of three keys tied at 1 (the first by bytes).
         #expect(season == BacktestRow(
             at: at, strategy: "season:1d", top: 1, warmSetKeys: 1, requests: 1, hits: 1, hitShare: 1, warmMisses: 0, coldMisses: 1,
-            oracleHitShare: 1, timeToFillSeconds: 600, best: true))
+            oracleHitShare: 1, timeToFillSeconds: 600, best: true, warmMissesPerMinute: Array(repeating: 0, count: 10),
+            coldMissesPerMinute: Array(repeating: 0, count: 9) + [1]))
         #expect(frequency == BacktestRow(
             at: at, strategy: "frequency", top: 1, warmSetKeys: 1, requests: 1, hits: 0, hitShare: 0, warmMisses: 1, coldMisses: 1,
-            oracleHitShare: 1, timeToFillSeconds: 0, best: false))
+            oracleHitShare: 1, timeToFillSeconds: 0, best: false, warmMissesPerMinute: Array(repeating: 0, count: 9) + [1],
+            coldMissesPerMinute: Array(repeating: 0, count: 9) + [1]))
     }
 
     @Test("several deploy times give the mean and the worst; tsv and json carry the same rows")
