@@ -90,7 +90,9 @@ struct BacktestSketchTests {
             }
             sizes.append(bytes)
         }
-        #expect(sizes[0] == sizes[1], "\(sizes)")
+        // The sketches are the same size; only the candidates' key bytes differ (which keys
+        // made it in), so the two differ by far less than one percent for 3× the requests.
+        #expect(abs(sizes[0] - sizes[1]) * 100 < sizes[1], "\(sizes)")
     }
 
     @Test("the command: --sketch-memory needs --at, not with --exact; json and the table carry the bounds")
