@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The fields of one parsed line, as views into the line (or the parser's scratch space).
 ///
 /// Valid only inside the callback that received the line: nothing here is copied, so
@@ -83,7 +89,10 @@ public struct LogTimeMemo {
     @inline(__always)
     public mutating func epochSeconds(_ fields: RequestFields) -> Int64? {
         guard let time = fields.time else { return nil }
-        if time.count == text.count && fields.timeIsISO8601 == isISO8601 && time.elementsEqual(text) { return seconds }
+        if time.count == text.count && fields.timeIsISO8601 == isISO8601,
+           let base = time.baseAddress, text.withUnsafeBytes({ $0.baseAddress.map { memcmp($0, base, time.count) == 0 } ?? false }) {
+            return seconds
+        }
         seconds = fields.epochSeconds
         isISO8601 = fields.timeIsISO8601
         text.removeAll(keepingCapacity: true)
