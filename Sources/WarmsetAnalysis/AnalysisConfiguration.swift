@@ -67,6 +67,9 @@ public struct AnalysisConfiguration: Sendable {
     public var weight = SketchWeight.requests
     /// `--half-life` in seconds: forward decay by log time.
     public var halfLifeSeconds: Int64?
+    /// `--strategy`, `--at`, `--history`, `--window`: each request weighed by a backtest
+    /// strategy for a deploy at a time; nil for plain counting (or `--half-life`).
+    public var strategy: DeployStrategy?
     /// `--coverage`: the smallest top set covering this share of the counted weight.
     public var coverage: Double?
     /// `--budget`: keys in rank order until their mean body sizes fill this many bytes.
@@ -85,10 +88,37 @@ public struct AnalysisConfiguration: Sendable {
     var candidatesOnly = false
 
     /// True when keys are ranked by a weighted or decayed score (64-bit float counters).
-    public var isWeighted: Bool { weight != .requests || halfLifeSeconds != nil }
+    public var isWeighted: Bool { weight != .requests || halfLifeSeconds != nil || strategy != nil }
 
     /// The defaults.
     public init() {}
+}
+
+/// A backtest strategy used to choose the warm set for a deploy at a time (`analyze --strategy`):
+/// each request counts `strategy.weight(ofRequestAt:deployAt:windowSeconds:)`, the backtest's
+/// own scoring rule, so analyze at T chooses exactly the warm set the backtest measures at T.
+public struct DeployStrategy: Sendable, Equatable, CustomStringConvertible {
+    /// The strategy.
+    public var strategy: BacktestStrategy
+    /// The deploy time T (epoch seconds): requests logged after it are not counted.
+    public var at: Int64
+    /// season's window (at most its period); the other strategies ignore it.
+    public var windowSeconds: Int64
+
+    /// A strategy for a deploy at `at`.
+    public init(_ strategy: BacktestStrategy, at: Int64, windowSeconds: Int64 = 600) {
+        self.strategy = strategy
+        self.at = at
+        self.windowSeconds = windowSeconds
+    }
+
+    /// `season:1d (window 10m) at 2026-11-27T09:00:00Z`.
+    public var description: String {
+        var text = strategy.description
+        if case .frequency(let history?) = strategy { text += " (history \(BacktestStrategy.duration(history)))" }
+        if case .season = strategy { text += " (window \(BacktestStrategy.duration(windowSeconds)))" }
+        return text + " at \(Backtest.iso8601(at))"
+    }
 }
 
 /// A configuration that cannot work, in one sentence.
@@ -187,6 +217,9 @@ public final class CompiledAnalysis {
         if configuration.halfLifeSeconds != nil && !fields.contains(.timeLocal) && !fields.contains(.timeISO8601) {
             throw ConfigurationError("--half-life decays by log time, but the format has no $time_local or $time_iso8601")
         }
+        if let strategy = configuration.strategy {
+            try Self.check(strategy, configuration, timed: fields.contains(.timeLocal) || fields.contains(.timeISO8601))
+        }
         if configuration.budgetBytes != nil && !fields.contains(.bytes) {
             throw ConfigurationError("--budget sizes keys by $body_bytes_sent, but the format has no $body_bytes_sent or $bytes_sent")
         }
@@ -200,5 +233,26 @@ public final class CompiledAnalysis {
             throw ConfigurationError("--save-sketch writes a count-min sketch; drop --exact")
         }
         self.notes = notes
+    }
+
+    /// The checks of `--strategy`: a log time to place requests by, a season window within its
+    /// period, and no other weighing by time or sketch file that could not record it.
+    private static func check(_ s: DeployStrategy, _ c: AnalysisConfiguration, timed: Bool) throws(ConfigurationError) {
+        guard timed else {
+            throw ConfigurationError("--strategy/--at place each request before or after the deploy time by its log time, but the format has no $time_local or $time_iso8601; add one to --format")
+        }
+        // The backtest's own checks of a strategy and its window (season's period ≥ window).
+        var backtest = BacktestConfiguration()
+        backtest.strategies = [s.strategy]
+        backtest.windowSeconds = s.windowSeconds
+        try backtest.validate()
+        if let halfLife = c.halfLifeSeconds {
+            throw ConfigurationError(
+                "--half-life \(BacktestStrategy.duration(halfLife)) and --strategy both weigh requests by their time; give one (--strategy recent:\(BacktestStrategy.duration(halfLife)) --at T is --half-life \(BacktestStrategy.duration(halfLife)) as of T)")
+        }
+        if c.saveSketch != nil {
+            throw ConfigurationError(
+                "--save-sketch cannot record --strategy/--at/--history (a sketch file keeps only --weight and --half-life, and merged sketches need no deploy time); drop --save-sketch, or save with --half-life instead of --strategy recent:H")
+        }
     }
 }

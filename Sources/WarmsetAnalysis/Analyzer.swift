@@ -89,6 +89,10 @@ public enum Analyzer {
         summary.notes = compiled.notes
 
         let inputs = try AnalysisInputs.open(configuration, recordingFailuresIn: &summary)
+        if let strategy = configuration.strategy, let sketch = inputs.sketches.first {
+            throw ConfigurationError(
+                "\(sketch.path) is a sketch file, which keeps no log times, so --strategy \(strategy.strategy) cannot place its requests before or after --at; give the logs it was made from")
+        }
         let counter = try counterOverride ?? CounterFactory.make(configuration, sketches: inputs.sketches, withLogs: !inputs.logs.isEmpty)
         inputs.recordSketches(in: &summary)
         let weigher = RequestWeigher.isNeeded(configuration) ? RequestWeigher(counter: counter, configuration: configuration) : nil

@@ -27,22 +27,29 @@ public struct Timeline: Codable, Sendable, Equatable {
 }
 
 /// Hands each counted request to the counter with its weight and time, and records the
-/// timeline for the report. Used only when weighting, decaying or reporting, so the plain
-/// request-count path stays one call with no time parsing.
+/// timeline for the report. Used only when weighting, decaying, choosing by `--strategy` or
+/// reporting, so the plain request-count path stays one call with no time parsing.
 final class RequestWeigher: KeyedRequestSink {
     private let weight: SketchWeight
     private let weighted: (any WeightedKeyCounter)?
     private let plain: any KeyCounter
     private let needsTime: Bool
     private let recordsTimeline: Bool
+    /// `--strategy`: each request's weight also by its log time relative to the deploy time.
+    private let strategy: DeployStrategy?
     /// Requests per minute (when reporting).
     private(set) var timeline = Timeline()
     private var bucket: Int64 = .min
     private var bucketCount = 0
     /// Requests counted with weight 0 because the line lacked the weight's field.
     private(set) var unweighted = 0
-    /// Requests with no readable time (decayed as if at the newest time).
+    /// Requests with no readable time (decayed as if at the newest time; with a strategy, left out).
     private(set) var untimed = 0
+    /// `--strategy`: requests logged after the deploy time, left out.
+    private(set) var afterDeploy = 0
+    /// `--strategy`: requests at or before the deploy time that the strategy weighs 0 (before
+    /// `--history`, outside season's windows), left out.
+    private(set) var outsideStrategy = 0
     /// `--weight time`: requests whose `$request_time` was 0 (counted with `zeroTimeWeight`).
     private(set) var zeroTime = 0
 
@@ -58,7 +65,8 @@ final class RequestWeigher: KeyedRequestSink {
         plain = counter.keyCounter
         weighted = configuration.isWeighted ? counter.weighted : nil
         recordsTimeline = configuration.report != nil
-        needsTime = configuration.halfLifeSeconds != nil || recordsTimeline
+        strategy = configuration.strategy
+        needsTime = configuration.halfLifeSeconds != nil || strategy != nil || recordsTimeline
     }
 
     /// True when a weigher is needed at all.
@@ -84,17 +92,28 @@ final class RequestWeigher: KeyedRequestSink {
             return
         }
         if needsTime && time == nil { untimed += 1 }
-        let w: Double
+        var w: Double = 1
+        if let strategy {
+            // Left out, as the backtest leaves them out: a request with no time cannot be placed
+            // before or after T, and one of weight 0 would still rank its key.
+            guard let time else { return }
+            w = strategy.strategy.weight(ofRequestAt: time, deployAt: strategy.at, windowSeconds: strategy.windowSeconds)
+            guard w > 0 else {
+                if time > strategy.at { afterDeploy += 1 } else { outsideStrategy += 1 }
+                return
+            }
+        }
+        // A strategy's weight times --weight's: bytes or time in the strategy's windows.
         switch weight {
-        case .requests: w = 1
-        case .bytes: w = fields.bytes > 0 ? Double(fields.bytes) : 0
+        case .requests: break
+        case .bytes: w *= fields.bytes > 0 ? Double(fields.bytes) : 0
         case .time:
             if let seconds = fields.requestSeconds {
                 if seconds > 0 {
-                    w = seconds
+                    w *= seconds
                 } else {
                     zeroTime += 1
-                    w = Self.zeroTimeWeight
+                    w *= Self.zeroTimeWeight
                 }
             } else {
                 unweighted += 1
@@ -109,7 +128,14 @@ final class RequestWeigher: KeyedRequestSink {
     var notes: [String] {
         var notes: [String] = []
         if unweighted > 0 { notes.append("\(unweighted) requests had no readable $request_time and weighed 0") }
-        if untimed > 0 { notes.append("\(untimed) requests had no readable time and were decayed as if logged last") }
+        if let strategy {
+            notes.append("ranked by --strategy \(strategy): each request's weight is the backtest's for a deploy at that time (docs/backtest.md)")
+            if untimed > 0 { notes.append("\(untimed) requests had no readable time and were left out (they cannot be placed before or after --at)") }
+            if afterDeploy > 0 { notes.append("\(afterDeploy) requests were logged after --at \(Backtest.iso8601(strategy.at)) and were not counted") }
+            if outsideStrategy > 0 { notes.append("\(outsideStrategy) requests logged before --at weigh 0 under \(strategy.strategy) and were not counted") }
+        } else if untimed > 0 {
+            notes.append("\(untimed) requests had no readable time and were decayed as if logged last")
+        }
         if zeroTime > 0 {
             notes.append("\(zeroTime) counted requests had a $request_time of 0; their keys rank by requests, after the keys that cost time")
         }

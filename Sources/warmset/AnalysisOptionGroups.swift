@@ -12,16 +12,18 @@ protocol AnalysisOptionGroups {
     var selection: SelectionOptions { get }
     var weights: WeightOptions { get }
     /// Sets what only this command's own options decide: the size of the warm set, the update
-    /// rule, and (analyze) the output policy, sketch, recount and report files.
-    func applyCommandOptions(to c: inout AnalysisConfiguration)
+    /// rule, and (analyze) the output policy, sketch, recount and report files and strategy.
+    /// - Throws: `ValidationError` for an option that does not read.
+    func applyCommandOptions(to c: inout AnalysisConfiguration) throws
 }
 
 extension Analyze: AnalysisOptionGroups {
-    func applyCommandOptions(to c: inout AnalysisConfiguration) {
+    func applyCommandOptions(to c: inout AnalysisConfiguration) throws {
         c.top = output.top
         c.allowPartial = output.allowPartial
         c.maxMalformedFraction = Share.parse(output.maxMalformed) ?? 0.05
         c.apply(sketchFile: sketchFile)
+        c.strategy = try strategy.deployStrategy(now: Int64(Date().timeIntervalSince1970))
     }
 }
 
@@ -59,7 +61,7 @@ extension AnalysisOptionGroups {
         c.maxKeyBytes = keys.maxKeyBytes
         c.exact = counting.exact
         c.sketch = counting.parameters
-        applyCommandOptions(to: &c)
+        try applyCommandOptions(to: &c)
         c.apply(weight: weights, selection: selection, counting: counting)
         if let path = keys.rulesFile {
             let text: String

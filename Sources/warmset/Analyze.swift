@@ -17,10 +17,15 @@ struct Analyze: ParsableCommand {
               warmset analyze access.log --top 500 --output-format urls --base-url https://shop.example.com -o prefetch.txt
               warmset analyze app.json.log --format json --json-field status=code --exact --output-format tsv
               warmset analyze access.log --rules rules.yaml --top 5000 --warm-redis redis://cache:6379 --origin 'http://api/p/{1}' --ttl 3600
+              warmset analyze access.log* --strategy season:1d --at 2026-11-28T09:00:00Z -o warm.keys   # as backtest recommends
 
             Keys: with no rule the key is the normalized path (percent-encoding normalized, dot segments \
             resolved, repeated slashes merged, query dropped unless --keep-query). Counting uses a count-min \
             sketch (8 MiB by default; --sketch-memory) whose error bound the summary prints; --exact counts exactly.
+
+            Strategy: --strategy recent:H or season:P (or --at, or --history) scores each request as warmset backtest \
+            does for a deploy at --at (default: now): requests logged after it, or with no readable time, are left out, \
+            so analyze --at T chooses the warm set the backtest measures at T.
 
             Exit status: 0 success; 1 the run cannot be trusted (input unreadable or damaged, too many \
             malformed lines, output not written); 64 usage error.
@@ -33,6 +38,7 @@ struct Analyze: ParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
     @OptionGroup(title: "Choosing the warm set") var selection: SelectionOptions
     @OptionGroup(title: "Weights") var weights: WeightOptions
+    @OptionGroup(title: "Strategy (as warmset backtest scores it)") var strategy: StrategyOptions
     @OptionGroup(title: "Sketch files and report") var sketchFile: SketchFileOptions
 
     @Option(help: ArgumentHelp(

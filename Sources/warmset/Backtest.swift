@@ -135,26 +135,15 @@ struct BacktestCommand: ParsableCommand {
         c.analysis = try makeConfiguration()
         guard let share = Share.parse(maxMalformed) else { throw ValidationError("--max-malformed '\(maxMalformed)': use a share like 5% or 0.05") }
         c.analysis.maxMalformedFraction = share
-        c.at = try at.map { text in
-            guard let seconds = LogTime.parseISO8601(text) else {
-                throw ValidationError("--at '\(text)': use ISO 8601, e.g. 2026-11-27T09:00:00Z or 2026-11-27T10:00:00+01:00")
-            }
-            return seconds
-        }
-        guard let seconds = Duration.parseSeconds(window) else { throw ValidationError("--window '\(window)': use a duration like 10m or 1h") }
-        c.windowSeconds = seconds
+        c.at = try at.map(StrategyArgument.deployTime)
+        c.windowSeconds = try StrategyArgument.window(window)
         var sizes: [Int] = []
         for part in top.split(separator: ",") {
             guard let n = Int(String(part).trimmed(" ")), n >= 1 else { throw ValidationError("--top '\(top)': use sizes of at least 1, e.g. 1000,5000,20000") }
             if !sizes.contains(n) { sizes.append(n) }
         }
         c.tops = sizes
-        var historySeconds: Int64?
-        if let history {
-            guard let seconds = Duration.parseSeconds(history) else { throw ValidationError("--history '\(history)': use a duration like 24h or 7d") }
-            historySeconds = seconds
-        }
-        c.strategies = try StrategyArgument.parseList(strategy, history: historySeconds)
+        c.strategies = try StrategyArgument.parseList(strategy, history: try StrategyArgument.history(history))
         c.sketchMemoryBytes = try sketchMemory.map(CountingOptions.sketchMemoryBytes)
         return c
     }

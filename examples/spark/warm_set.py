@@ -12,8 +12,9 @@ warms a cache: `-- --warm-redis URL ...`).
 
 Options after `--` go to `warmset analyze`: those that shape the counting (format, filters, keys,
 sketch size, --update, --weight, --half-life, --top ...) to every task and to the finish, those
-that shape the output or warm a cache only to the finish. `--recount` and `--exact` are refused:
-they need the logs in one place. A failing task (a damaged gzip, a wrong --format, a sketch made
+that shape the output or warm a cache only to the finish. `--recount`, `--exact` and the
+strategy options (`--strategy`, `--at`, `--history`, `--window`) are refused: they need the
+logs in one place. A failing task (a damaged gzip, a wrong --format, a sketch made
 with other settings, no warmset binary on an executor) fails the job with warmset's own sentence
 and the input it was about, exit status 1; usage errors exit 2. Docs: docs/scale-out.md.
 """
@@ -78,6 +79,11 @@ ANALYZE_OPTIONS = {
     # Weights
     "--weight": (True, "map"),
     "--half-life": (True, "map"),
+    # Strategy (each task saves a sketch, and a sketch keeps no log times to place requests by)
+    "--strategy": (True, "refuse"),
+    "--at": (True, "refuse"),
+    "--history": (True, "refuse"),
+    "--window": (True, "refuse"),
     # Sketch files and report (--save-sketch at the finish saves the merged sketch)
     "--save-sketch": (True, "finish"),
     "--update": (True, "map"),
@@ -125,6 +131,11 @@ ANALYZE_OPTIONS = {
 
 WARM_TARGETS = ("--warm-redis", "--warm-memcached", "--warm-http")
 
+STRATEGY_REFUSAL = ("it scores each request by its log time relative to a deploy time, and the tasks' "
+                    "sketches keep no log times (warmset analyze refuses --save-sketch with it); use "
+                    "--half-life for a decayed ranking, or run `warmset analyze --strategy ... --at ...` "
+                    "on one machine that can read all the logs")
+
 REFUSALS = {
     "--recount": "it reads the log files a second time to count the candidate keys exactly, and "
     "here the logs are spread over the executors while the ranking runs on the driver from the "
@@ -132,6 +143,10 @@ REFUSALS = {
     "`warmset analyze --recount` on one machine that can read all the logs)",
     "--exact": "it counts every key in one hash map on one machine, and the job merges sketches; "
     "use a larger --sketch-memory for a smaller error bound",
+    "--strategy": STRATEGY_REFUSAL,
+    "--at": STRATEGY_REFUSAL,
+    "--history": STRATEGY_REFUSAL,
+    "--window": STRATEGY_REFUSAL,
     "--version": "run `warmset --version`",
     "-h": "run `warmset analyze --help`",
     "--help": "run `warmset analyze --help`",

@@ -1,38 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import HeapModule
 import WarmsetSketch
 
 extension BacktestStrategy {
-    /// What one request logged at `t` adds to its key's score at deploy time `at`: 0 when the
-    /// strategy does not count it. The one definition of each strategy, used by the exact
-    /// scores below and by sketch mode's counters.
-    /// - `frequency`: 1 for `t ≤ at` (and `t > at − history` with a history).
-    /// - `recent:H`: 2^((t − at)/H) for `t ≤ at`: the weights of analyze's forward decay, taken
-    ///   relative to T instead of a landmark (T is known here, and the exponent stays ≤ 0).
-    /// - `season:P`: 1/k when `t` is in period k's window (at − kP, at − kP + window], k ≥ 1.
-    /// - Complexity: O(1).
-    @inline(__always)
-    public func weight(ofRequestAt t: Int64, deployAt at: Int64, windowSeconds: Int64) -> Double {
-        guard t <= at else { return 0 }
-        switch self {
-        case .frequency(let history):
-            if let history, t <= at - history { return 0 }
-            return 1
-        case .recent(let halfLife):
-            return exp2(Double(t - at) / Double(halfLife))
-        case .season(let period):
-            // A request d seconds before T is in period k's window when kP > d and kP ≤ d + window:
-            // k = d/P + 1, at most one k as window ≤ P.
-            let d = at - t
-            let k = d / period + 1
-            return k * period <= d + windowSeconds ? 1 / Double(k) : 0
-        }
-    }
-
     /// Each key's score at deploy time `at` from the requests logged at or before it.
     /// - Complexity: O(r) for r requests recorded.
     func scores(at: Int64, windowSeconds: Int64, recorder: BacktestRecorder) -> [Double] {
