@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# `make bench`: warmset analyze against the peers on one generated log, in one run.
-# Prints median wall time, the ratio to `igzip -dc`, peak RSS and lines/s; writes docs/benchmarks.md.
+# `make bench`: warmset analyze against the peers on two generated logs, in one run: today's
+# (5M lines over 1.1M pages) and a high-cardinality one (5M lines over 2M pages, over a million
+# distinct keys, where the sketch's cache misses count most: issue 20).
+# Prints median wall time, the wall and CPU ratios to `igzip -dc` of the same log, peak RSS and
+# lines/s; writes docs/benchmarks.md.
 # Nothing here fails on speed: the figures are the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,18 +18,28 @@ fi
 RUNS=${RUNS:-3}
 LINES=${LINES:-5000000}
 KEYS=${KEYS:-1100000}
+HC_KEYS=${HC_KEYS:-2000000}
 DATA=bench-data
 BIN=.build/release/warmset
 RULE='^/products/(\d+)$ => product:$1'
 mkdir -p "$DATA"
 LOG="$DATA/bench-$LINES.log"
 
-if [ ! -s "$LOG.gz" ]; then
-  echo "bench: generating $LINES lines ($KEYS keys, zipf 1.0, seed 1) into $LOG.gz"
-  "$BIN" generate --lines "$LINES" --keys "$KEYS" --zipf 1.0 --seed 1 > "$LOG"
-  pigz -6 -n -k -f "$LOG"
-fi
+HC_LOG="$DATA/bench-$LINES-hc.log"
+generated() { # LOG KEYS: the log gzipped (and plain, for LOG)
+  if [ ! -s "$1.gz" ]; then
+    echo "bench: generating $LINES lines ($2 keys, zipf 1.0, seed 1) into $1.gz"
+    "$BIN" generate --lines "$LINES" --keys "$2" --zipf 1.0 --seed 1 | pigz -6 -n > "$1.gz"
+  fi
+}
+generated "$LOG" "$KEYS"
+generated "$HC_LOG" "$HC_KEYS"
 [ -s "$LOG" ] || pigz -dc "$LOG.gz" > "$LOG"
+# Distinct keys of each log, counted exactly (`--exact`, every key, the benchmark's rule).
+distinct() { "$BIN" analyze "$1" --exact --top 1 --rule "$RULE" -o /dev/null 2>&1 | sed -n 's/.*requests, \([0-9,]*\) distinct keys.*/\1/p'; }
+DISTINCT=$(distinct "$LOG.gz")
+HC_DISTINCT=$(distinct "$HC_LOG.gz")
+echo "bench: distinct keys with the rule: $DISTINCT ($LOG.gz), $HC_DISTINCT ($HC_LOG.gz)"
 # The same lines as two files (first and second half), plain and gzipped: for the goal that
 # several input files use both cores.
 HALF="$DATA/bench-$LINES-half"
@@ -36,9 +49,10 @@ if [ ! -s "$HALF-2.log.gz" ]; then
   pigz -6 -n -k -f "$HALF-1.log" "$HALF-2.log"
 fi
 
-declare -A CMDS
+declare -A CMDS BASE
 ORDER=()
-add() { ORDER+=("$1"); CMDS["$1"]="$2"; }
+# add NAME COMMAND [BASE]: BASE is the igzip row the ratios are taken to (the same log's).
+add() { ORDER+=("$1"); CMDS["$1"]="$2"; BASE["$1"]=${3:-igzip -dc > /dev/null}; }
 add "igzip -dc > /dev/null"            "igzip -dc '$LOG.gz' > /dev/null"
 add "pigz -dc > /dev/null"             "pigz -dc '$LOG.gz' > /dev/null"
 add "gzip -dc > /dev/null"             "gzip -dc '$LOG.gz' > /dev/null"
@@ -66,6 +80,12 @@ add "warmset analyze two plain files (the log in halves)" \
     "'$BIN' analyze '$HALF-1.log' '$HALF-2.log' --top 10000 --rule '$RULE' -q -o /dev/null"
 add "warmset analyze plain --exact" \
     "'$BIN' analyze '$LOG' --top 10000 --rule '$RULE' -q -o /dev/null --exact"
+HC="high cardinality"
+add "igzip -dc > /dev/null ($HC)" "igzip -dc '$HC_LOG.gz' > /dev/null" "igzip -dc > /dev/null ($HC)"
+add "warmset analyze .gz ($HC, sketch, top 10000, 1 rule)" \
+    "'$BIN' analyze '$HC_LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null" "igzip -dc > /dev/null ($HC)"
+add "warmset analyze .gz --threads 2 ($HC)" \
+    "'$BIN' analyze '$HC_LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --threads 2" "igzip -dc > /dev/null ($HC)"
 
 # Allocations: count malloc calls (an LD_PRELOAD shim) for two prefixes of the log, both long
 # enough for the candidate set to be full (2 x --top keys; the ranking at the end allocates a
@@ -100,9 +120,9 @@ done
 [ -c /dev/null ] || { echo "bench: /dev/null stopped being a device during the runs; the figures are void" >&2; exit 1; }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-base=$(echo "${TIMES["igzip -dc > /dev/null"]}" | median)
 plain_bytes=$(stat -Lc %s "$LOG")
 gz_bytes=$(stat -Lc %s "$LOG.gz")
+hc_gz_bytes=$(stat -Lc %s "$HC_LOG.gz")
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 # The "## Reading" section of the existing file is written by hand; it is kept.
@@ -114,20 +134,26 @@ reading=""
   echo "Produced by \`make bench\` (scripts/bench.sh) on $(date -u +%Y-%m-%d): $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB,"
   echo "$(. /etc/os-release && echo "$PRETTY_NAME"), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Input: \`warmset generate --lines $LINES --keys $KEYS --zipf 1.0 --seed 1\`, $((plain_bytes / 1000000)) MB plain,"
-  echo "$((gz_bytes / 1000000)) MB gzipped (pigz -6). Median of $RUNS runs, commands alternated; the fastest and"
+  echo "$((gz_bytes / 1000000)) MB gzipped (pigz -6), $DISTINCT distinct keys with the rule; and the rows marked *high"
+  echo "cardinality*: \`--keys $HC_KEYS\` (otherwise the same), $((hc_gz_bytes / 1000000)) MB gzipped, $HC_DISTINCT distinct keys"
+  echo "with the rule. Median of $RUNS runs, commands alternated; the fastest and"
   echo "slowest run beside it; CPU ÷ wall is the median user + system seconds over the median wall time"
-  echo "(2.00 would be both cores busy throughout); peak RSS from GNU time."
+  echo "(2.00 would be both cores busy throughout); the ratios are to \`igzip -dc\` of the same log (CPU:"
+  echo "median CPU seconds over igzip's); peak RSS from GNU time."
   echo
-  echo "| command | median wall | runs | ratio to igzip -dc | CPU ÷ wall | peak RSS | lines/s |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| command | median wall | runs | ratio to igzip -dc | CPU ÷ wall | CPU ratio to igzip | peak RSS | lines/s |"
+  echo "|---|---|---|---|---|---|---|---|"
   for name in "${ORDER[@]}"; do
     t=$(echo "${TIMES[$name]}" | median)
     c=$(echo "${CPU[$name]}" | median)
+    base=$(echo "${TIMES[${BASE[$name]}]}" | median)
+    base_cpu=$(echo "${CPU[${BASE[$name]}]}" | median)
     range=$(echo "${TIMES[$name]}" | tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f–%.2f s", lo, hi}')
     ratio=$(awk -v t="$t" -v b="$base" 'BEGIN {printf "%.2f×", t/b}')
+    cpu_ratio=$(awk -v c="$c" -v b="$base_cpu" 'BEGIN {printf "%.2f×", c/b}')
     share=$(awk -v t="$t" -v c="$c" 'BEGIN {printf "%.2f", c/t}')
     lps=$(awk -v t="$t" -v n="$LINES" 'BEGIN {printf "%.2f M", n/t/1e6}')
-    echo "| \`${name//|/\\|}\` | $t s | $range | $ratio | $share | $((MEM[$name] / 1024)) MiB | $lps |"
+    echo "| \`${name//|/\\|}\` | $t s | $range | $ratio | $share | $cpu_ratio | $((MEM[$name] / 1024)) MiB | $lps |"
   done
   echo
   echo "Allocations (scripts/malloc-count.c, an LD_PRELOAD counter of malloc/calloc/realloc/posix_memalign):"

@@ -24,7 +24,7 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 How to read it: in `analyze`, `split lines`, `parse` and `rejectsEarly` run on every line; `key`
 on each line that `rejectsEarly` does not turn away, and `SketchCounter.add` on each keyed line
 (about half of them here). `SketchCounter.add` holds each key for one call: it prefetches the key's
-four counters (four cache misses in an 8 MiB table) and candidate slot, and counts the key before
+four counters (four cache misses in an 8 MiB sketch, held in 4 MiB of 16-bit cells) and candidate slot, and counts the key before
 it, whose lines have arrived meanwhile. The memoized stage asks the memo for every target and is
 not faster than building here; in `analyze` a memo hit is also counted in its slot and reaches the
 sketch with the slot's other hits (when the slot is reused, or at the end), which skips

@@ -16,4 +16,12 @@ static inline __attribute__((always_inline)) void warmset_prefetch4_for_write(co
     __builtin_prefetch(base + i3, 1, 3);
 }
 
+/// The same for a table of 16-bit cells (request counts, `PromotedCells`).
+static inline __attribute__((always_inline)) void warmset_prefetch4_u16_for_write(const unsigned short *base, long i0, long i1, long i2, long i3) {
+    __builtin_prefetch(base + i0, 1, 3);
+    __builtin_prefetch(base + i1, 1, 3);
+    __builtin_prefetch(base + i2, 1, 3);
+    __builtin_prefetch(base + i3, 1, 3);
+}
+
 #endif

@@ -1,5 +1,4 @@
 import WarmsetModel
-import CByteScan
 import CPrefetch
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +30,8 @@ public struct SketchParameters: Equatable, Sendable, Codable {
 
     /// The row width.
     public var width: Int { 1 << widthLog2 }
-    /// Bytes of 32-bit counters.
+    /// Bytes of 32-bit counters: the size `--sketch-memory` names (request counts take half of
+    /// it in memory, `PromotedCells`).
     public var memoryBytes: Int { depth * width * MemoryLayout<UInt32>.size }
 
     /// Bytes of counters of `kind`.
@@ -86,7 +86,11 @@ public final class CountMinSketch<Cell: SketchCell> {
     private let depth: Int
     private let mask: UInt64
     private let width: Int
-    private let counters: UnsafeMutablePointer<Cell>
+    /// The cells when they are float weights; nil for request counts.
+    private let wideCells: UnsafeMutablePointer<Cell>?
+    /// The cells when they are request counts (`Cell` is `UInt32`): 16 bits each, promoted on
+    /// overflow; nil for float weights.
+    private let requestCells: PromotedCells?
 
     /// Creates an empty sketch.
     /// - Complexity: O(d·w) to zero the counters.
@@ -97,10 +101,39 @@ public final class CountMinSketch<Cell: SketchCell> {
         depth = parameters.depth
         width = parameters.width
         mask = UInt64(parameters.width - 1)
-        counters = CounterMemory.allocate(count: parameters.depth * parameters.width)
+        let count = parameters.depth * parameters.width
+        if Cell.self == UInt32.self {
+            requestCells = PromotedCells(count: count)
+            wideCells = nil
+        } else {
+            requestCells = nil
+            wideCells = CounterMemory.allocate(count: count)
+        }
     }
 
-    deinit { CounterMemory.free(counters, count: depth * width) }
+    deinit {
+        if let wideCells { CounterMemory.free(wideCells, count: depth * width) }
+    }
+
+    /// Cell `i`.
+    @inline(__always)
+    private func load(_ i: Int) -> Cell {
+        if Cell.self == UInt32.self { return unsafeBitCast(requestCells.unsafelyUnwrapped[i], to: Cell.self) }
+        return wideCells.unsafelyUnwrapped[i]
+    }
+
+    /// Sets cell `i`.
+    @inline(__always)
+    private func store(_ i: Int, _ value: Cell) {
+        if Cell.self == UInt32.self {
+            requestCells.unsafelyUnwrapped[i] = unsafeBitCast(value, to: UInt32.self)
+        } else {
+            wideCells.unsafelyUnwrapped[i] = value
+        }
+    }
+
+    /// Bytes the cells take: 2 a request count (plus its side table), 8 a weight.
+    var memoryBytes: Int { requestCells?.memoryBytes ?? cellCount * MemoryLayout<Cell>.stride }
 
     /// The number of cells, d·w.
     public var cellCount: Int { depth * width }
@@ -127,23 +160,20 @@ public final class CountMinSketch<Cell: SketchCell> {
         totalWeight += weight.doubleValue
         if !conservative {
             let first = index(hash, row: 0)
-            counters[first] = counters[first].saturatingAdd(weight)
-            var current = counters[first]
+            var current = load(first).saturatingAdd(weight)
+            store(first, current)
             for row in 1..<depth {
                 let i = index(hash, row: row)
-                counters[i] = counters[i].saturatingAdd(weight)
-                current = Swift.min(current, counters[i])
+                let raised = load(i).saturatingAdd(weight)
+                store(i, raised)
+                current = Swift.min(current, raised)
             }
             return current
         }
-        var current = counters[index(hash, row: 0)]
-        for row in 1..<depth {
-            current = Swift.min(current, counters[index(hash, row: row)])
-        }
-        let target = current.saturatingAdd(weight)
+        let target = estimate(hash).saturatingAdd(weight)
         for row in 0..<depth {
             let i = index(hash, row: row)
-            if counters[i] < target { counters[i] = target }
+            if load(i) < target { store(i, target) }
         }
         return target
     }
@@ -152,29 +182,29 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// finds them there instead of waiting for d cache misses in a row.
     @inline(__always)
     func prefetch(_ hash: Hash128) {
-        if depth == 4, let base = requestCounters {
-            warmset_prefetch4_for_write(base, index(hash, row: 0), index(hash, row: 1), index(hash, row: 2), index(hash, row: 3))
+        if depth == 4, let cells = requestCells {
+            warmset_prefetch4_u16_for_write(cells.narrow, index(hash, row: 0), index(hash, row: 1), index(hash, row: 2), index(hash, row: 3))
             return
         }
-        for row in 0..<depth { warmset_prefetch_for_write(counters + index(hash, row: row)) }
+        for row in 0..<depth { warmset_prefetch_for_write(address(index(hash, row: row))) }
     }
 
     /// The estimated count of a key: never below the true count.
     /// - Complexity: O(d).
     @inline(__always)
     public func estimate(_ hash: Hash128) -> Cell {
-        var current = counters[index(hash, row: 0)]
+        var current = load(index(hash, row: 0))
         for row in 1..<depth {
-            current = Swift.min(current, counters[index(hash, row: row)])
+            current = Swift.min(current, load(index(hash, row: row)))
         }
         return current
     }
 
-    /// The counters as 32-bit request counts when that is their type (`Cell` is `UInt32`), for
-    /// the C helpers that work on them; nil for decayed weights.
+    /// Where cell `i` lives, for a prefetch.
     @inline(__always)
-    private var requestCounters: UnsafeMutablePointer<UInt32>? {
-        Cell.self == UInt32.self ? UnsafeMutableRawPointer(counters).assumingMemoryBound(to: UInt32.self) : nil
+    private func address(_ i: Int) -> UnsafeRawPointer {
+        if let requestCells { return UnsafeRawPointer(requestCells.address(i)) }
+        return UnsafeRawPointer(wideCells.unsafelyUnwrapped + i)
     }
 
     /// How many keys ahead `forEachEstimate` prefetches: enough cache misses in flight to hide
@@ -196,7 +226,7 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// Starts loading the counters of `hash`, to be read.
     @inline(__always)
     private func prefetchForRead(_ hash: Hash128) {
-        for row in 0..<depth { warmset_prefetch(counters + index(hash, row: row)) }
+        for row in 0..<depth { warmset_prefetch(address(index(hash, row: row))) }
     }
 
     /// The additive error bound ε·N, rounded up.
@@ -208,11 +238,10 @@ public final class CountMinSketch<Cell: SketchCell> {
     /// - Complexity: O(d·w).
     func add(contentsOf other: CountMinSketch<Cell>) {
         precondition(other.parameters == parameters)
-        if let to = requestCounters, let from = other.requestCounters {
-            // Request counts: four counters per SSE2 add (`warmset_add_saturating_u32`).
-            warmset_add_saturating_u32(to, from, cellCount)
+        if let to = requestCells, let from = other.requestCells {
+            to.add(contentsOf: from)
         } else {
-            for i in 0..<cellCount { counters[i] = counters[i].saturatingAdd(other.counters[i]) }
+            for i in 0..<cellCount { store(i, load(i).saturatingAdd(other.load(i))) }
         }
         totalWeight += other.totalWeight
     }
@@ -224,7 +253,7 @@ public final class CountMinSketch<Cell: SketchCell> {
         guard let base = bytes.baseAddress else { return }
         let step = Cell.kind.byteWidth
         for i in 0..<cellCount {
-            counters[i] = counters[i].saturatingAdd(Cell.loadLittleEndian(from: base, at: i &* step))
+            store(i, load(i).saturatingAdd(Cell.loadLittleEndian(from: base, at: i &* step)))
         }
         totalWeight += total
     }
@@ -237,24 +266,22 @@ public final class CountMinSketch<Cell: SketchCell> {
         out.append(contentsOf: repeatElement(0, count: cellCount * step))
         out.withUnsafeMutableBytes { buffer in
             guard let base = buffer.baseAddress else { return }
-            for i in 0..<cellCount { counters[i].storeLittleEndian(to: base, at: start + i &* step) }
+            for i in 0..<cellCount { load(i).storeLittleEndian(to: base, at: start + i &* step) }
         }
     }
 
     /// A copy of one counter, for tests and diagnostics.
-    public func cell(row: Int, column: Int) -> Cell { counters[row * width + column] }
+    public func cell(row: Int, column: Int) -> Cell { load(row * width + column) }
 
     /// Estimated number of distinct keys, by linear counting over the first row; nil when
     /// the row is full (more distinct keys than it can tell).
     /// - Complexity: O(w).
     public func distinctEstimate() -> Double? {
         var zeros = 0
-        if let cells = requestCounters {
-            // A loop the C compiler vectorizes (perf: 24 samples of a .gz run's serial tail with the
-            // generic loop below, none with this).
-            zeros = warmset_count_zero_u32(cells, width)
+        if let requestCells {
+            zeros = requestCells.zeros(width)
         } else {
-            for i in 0..<width where counters[i] == .zero { zeros += 1 }
+            for i in 0..<width where load(i) == .zero { zeros += 1 }
         }
         if zeros == 0 { return nil }
         return -Double(width) * log(Double(zeros) / Double(width))
@@ -266,7 +293,7 @@ extension CountMinSketch where Cell == Double {
     /// the factors used are powers of two, so this is exact until values become subnormal).
     /// - Complexity: O(d·w).
     func scale(by factor: Double) {
-        for i in 0..<cellCount { counters[i] *= factor }
+        for i in 0..<cellCount { store(i, load(i) * factor) }
         totalWeight *= factor
     }
 }
@@ -283,7 +310,7 @@ extension CountMinSketch where Cell == Double {
         precondition(bytes.count == cellCount * 8)
         guard let base = bytes.baseAddress else { return }
         for i in 0..<cellCount {
-            counters[i] += Double.loadLittleEndian(from: base, at: i &* 8) * factor
+            store(i, load(i) + Double.loadLittleEndian(from: base, at: i &* 8) * factor)
         }
         totalWeight += total * factor
     }

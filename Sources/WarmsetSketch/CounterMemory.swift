@@ -16,20 +16,20 @@ import Darwin
 enum CounterMemory {
     static let hugePage = 2 << 20
 
-    /// Allocates `count` zeroed cells (all-zero bits are `.zero` for both cell types). Free
-    /// with `free(_:count:)`, passing the same count.
-    static func allocate<Cell: SketchCell>(count: Int) -> UnsafeMutablePointer<Cell> {
+    /// Allocates `count` zeroed cells (all-zero bits are zero for every cell type: `UInt16`,
+    /// `UInt32`, `Double`). Free with `free(_:count:)`, passing the same count.
+    static func allocate<Cell: BitwiseCopyable>(count: Int) -> UnsafeMutablePointer<Cell> {
         let bytes = count * MemoryLayout<Cell>.stride
         if bytes >= hugePage {
             return mapZeroed(bytes).bindMemory(to: Cell.self, capacity: count)
         }
-        let pointer = UnsafeMutablePointer<Cell>.allocate(capacity: count)
-        pointer.initialize(repeating: .zero, count: count)
-        return pointer
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: MemoryLayout<Cell>.alignment)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        return raw.bindMemory(to: Cell.self, capacity: count)
     }
 
     /// Frees memory from `allocate(count:)`.
-    static func free<Cell: SketchCell>(_ pointer: UnsafeMutablePointer<Cell>, count: Int) {
+    static func free<Cell: BitwiseCopyable>(_ pointer: UnsafeMutablePointer<Cell>, count: Int) {
         let bytes = count * MemoryLayout<Cell>.stride
         if bytes >= hugePage {
             munmap(UnsafeMutableRawPointer(pointer), mappedSize(bytes))

@@ -3,7 +3,7 @@
 /// Plain request counting uses `UInt32` cells: 4 bytes, integer sums that merge exactly.
 /// Weighted and decayed counting (`--weight bytes|time`, `--half-life`) needs non-integer
 /// weights that may grow large, so it uses `Double` cells (8 bytes).
-public protocol SketchCell: Comparable, Sendable {
+public protocol SketchCell: Comparable, Sendable, BitwiseCopyable {
     /// The empty cell.
     static var zero: Self { get }
     /// The kind recorded in a sketch file.

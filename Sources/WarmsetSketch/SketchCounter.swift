@@ -130,7 +130,7 @@ final class CandidateSet<Cell: SketchCell> {
     }
 
     var memoryBytes: Int {
-        sketch.parameters.memoryBytes(Cell.kind) + table.memoryBytes + heap.count * MemoryLayout<HeapItem>.stride
+        sketch.memoryBytes + table.memoryBytes + heap.count * MemoryLayout<HeapItem>.stride
     }
 
     /// The candidates as a snapshot holds them.
