@@ -44,13 +44,15 @@ release: deps
 clean:
 	rm -rf .build
 
-# Speed against the peers (igzip, pigz, gzip, awk|sort|uniq) on a generated 5M-line log.
+# Speed against the peers (igzip, pigz, gzip, awk|sort|uniq) on a generated 5M-line log, and
+# backtest (three strategies) against analyze on it.
 # Writes docs/benchmarks.md. Not run by CI; nothing fails on speed.
 bench: deps
 	@missing=""; for p in isal pigz time gawk gcc; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	$(SWIFT) build $(RELEASE)
 	scripts/bench.sh
+	scripts/bench-backtest.sh
 
 # The per-line stages one at a time (split, parse, key, hash, sketch) on lines in memory, with
 # malloc counts. Writes docs/microbenchmarks.md. Not run by CI; nothing fails on speed.
