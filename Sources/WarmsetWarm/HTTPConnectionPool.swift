@@ -135,13 +135,17 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
         /// The absolute URL being requested (the request's, or a redirect's target).
         var url: String
         var redirects = 0
-        let started: Double
-        let deadline: NIODeadline
+        /// When the token was granted: the request's latency and deadline count from there.
+        var started: Double = 0
+        var deadline = NIODeadline.distantFuture
         /// The request went out on a connection that had served requests before: if the
         /// server closes it before answering (an idle keep-alive connection it timed out), the
         /// request is sent once more on a new connection.
         var reused = false
         var resent = false
+        /// The token was granted and the request is being sent (or connected for): from here
+        /// on the deadline holds, and a close of the connection concerns it.
+        var sent = false
         var head: HTTPResponseHead?
         var body: ByteBuffer?
         var bodyBytes = 0
@@ -156,6 +160,7 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     private var served = 0
     private var job: Job?
     private var watchdog: Scheduled<Void>?
+    private var watchdogDeadline = NIODeadline.distantFuture
 
     init(eventLoop: EventLoop, pool: HTTPRoutePool) {
         self.eventLoop = eventLoop
@@ -167,9 +172,7 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     /// Takes the next request of the route, if any, and sends it once the bucket gives a token.
     func takeNext() {
         guard job == nil, let (batch, index) = pool.next(for: self) else { return }
-        job = Job(
-            batch: batch, index: index, url: batch.requests[index].url, started: TokenBucket.now(),
-            deadline: .now() + .nanoseconds(Int64(settings.requestTimeout * 1e9)))
+        job = Job(batch: batch, index: index, url: batch.requests[index].url)
         waitForToken()
     }
 
@@ -179,6 +182,9 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
             eventLoop.scheduleTask(in: .nanoseconds(Int64(min(wait, 1) * 1e9))) { self.waitForToken() }
             return
         }
+        job?.started = TokenBucket.now()
+        job?.deadline = .now() + .nanoseconds(Int64(settings.requestTimeout * 1e9))
+        job?.sent = true
         send()
     }
 
@@ -277,7 +283,8 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     func closed(_ handler: HTTPConnectionHandler, error: (any Error)?) {
         guard handler === self.handler else { return }
         close()
-        guard var job else { return }
+        // A request still waiting for its token opens a new connection when it gets one.
+        guard var job, job.sent else { return }
         if job.reused && job.head == nil && !job.resent {
             job.resent = true
             self.job = job
@@ -309,8 +316,13 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
         send()
     }
 
+    /// Makes sure the timer fires by the job's deadline: a timer already set for that time or
+    /// earlier is kept (it re-arms itself when it fires), a later one is replaced.
     private func armWatchdog() {
-        guard watchdog == nil, let job else { return }
+        guard let job, job.sent else { return }
+        if watchdog != nil && watchdogDeadline <= job.deadline { return }
+        watchdog?.cancel()
+        watchdogDeadline = job.deadline
         watchdog = eventLoop.scheduleTask(deadline: job.deadline) { self.watchdogFired() }
     }
 
@@ -318,7 +330,7 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     /// is not a later one whose deadline is still ahead) has timed out.
     private func watchdogFired() {
         watchdog = nil
-        guard let job else { return }
+        guard let job, job.sent else { return }
         if job.deadline > .now() {
             armWatchdog()
             return
