@@ -85,7 +85,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]),
+            ],
+            // the HTTP client's per-request state is in class properties (HTTPConnection)
+            swiftSettings: hotPath),
         // warm Redis (standalone and Cluster) through hiredis; rediss:// through an in-process TLS
         // relay on swift-nio-ssl (the HTTP fetcher's https too), since hiredis 0.14 has no TLS
         .target(
