@@ -12,7 +12,7 @@ final class HTTPBatch: @unchecked Sendable {  // `slots`: each written once by t
     let requests: [HTTPFetcher.Request]
     let slots: UnsafeMutableBufferPointer<HTTPFetcher.Attempt?>
     private let remaining: Atomic<Int>
-    let done = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
 
     init(_ requests: [HTTPFetcher.Request]) {
         self.requests = requests
@@ -26,10 +26,18 @@ final class HTTPBatch: @unchecked Sendable {  // `slots`: each written once by t
         slots.deallocate()
     }
 
-    /// Records the attempt of request `index`; the last one signals `done`.
+    /// Records the attempt of request `index`; the last one wakes `wait`.
     func finish(_ index: Int, _ attempt: HTTPFetcher.Attempt) {
         slots[index] = attempt
         if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.signal() }
+    }
+
+    /// Blocks until every request has its attempt in `slots`.
+    func wait() {
+        done.wait()
+        // Orders every connection's write of its slot (each released by its decrement) before
+        // the caller's reads, for ThreadSanitizer too, which may not see through the semaphore.
+        _ = remaining.load(ordering: .acquiring)
     }
 }
 
@@ -61,6 +69,10 @@ final class HTTPRoutePool: Sendable {
     /// Why https cannot be used on this route (the trust roots file does not load); nil when it can.
     let tlsFailure: String?
     private let queue = Mutex(Queue())
+    /// Connects in progress: at most `maxConnecting` at once, so that a run's start does not
+    /// send every SYN together to a server with a short listen backlog (Python's is 5).
+    private let connecting = Atomic(0)
+    static let maxConnecting = 4
 
     init(route: HTTPFetcher.Route, heads: [HTTPRequestHead], connections count: Int, fetcher: HTTPFetcher.Shared) {
         self.route = route
@@ -90,6 +102,7 @@ final class HTTPRoutePool: Sendable {
     }
 
     /// Queues the requests `indices` of `batch` and wakes as many idle connections as they need.
+    /// - Complexity: O(*k*) for the *k* connections woken, under the route's lock.
     func enqueue(_ batch: HTTPBatch, _ indices: [Int]) {
         let woken = queue.withLock { q in
             q.pending.append(Pending(batch: batch, indices: indices))
@@ -116,6 +129,20 @@ final class HTTPRoutePool: Sendable {
             return nil
         }
     }
+
+    /// Takes one of the route's connect slots, or returns false when all are taken.
+    func startConnect() -> Bool {
+        var current = connecting.load(ordering: .relaxed)
+        while current < Self.maxConnecting {
+            let (exchanged, original) = connecting.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    /// Gives back a connect slot.
+    func endConnect() { connecting.subtract(1, ordering: .relaxed) }
 
     /// Closes every connection and waits until they are closed.
     func shutdown() {
@@ -214,6 +241,15 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
             return
         }
         connecting = true
+        open()
+    }
+
+    /// Opens the connection once the route has a connect slot free (asking again every 2 ms).
+    private func open() {
+        guard pool.startConnect() else {
+            eventLoop.scheduleTask(in: .milliseconds(2)) { self.open() }
+            return
+        }
         let route = pool.route
         let host = route.connectHost ?? route.requestGuard.host
         let tls = pool.tls
@@ -231,6 +267,7 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
             }
             .connect(host: host, port: route.requestGuard.port)
             .whenComplete { result in
+                self.pool.endConnect()
                 self.connecting = false
                 switch result {
                 case .success(let channel):

@@ -303,7 +303,7 @@ public final class HTTPFetcher: Sendable {
         var byRoute = [[Int]](repeating: [], count: pools.count)
         for (index, request) in requests.enumerated() { byRoute[request.route].append(index) }
         for (route, indices) in byRoute.enumerated() where !indices.isEmpty { pools[route].enqueue(batch, indices) }
-        batch.done.wait()
+        batch.wait()
         return batch.slots.map { $0 ?? .done(.failed(KeyFailure(settings.codes.error, "no response"))) }
     }
 
