@@ -22,7 +22,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.36.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
@@ -82,13 +81,15 @@ let package = Package(
             name: "WarmsetWarm",
             dependencies: [
                 "WarmsetEmit", "WarmsetModel", "CPrefetch",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            // the HTTP client's per-request state is in class properties (HTTPConnection)
+            swiftSettings: hotPath),
         // warm Redis (standalone and Cluster) through hiredis; rediss:// through an in-process TLS
-        // relay on swift-nio-ssl (already built for async-http-client), since hiredis 0.14 has no TLS
+        // relay on swift-nio-ssl (the HTTP fetcher's https too), since hiredis 0.14 has no TLS
         .target(
             name: "WarmsetRedis",
             dependencies: [
@@ -106,7 +107,6 @@ let package = Package(
             name: "WarmsetHTTP",
             dependencies: [
                 "WarmsetModel", "WarmsetWarm",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

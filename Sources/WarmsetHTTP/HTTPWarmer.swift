@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Dispatch
 import Foundation
 import Histogram
@@ -214,7 +213,7 @@ final class HTTPWarmStatistics: Sendable {
     func record(_ outcome: GuardedRequest.Outcome, seconds: Double, route: Int) {
         switch outcome {
         case .response(let response, _):
-            let bytes = response.body?.readableBytes ?? 0
+            let bytes = response.bodyBytes
             let code = String(response.status.code)
             let cache = HTTPCacheStatus.of(response.headers)
             state.withLock { s in
@@ -280,6 +279,9 @@ final class HTTPWarmRun: Sendable {
     /// Each route's and variant's name in a failure: `node 10.0.0.11:80, variant 'Accept-Encoding: br'`;
     /// empty with neither nodes nor variants, so that failures read as they always have.
     let names: [[String]]
+    /// The base URL holds no `?` or `#`: a path that `RequestGuard.unsafePath` passes (one
+    /// leading `/`) then cannot change its host, and is not parsed again per key.
+    let plainBase: Bool
 
     init(settings: HTTPWarmSettings, requestGuard: RequestGuard, ledger: WarmLedger, userAgent: String) throws(WarmError) {
         self.settings = settings
@@ -296,8 +298,11 @@ final class HTTPWarmRun: Sendable {
         fetch.maxRetries = settings.maxRetries
         fetch.followRedirects = settings.followRedirects
         fetch.trustRootsFile = settings.trustRootsFile
+        // The bytes received are counted; the body itself is not needed.
+        fetch.keepBody = false
         let (routes, bases) = try Self.routes(settings, requestGuard)
         self.bases = bases
+        self.plainBase = !settings.trimmedBase.contains(where: { $0 == "?" || $0 == "#" })
         let statistics = HTTPWarmStatistics(routes: routes.count)
         self.statistics = statistics
         let variantNames = settings.variants.map { "variant '" + $0.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + "'" }
@@ -348,7 +353,7 @@ final class HTTPWarmRun: Sendable {
             return .failure(KeyFailure("no_path", "the manifest line has no path (write a jsonl manifest)"))
         } else if let why = RequestGuard.unsafePath(path) {
             return .failure(KeyFailure("path_unsafe", "\(why): \(path)"))
-        } else if !requestGuard.allows(settings.trimmedBase + path) {
+        } else if !plainBase && !requestGuard.allows(settings.trimmedBase + path) {
             return .failure(KeyFailure("off_host", "\(path) would leave \(requestGuard.host); not requested"))
         }
         return .success(path)
@@ -369,7 +374,7 @@ final class HTTPWarmRun: Sendable {
     }
 
     /// Whether a last response warms the key: a 2xx, or a 3xx not followed.
-    private static func warms(_ response: HTTPClient.Response) -> Bool { (200..<400).contains(Int(response.status.code)) }
+    private static func warms(_ response: HTTPFetcher.Response) -> Bool { (200..<400).contains(Int(response.status.code)) }
 
     /// Requests a batch on every node × variant (the fetcher retries 429/503 after the pause)
     /// and counts each key's outcome: warmed when every request warmed it, else failed with the

@@ -23,7 +23,7 @@ enum RedisTLSRelay {
         let context = try context(for: settings, server: server)
         // An IP address is not sent as SNI; NIOSSL then checks it against the IP addresses of
         // the certificate (the peer address it connected to).
-        let serverName = isIPAddress(host) ? nil : host
+        let serverName = NetworkError.isIPAddress(host) ? nil : host
         let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1_000_000_000))
         let loop = group.next()
         let ready = loop.makePromise(of: Void.self)
@@ -175,12 +175,6 @@ enum RedisTLSRelay {
                 hint: "is this port plain Redis? then use redis://; a rediss:// URL needs the server's tls-port")
         }
         return failed(text, hint: nil)
-    }
-
-    private static func isIPAddress(_ host: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 }
 

@@ -1,17 +1,16 @@
-import AsyncHTTPClient
-import Dispatch
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// The HTTP batch fetch of a warm run, shared by the origin value source (`--origin`) and the
-/// HTTP warmer (`--http`): one `HTTPClient` (swift-server/async-http-client) per route (the
-/// guarded host, or each node of a fleet) for the run, so that connections are reused; at most
-/// `concurrency` requests in flight over every worker thread and route; every request takes a token from the run's one `TokenBucket`; a 429 or 503 pauses
-/// every request for `Retry-After` (or an exponential back-off) and the URL is tried again, up to
-/// `maxRetries` times; redirects are followed (when asked, up to 5) only on the guarded host
-/// (`GuardedRequest`); a timeout is told from other failures.
+/// HTTP warmer (`--http`): a small keep-alive HTTP/1.1 client on swift-nio. Each route (the
+/// guarded host, or each node of a fleet) has a fixed pool of connections (`concurrency` spread
+/// over the routes), each sending one request at a time and writing the next from the last
+/// one's completion, on its event loop; the caller's thread waits once per batch. Every request
+/// takes a token from the run's one `TokenBucket`; a 429 or 503 pauses every request for
+/// `Retry-After` (or an exponential back-off) and the URL is tried again, up to `maxRetries`
+/// times; redirects are followed (when asked, up to 5) only on the guarded host; a timeout is
+/// told from other failures.
 ///
 /// What a response means (which statuses warm a key) is the caller's: the fetcher hands back
 /// the last response of each URL, or the failure that left it without one.
@@ -45,6 +44,10 @@ public final class HTTPFetcher: Sendable {
         /// top of `headers` (a variant's header replaces a header of the same name); empty for
         /// one request with `headers` alone.
         public var variants: [[(String, String)]] = []
+        /// Keep each response's body (`--origin`'s value); false to count its bytes only.
+        public var keepBody = true
+        /// A longer body fails the request (`error` code): a value is held in memory.
+        public var maxBodyBytes = 64 << 20
 
         /// Settings whose failures are named by `codes` and retries counted as `retryCounter`.
         public init(codes: FailureCodes, retryCounter: String) {
@@ -119,11 +122,31 @@ public final class HTTPFetcher: Sendable {
         }
     }
 
+    /// A response: its status, headers and body.
+    public struct Response: Sendable {
+        /// The status.
+        public var status: HTTPResponseStatus
+        /// The headers.
+        public var headers: HTTPHeaders
+        /// The body; nil when it was empty or not kept (`Settings.keepBody`).
+        public var body: ByteBuffer?
+        /// The body's length in bytes, kept or not.
+        public var bodyBytes: Int
+
+        /// A response with `status`, `headers` and `body` (`bodyBytes` long).
+        public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?, bodyBytes: Int) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.bodyBytes = bodyBytes
+        }
+    }
+
     /// What became of one URL.
     public enum Fetched: Sendable {
         /// The last response: the one that was not a 429/503, or the 429/503 that was still there
         /// after the last retry.
-        case response(HTTPClient.Response, redirects: Int)
+        case response(Response, redirects: Int)
         /// No response to use: a timeout, a connection error, an off-host redirect, or the run
         /// stopped before the URL was (re)tried.
         case failed(KeyFailure)
@@ -133,16 +156,54 @@ public final class HTTPFetcher: Sendable {
     /// the seconds it took and the request: for statistics.
     public typealias Observer = @Sendable (GuardedRequest.Outcome, _ seconds: Double, _ request: Request) -> Void
 
+    /// Redirects followed at most per request.
+    static let maxRedirects = 5
+
+    /// What the connections of every route share: the settings, the bucket, the observer.
+    final class Shared: Sendable {
+        let settings: Settings
+        let bucket: TokenBucket
+        let observer: Observer?
+
+        init(settings: Settings, bucket: TokenBucket, observer: Observer?) {
+            self.settings = settings
+            self.bucket = bucket
+            self.observer = observer
+        }
+
+        /// What one try of `url` came to: done, or to be tried again after a pause.
+        func attempt(_ outcome: GuardedRequest.Outcome, url: String) -> Attempt {
+            // Built only for a failure: redacting the URL of every response cost 2.6% of a warm run's CPU.
+            var what: String { "\(settings.method.rawValue) \(Redaction.url(url))" }
+            switch outcome {
+            case .response(let response, let redirects):
+                let code = Int(response.status.code)
+                if code == 429 || code == 503 {
+                    return .backOff(response, redirects: redirects, retryAfter: response.headers.first(name: "Retry-After").flatMap(HTTPFetcher.retryAfterSeconds))
+                }
+                return .done(.response(response, redirects: redirects))
+            case .refusedRedirect(let location, let status):
+                return .done(.failed(KeyFailure(
+                    settings.codes.offHostRedirect,
+                    "\(what) returned \(status) to \(Redaction.url(location)), another host (or too many redirects); not followed")))
+            case .failure(let error):
+                if case HTTPFetchError.timeout = error {
+                    return .done(.failed(KeyFailure(settings.codes.timeout, "\(what) timed out (no response within \(settings.requestTimeout) s)")))
+                }
+                if case ChannelError.connectTimeout = error {
+                    return .done(.failed(KeyFailure(settings.codes.timeout, "\(what) timed out (no connection within \(settings.connectTimeout) s)")))
+                }
+                return .done(.failed(KeyFailure(settings.codes.error, "\(what) failed: \(NetworkError.sentence(error))")))
+            }
+        }
+    }
+
     private let settings: Settings
-    /// The routes, each with its own client (and so its own connections).
+    /// The routes, each with its own connections.
     public let routes: [Route]
-    private let bucket: TokenBucket
     private let ledger: WarmLedger
-    private let observer: Observer?
-    private let clients: [HTTPClient]
-    private let slots: DispatchSemaphore
-    /// The headers of each route and variant: `headers[route][variant]`.
-    private let headers: [[HTTPHeaders]]
+    private let shared: Shared
+    private let pools: [HTTPRoutePool]
 
     /// A fetcher for URLs on `requestGuard`'s host, limited by `bucket`, counting retries in
     /// `ledger` and stopping when it stops.
@@ -151,51 +212,34 @@ public final class HTTPFetcher: Sendable {
     }
 
     /// A fetcher for URLs through `routes` (at least one), limited by `bucket` over all of them,
-    /// counting retries in `ledger` and stopping when it stops.
+    /// counting retries in `ledger` and stopping when it stops. No connection is opened before
+    /// the first request.
     public init(_ settings: Settings, routes: [Route], bucket: TokenBucket, ledger: WarmLedger, observer: Observer? = nil) {
         self.settings = settings
         self.routes = routes
-        self.bucket = bucket
         self.ledger = ledger
-        self.observer = observer
-        self.slots = DispatchSemaphore(value: max(1, settings.concurrency))
-        self.clients = routes.map { route in
-            var configuration = HTTPClient.Configuration(
-                timeout: .init(
-                    connect: .milliseconds(Int64(settings.connectTimeout * 1000)), read: .milliseconds(Int64(settings.requestTimeout * 1000))))
-            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, settings.concurrency))
-            // Redirects are followed by GuardedRequest, on the guarded host only.
-            configuration.redirectConfiguration = .disallow
-            configuration.decompression = .disabled
-            // No tracer: warmset bootstraps none, and the default (the global no-op tracer) still
-            // starts a span and sets its attributes per request, 5% of a `warm --http` run's CPU.
-            configuration.tracing.tracer = nil
-            // The node's address for the base host: the TLS server name stays the base host.
-            if let connectHost = route.connectHost { configuration.dnsOverride = [route.requestGuard.host: connectHost] }
-            if let file = settings.trustRootsFile {
-                configuration.tlsConfiguration = .makeClientConfiguration()
-                configuration.tlsConfiguration?.trustRoots = .file(file)
-            }
-            return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        }
+        let shared = Shared(settings: settings, bucket: bucket, observer: observer)
+        self.shared = shared
         let variants = settings.variants.isEmpty ? [[]] : settings.variants
-        self.headers = routes.map { route in
-            variants.map { variant in
+        let perRoute = (max(1, settings.concurrency) + routes.count - 1) / max(1, routes.count)
+        self.pools = routes.map { route in
+            let heads = variants.map { variant in
                 var headers = HTTPHeaders()
+                headers.add(name: "Host", value: route.hostHeader ?? route.requestGuard.authority)
                 for (name, value) in settings.headers where !variant.contains(where: { $0.0.caseInsensitiveCompare(name) == .orderedSame }) {
                     headers.add(name: name, value: value)
                 }
                 for (name, value) in variant { headers.add(name: name, value: value) }
                 if !headers.contains(name: "User-Agent") { headers.add(name: "User-Agent", value: settings.userAgent) }
-                if let host = route.hostHeader { headers.replaceOrAdd(name: "Host", value: host) }
-                return headers
+                return HTTPRequestHead(version: .http1_1, method: settings.method, uri: "/", headers: headers)
             }
+            return HTTPRoutePool(route: route, heads: heads, connections: perRoute, fetcher: shared)
         }
     }
 
-    /// Closes the clients' connections. Call once, when the run is over.
+    /// Closes the connections. Call once, when the run is over.
     public func shutdown() {
-        for client in clients { try? client.syncShutdown() }
+        for pool in pools { pool.shutdown() }
     }
 
     /// Requests every URL, blocking the calling thread (a warmer's worker thread, never an event
@@ -238,7 +282,7 @@ public final class HTTPFetcher: Sendable {
             }
             if !again.isEmpty {
                 ledger.count(settings.retryCounter, again.count)
-                bucket.pause(seconds: pause)
+                shared.bucket.pause(seconds: pause)
             }
             pending = again
             attempt += 1
@@ -249,66 +293,23 @@ public final class HTTPFetcher: Sendable {
     /// One try of a URL.
     enum Attempt: Sendable {
         case done(Fetched)
-        case backOff(HTTPClient.Response, redirects: Int, retryAfter: Double?)
+        case backOff(Response, redirects: Int, retryAfter: Double?)
     }
 
-    private final class Collector: Sendable {
-        let attempts: Mutex<[Attempt?]>
-        init(count: Int) { attempts = Mutex(Array(repeating: nil, count: count)) }
-    }
-
-    /// Sends every request once, each after a token and a free slot, and waits for all of them.
+    /// Sends every request once through its route's connections and waits for all of them.
     private func send(_ requests: [Request]) -> [Attempt] {
-        let collector = Collector(count: requests.count)
-        let group = DispatchGroup()
-        for (index, request) in requests.enumerated() {
-            let url = request.url
-            bucket.acquire()
-            slots.wait()
-            group.enter()
-            let started = TokenBucket.now()
-            let deadline = NIODeadline.now() + .milliseconds(Int64(settings.requestTimeout * 1000))
-            let slots = self.slots
-            GuardedRequest.execute(
-                client: clients[request.route], url: url, method: settings.method, headers: headers[request.route][request.variant],
-                deadline: deadline, guard: routes[request.route].requestGuard, followRedirects: settings.followRedirects
-            ) { outcome in
-                self.observer?(outcome, TokenBucket.now() - started, request)
-                let attempt = self.attempt(outcome, url: url)
-                collector.attempts.withLock { $0[index] = attempt }
-                slots.signal()
-                group.leave()
-            }
-        }
-        group.wait()
-        return collector.attempts.withLock { $0.map { $0 ?? .done(.failed(KeyFailure(settings.codes.error, "no response"))) } }
-    }
-
-    private func attempt(_ outcome: GuardedRequest.Outcome, url: String) -> Attempt {
-        // Built only for a failure: redacting the URL of every response cost 2.6% of a warm run's CPU.
-        var what: String { "\(settings.method.rawValue) \(Redaction.url(url))" }
-        switch outcome {
-        case .response(let response, let redirects):
-            let code = Int(response.status.code)
-            if code == 429 || code == 503 {
-                return .backOff(response, redirects: redirects, retryAfter: response.headers.first(name: "Retry-After").flatMap(Self.retryAfterSeconds))
-            }
-            return .done(.response(response, redirects: redirects))
-        case .refusedRedirect(let location, let status):
-            return .done(.failed(KeyFailure(
-                settings.codes.offHostRedirect,
-                "\(what) returned \(status) to \(Redaction.url(location)), another host (or too many redirects); not followed")))
-        case .failure(let error):
-            if let error = error as? HTTPClientError, error == .readTimeout || error == .connectTimeout || error == .deadlineExceeded {
-                return .done(.failed(KeyFailure(settings.codes.timeout, "\(what) timed out (\(error))")))
-            }
-            return .done(.failed(KeyFailure(settings.codes.error, "\(what) failed: \(NetworkError.sentence(error))")))
-        }
+        if requests.isEmpty { return [] }
+        let batch = HTTPBatch(requests)
+        var byRoute = [[Int]](repeating: [], count: pools.count)
+        for (index, request) in requests.enumerated() { byRoute[request.route].append(index) }
+        for (route, indices) in byRoute.enumerated() where !indices.isEmpty { pools[route].enqueue(batch, indices) }
+        batch.wait()
+        return batch.slots.map { $0 ?? .done(.failed(KeyFailure(settings.codes.error, "no response"))) }
     }
 
     /// The failure of a response whose status does not warm the key: `origin_http_404` and
     /// `GET http://api/p/7 returned 404`.
-    public func statusFailure(_ response: HTTPClient.Response, url: String) -> KeyFailure {
+    public func statusFailure(_ response: Response, url: String) -> KeyFailure {
         let code = Int(response.status.code)
         return KeyFailure("\(settings.codes.statusPrefix)\(code)", "\(settings.method.rawValue) \(Redaction.url(url)) returned \(code)")
     }

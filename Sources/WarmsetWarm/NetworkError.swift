@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
@@ -17,5 +16,13 @@ public enum NetworkError {
         if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
         if case ChannelError.connectTimeout = error { return "Connection timed out" }
         return "\(error)"
+    }
+
+    /// Whether `host` is an IPv4 or IPv6 address (not sent as TLS SNI; the certificate is
+    /// checked against the address instead).
+    public static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 }

@@ -1,7 +1,4 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOHTTP1
 
 /// Keeps warm requests on the configured host: whatever a manifest's path says (`//evil/`,
 /// `@evil`, an absolute URL, a `..` segment), the request goes to the scheme, host and port given
@@ -116,6 +113,27 @@ public struct RequestGuard: Sendable, Equatable {
         return nil
     }
 
+    /// The `Host` header of a request to this origin: the host (an IPv6 address in brackets),
+    /// with the port when it is not the scheme's default.
+    public var authority: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == (scheme == "https" ? 443 : 80) ? name : "\(name):\(port)"
+    }
+
+    /// The request target of an absolute URL that `allows` (or that was built on a base URL it
+    /// allows and a path `unsafePath` passed): what follows the authority, `/` when nothing does.
+    /// A scan of the bytes, no URL parse: it runs once per request.
+    public static func requestTarget(_ url: String) -> String {
+        let bytes = url.utf8
+        var start = bytes.startIndex
+        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) {
+            start = bytes.index(colon, offsetBy: 3)
+        }
+        guard let end = bytes[start...].firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }) else { return "/" }
+        let target = Substring(bytes[end...])
+        return target.hasPrefix("?") ? "/" + target : String(target)
+    }
+
     /// The absolute URL a `Location` header points to from `url`, if it stays on this host.
     public func redirectTarget(_ location: String, from url: String) -> String? {
         guard let base = URL(string: url), let target = URL(string: location, relativeTo: base)?.absoluteURL else { return nil }
@@ -124,51 +142,16 @@ public struct RequestGuard: Sendable, Equatable {
     }
 }
 
-/// One request through async-http-client with redirects handled by warmset: none followed, or
-/// (when `followRedirects`) up to `maxRedirects` on the guarded host only. The client must be
-/// configured with `redirectConfiguration = .disallow`.
+/// What one request through an `HTTPFetcher` route came to, its redirects handled by warmset:
+/// none followed, or (when asked) up to 5 on the guarded host only.
 public enum GuardedRequest {
     /// What came back.
     public enum Outcome: Sendable {
         /// A response (a 3xx when redirects are not followed).
-        case response(HTTPClient.Response, redirects: Int)
-        /// A redirect to another host (or beyond `maxRedirects`), not followed.
+        case response(HTTPFetcher.Response, redirects: Int)
+        /// A redirect to another host (or beyond 5 redirects), not followed.
         case refusedRedirect(location: String, status: Int)
         /// No response.
         case failure(any Error)
-    }
-
-    /// Sends `method url` and calls `completion` once, on an event loop.
-    public static func execute(
-        client: HTTPClient, url: String, method: HTTPMethod, headers: HTTPHeaders, deadline: NIODeadline,
-        guard requestGuard: RequestGuard, followRedirects: Bool, maxRedirects: Int = 5, redirects: Int = 0,
-        completion: @escaping @Sendable (Outcome) -> Void
-    ) {
-        let request: HTTPClient.Request
-        do {
-            request = try HTTPClient.Request(url: url, method: method, headers: headers)
-        } catch {
-            completion(.failure(error))
-            return
-        }
-        client.execute(request: request, deadline: deadline).whenComplete { result in
-            switch result {
-            case .failure(let error):
-                completion(.failure(error))
-            case .success(let response):
-                let code = Int(response.status.code)
-                guard followRedirects, [301, 302, 303, 307, 308].contains(code), let location = response.headers.first(name: "Location") else {
-                    completion(.response(response, redirects: redirects))
-                    return
-                }
-                guard redirects < maxRedirects, let next = requestGuard.redirectTarget(location, from: url) else {
-                    completion(.refusedRedirect(location: location, status: code))
-                    return
-                }
-                execute(
-                    client: client, url: next, method: method == .HEAD ? .HEAD : .GET, headers: headers, deadline: deadline,
-                    guard: requestGuard, followRedirects: true, maxRedirects: maxRedirects, redirects: redirects + 1, completion: completion)
-            }
-        }
     }
 }

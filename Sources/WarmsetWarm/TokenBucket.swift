@@ -27,20 +27,26 @@ public final class TokenBucket: Sendable {
     /// Blocks the calling thread until a token is available and no pause is in force.
     public func acquire() {
         while true {
-            let wait: Double = state.withLock { s in
-                let now = Self.now()
-                if s.pausedUntil > now { return s.pausedUntil - now }
-                guard let rate else { return 0 }
-                s.tokens = min(max(1, rate), s.tokens + (now - s.last) * rate)
-                s.last = now
-                if s.tokens >= 1 {
-                    s.tokens -= 1
-                    return 0
-                }
-                return (1 - s.tokens) / rate
-            }
+            let wait = reserve()
             if wait <= 0 { return }
             Thread.sleep(forTimeInterval: min(wait, 1))
+        }
+    }
+
+    /// Takes a token without blocking, for callers on an event loop: 0 when one was taken, else
+    /// the seconds to wait (for the pause to end, or the bucket to refill) before asking again.
+    public func reserve() -> Double {
+        state.withLock { s in
+            let now = Self.now()
+            if s.pausedUntil > now { return s.pausedUntil - now }
+            guard let rate else { return 0 }
+            s.tokens = min(max(1, rate), s.tokens + (now - s.last) * rate)
+            s.last = now
+            if s.tokens >= 1 {
+                s.tokens -= 1
+                return 0
+            }
+            return (1 - s.tokens) / rate
         }
     }
 

@@ -8,21 +8,9 @@ final class WarmCacheServer: @unchecked Sendable {
     private let process: Process
 
     init(other: String? = nil) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", WarmTestKit.repoRoot.appendingPathComponent("Tests/Support/cache.py").path] + (other.map { [$0] } ?? [])
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line.append(byte)
-        }
-        self.port = try #require(Int(String(decoding: line, as: UTF8.self)), "cache.py did not print its port")
+        let started = try PythonServer.start([WarmTestKit.repoRoot.appendingPathComponent("Tests/Support/cache.py").path] + (other.map { [$0] } ?? []))
+        process = started.process
+        port = started.port
     }
 
     var base: String { "http://127.0.0.1:\(port)" }

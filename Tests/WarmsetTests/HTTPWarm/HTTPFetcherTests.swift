@@ -1,0 +1,202 @@
+import Foundation
+import NIOCore
+import Testing
+import WarmsetWarm
+
+/// A python3 HTTP/1.1 server on loopback for the fetcher's connection handling, counting the
+/// connections it accepted:
+///
+///     /value/NAME      200 "value-of:NAME" (Content-Length), kept alive
+///     /chunked/NAME    200 "value-of:NAME" in chunks of 3 bytes (Transfer-Encoding: chunked)
+///     /close/NAME      200 "value-of:NAME" with Connection: close, then closes
+///     /drop/NAME       200 "value-of:NAME" kept alive by its headers, then closes anyway (an
+///                      idle keep-alive connection the server dropped)
+///     /big/N           200 with N bytes
+///     /slow/NAME       answers after 5 seconds
+///     /connections     the count of connections accepted, not itself counted as a request
+final class FetchTestServer: @unchecked Sendable {
+    let port: Int
+    private let process: Process
+
+    static let script = #"""
+        import socket, sys, threading, time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        lock = threading.Lock()
+        accepted = [0]
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *args): pass
+            def setup(self):
+                super().setup()
+                with lock: accepted[0] += 1
+            def send(self, body, headers=(), chunked=False):
+                self.send_response(200)
+                for k, v in headers: self.send_header(k, v)
+                if chunked:
+                    self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
+                    for i in range(0, len(body), 3):
+                        part = body[i:i + 3]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.write(b"0\r\n\r\n")
+                else:
+                    self.send_header("Content-Length", str(len(body))); self.end_headers()
+                    self.wfile.write(body)
+                self.wfile.flush()
+            def do_GET(self):
+                kind, _, name = self.path[1:].partition("/")
+                value = b"value-of:" + name.encode()
+                if kind == "connections":
+                    self.close_connection = True
+                    with lock:
+                        accepted[0] -= 1
+                        count = accepted[0]
+                    return self.send(str(count).encode(), [("Connection", "close")])
+                if kind == "chunked": return self.send(value, chunked=True)
+                if kind == "close":
+                    self.close_connection = True
+                    return self.send(value, [("Connection", "close")])
+                if kind == "drop":
+                    self.send(value)
+                    self.close_connection = True
+                    return
+                if kind == "big": return self.send(b"x" * int(name))
+                if kind == "slow": time.sleep(5)
+                self.send(value)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+        """#
+
+    init() throws {
+        let started = try PythonServer.start(["-c", Self.script])
+        process = started.process
+        port = started.port
+    }
+
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    /// The connections accepted so far (the one asking not counted).
+    func connections() throws -> Int {
+        let fetch = try WarmTestKit.run(
+            "/usr/bin/env", ["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())", base + "/connections"])
+        return try #require(Int(fetch.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "GET /connections: \(fetch.stderr)")
+    }
+
+    deinit {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// The fetcher's own HTTP/1.1 client: connections kept and reused, servers that close them,
+/// chunked bodies, the body limit and timeouts.
+@Suite("HTTP fetcher connections", .serialized)
+struct HTTPFetcherTests {
+    func fetcher(_ server: FetchTestServer, concurrency: Int = 4, timeout: Double = 30, maxBody: Int = 1 << 20) throws -> HTTPFetcher {
+        var settings = HTTPFetcher.Settings(codes: .origin, retryCounter: "origin_retries")
+        settings.concurrency = concurrency
+        settings.requestTimeout = timeout
+        settings.maxBodyBytes = maxBody
+        let requestGuard = try RequestGuard(url: server.base, option: "--origin")
+        return HTTPFetcher(settings, guard: requestGuard, bucket: TokenBucket(rate: nil), ledger: WarmLedger(total: 0, limit: .unlimited))
+    }
+
+    /// The body of each fetched URL, or its failure's reason code.
+    func bodies(_ fetched: [HTTPFetcher.Fetched]) -> [String] {
+        fetched.map { result in
+            switch result {
+            case .response(let response, _) where response.status.code == 200:
+                response.body.map { String(buffer: $0) } ?? ""
+            case .response(let response, _): "status \(response.status.code)"
+            case .failed(let failure): failure.reason
+            }
+        }
+    }
+
+    @Test func connectionsAreKeptAndReused() throws {
+        let server = try FetchTestServer()
+        let fetcher = try fetcher(server, concurrency: 4)
+        defer { fetcher.shutdown() }
+        let names = (0..<200).map { "k\($0)" }
+        for batch in stride(from: 0, to: names.count, by: 50) {
+            let slice = names[batch..<batch + 50]
+            #expect(bodies(fetcher.fetch(slice.map { server.base + "/value/" + $0 })) == slice.map { "value-of:" + $0 })
+        }
+        let connections = try server.connections()
+        #expect(connections >= 1 && connections <= 4, "200 requests over at most --concurrency 4 connections, not \(connections)")
+    }
+
+    @Test func chunkedBodiesAreTheValue() throws {
+        let server = try FetchTestServer()
+        let fetcher = try fetcher(server)
+        defer { fetcher.shutdown() }
+        let names = (0..<20).map { "chunked-value-\($0)" }
+        #expect(bodies(fetcher.fetch(names.map { server.base + "/chunked/" + $0 })) == names.map { "value-of:" + $0 })
+    }
+
+    @Test func connectionCloseResponsesOpenANewConnection() throws {
+        let server = try FetchTestServer()
+        let fetcher = try fetcher(server, concurrency: 2)
+        defer { fetcher.shutdown() }
+        let names = (0..<30).map { "c\($0)" }
+        #expect(bodies(fetcher.fetch(names.map { server.base + "/close/" + $0 })) == names.map { "value-of:" + $0 })
+        #expect(try server.connections() == 30, "one connection per Connection: close response")
+    }
+
+    @Test func aServerClosingIdleKeepAliveConnectionsLosesNoRequest() throws {
+        let server = try FetchTestServer()
+        let fetcher = try fetcher(server, concurrency: 3)
+        defer { fetcher.shutdown() }
+        // Each connection is dropped after its response, which said nothing of it: the next
+        // request on it finds it closed and is sent again on a new one.
+        for round in 0..<5 {
+            let names = (0..<12).map { "d\(round)-\($0)" }
+            #expect(bodies(fetcher.fetch(names.map { server.base + "/drop/" + $0 })) == names.map { "value-of:" + $0 })
+        }
+    }
+
+    @Test func aBodyOverTheLimitFailsAndTheRestGoOn() throws {
+        let server = try FetchTestServer()
+        let fetcher = try fetcher(server, concurrency: 1, maxBody: 1000)
+        defer { fetcher.shutdown() }
+        let fetched = fetcher.fetch([server.base + "/big/1000", server.base + "/big/5000", server.base + "/value/after"])
+        #expect(bodies(fetched) == [String(repeating: "x", count: 1000), "origin_error", "value-of:after"])
+        if case .failed(let failure) = fetched[1] {
+            #expect(failure.detail.contains("over 1000 bytes"), "\(failure.detail)")
+        }
+    }
+
+    @Test func aSlowResponseTimesOutAndTheConnectionIsReplaced() throws {
+        let server = try FetchTestServer()
+        let fetcher = try fetcher(server, concurrency: 1, timeout: 0.5)
+        defer { fetcher.shutdown() }
+        let fetched = fetcher.fetch([server.base + "/slow/a", server.base + "/value/b"])
+        #expect(bodies(fetched) == ["origin_timeout", "value-of:b"])
+        if case .failed(let failure) = fetched[0] {
+            #expect(failure.detail.contains("/slow/a") && failure.detail.contains("timed out"), "\(failure.detail)")
+        }
+    }
+
+    @Test func aRefusedConnectionFailsEachRequestByName() throws {
+        let port = try WarmTestKit.freePort()
+        var settings = HTTPFetcher.Settings(codes: .http, retryCounter: "retries")
+        settings.concurrency = 2
+        let fetcher = HTTPFetcher(
+            settings, guard: try RequestGuard(url: "http://127.0.0.1:\(port)", option: "--http"), bucket: TokenBucket(rate: nil),
+            ledger: WarmLedger(total: 0, limit: .unlimited))
+        defer { fetcher.shutdown() }
+        let fetched = fetcher.fetch((0..<3).map { "http://127.0.0.1:\(port)/x/\($0)" })
+        #expect(bodies(fetched) == ["http_error", "http_error", "http_error"])
+        if case .failed(let failure) = fetched[2] {
+            #expect(failure.detail.contains("/x/2") && failure.detail.contains("Connection refused"), "\(failure.detail)")
+        }
+    }
+
+    @Test(arguments: [
+        ("http://h:8080/a/b?c=d", "/a/b?c=d"), ("https://h", "/"), ("http://h:1?x=/y", "/?x=/y"), ("http://[::1]:80/p", "/p"),
+    ])
+    func theRequestTargetIsWhatFollowsTheAuthority(url: String, target: String) {
+        #expect(RequestGuard.requestTarget(url) == target)
+    }
+}
