@@ -167,21 +167,4 @@ static inline __attribute__((always_inline)) void warmset_copy(void *to, const v
     }
 }
 
-/// to[i] += from[i] for n 32-bit counters, stopping at UINT32_MAX instead of wrapping (merging
-/// sketches). A plain loop the compiler vectorizes.
-static inline __attribute__((always_inline)) void warmset_add_saturating_u32(unsigned int *to, const unsigned int *from, long n) {
-    for (long i = 0; i < n; i++) {
-        const unsigned int sum = to[i] + from[i];
-        to[i] = sum < to[i] ? 0xFFFFFFFFu : sum;
-    }
-}
-
-/// How many of the n 32-bit counters are zero (a sketch row's empty cells, for the distinct-key
-/// estimate). A plain loop the compiler vectorizes.
-static inline __attribute__((always_inline)) long warmset_count_zero_u32(const unsigned int *cells, long n) {
-    long zeros = 0;
-    for (long i = 0; i < n; i++) zeros += cells[i] == 0;
-    return zeros;
-}
-
 #endif

@@ -53,7 +53,7 @@ struct SketchAbsorbTests {
         }
     }
 
-    /// The same keys in a 32-bit sketch (counted by `warmset_count_zero_u32`) and a decayed one
+    /// The same keys in a 32-bit sketch (its empty cells counted) and a decayed one
     /// of doubles (the generic loop) leave the same cells empty.
     @Test func emptyCellsCountedAlike() {
         let parameters = SketchParameters(depth: 4, widthLog2: 12)
