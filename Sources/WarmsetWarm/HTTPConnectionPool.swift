@@ -70,9 +70,13 @@ final class HTTPRoutePool: Sendable {
     let tlsFailure: String?
     private let queue = Mutex(Queue())
     /// Connects in progress: at most `maxConnecting` at once, so that a run's start does not
-    /// send every SYN together to a server with a short listen backlog (Python's is 5).
+    /// send every SYN together to a server with a short listen backlog (Python's is 5). One: with
+    /// four, connections completing and the next four starting outran a slow accept loop, the
+    /// queue overflowed, the dropped SYN was retried after 1 s and `--connect-timeout 1` failed
+    /// keys as origin_timeout (MemcachedWarmTests, 3 of 3 runs); a loopback connect takes well
+    /// under a millisecond, so 64 connections one by one cost nothing measurable.
     private let connecting = Atomic(0)
-    static let maxConnecting = 4
+    static let maxConnecting = 1
 
     init(route: HTTPFetcher.Route, heads: [HTTPRequestHead], connections count: Int, fetcher: HTTPFetcher.Shared) {
         self.route = route
