@@ -37,6 +37,8 @@ final class RequestWeigher: KeyedRequestSink {
     private let recordsTimeline: Bool
     /// `--strategy`: each request's weight also by its log time relative to the deploy time.
     private let strategy: DeployStrategy?
+    /// The last line's time, parsed once per second of log (as the backtest's recorder does).
+    private var clock = LogTimeMemo()
     /// Requests per minute (when reporting).
     private(set) var timeline = Timeline()
     private var bucket: Int64 = .min
@@ -78,7 +80,7 @@ final class RequestWeigher: KeyedRequestSink {
     /// - Complexity: O(1) plus the counter's add; parses the time only when needed.
     @inline(__always)
     func add(_ fields: RequestFields, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) {
-        let time = needsTime ? fields.epochSeconds : nil
+        let time = needsTime ? clock.epochSeconds(fields) : nil
         if recordsTimeline, let time {
             let start = time - ((time % 60) + 60) % 60
             if start != bucket {
