@@ -99,7 +99,7 @@ public enum Analyzer {
 
         let lanes = LaneRun.laneCount(configuration, counter: counter, counterOverride: counterOverride != nil, weighted: weigher != nil)
         let laneRun = try LaneRun(
-            configuration, compiled: compiled, counter: counter, sink: weigher, lanes: lanes,
+            configuration, compiled: compiled, counter: counter, sinks: weigher.map { [$0] } ?? [], lanes: lanes,
             threads: LaneRun.parseThreads(lanes: lanes, configuration, allGzip: inputs.allGzip), sampleLimit: malformedSampleLimit)
         let reporter = AnalysisProgress.reporter(totalBytes: inputs.totalBytes, start: start, progress)
         let outcome = laneRun.run(inputs.logs, summary: &summary, progress: reporter)

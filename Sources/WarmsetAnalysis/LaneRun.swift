@@ -18,7 +18,8 @@ import WarmsetSketch
 ///
 /// Several lanes count unweighted sketches (the merged sketch is the sum of the lanes'
 /// sketches: the same ε·N bound) and unweighted exact tables (the merge is exactly the
-/// single-threaded table). Line numbers in malformed samples are renumbered from each chunk's
+/// single-threaded table), and hand requests to a sink per lane that the caller merges in input
+/// order (the backtest's recorders, `BacktestRecorder.merged`). Line numbers in malformed samples are renumbered from each chunk's
 /// line count, so they match a single-threaded run.
 struct LaneRun {
     /// What the lanes found, merged.
@@ -60,27 +61,33 @@ struct LaneRun {
         return max(1, min(lanes, cores - 1))
     }
 
-    /// The lanes for a run: one counting into `counter` (or handing requests to `sink`), or `lanes`
-    /// when the counter splits, lane 0 with `compiled` and the others compiling their own.
+    /// The lanes for a run: one counting into `counter` (or handing requests to `sinks[0]`), or
+    /// `lanes` when the counter splits, lane 0 with `compiled` and the others compiling their own.
+    /// - Parameter sinks: none, or one taking every lane's requests (a serial run's), or one per
+    ///   lane (`lanes` of them), each marking its chunks (`KeyedRequestSink.beginChunk(order:)`)
+    ///   so that the caller can merge them in input order.
     /// - Throws: `ConfigurationError` (not for a configuration `compiled` came from).
     init(
-        _ configuration: AnalysisConfiguration, compiled: CompiledAnalysis, counter: KeyCounting, sink: (any KeyedRequestSink)?,
+        _ configuration: AnalysisConfiguration, compiled: CompiledAnalysis, counter: KeyCounting, sinks: [any KeyedRequestSink],
         lanes: Int, threads: Int, sampleLimit: Int
     ) throws {
+        precondition(sinks.count <= 1 || sinks.count == lanes, "one sink, or one per lane")
         self.configuration = configuration
         self.sampleLimit = sampleLimit
         let split = lanes > 1 ? counter.lanes(lanes) : nil
         counters = split
         let maxLineBytes = configuration.maxLineBytes
         guard let split else {
-            self.lanes = [ParseLane(compiled: compiled, counter: counter, sink: sink, maxLineBytes: maxLineBytes, sampleLimit: sampleLimit)]
+            precondition(sinks.count <= 1, "a sink per lane needs a counter that splits")
+            self.lanes = [ParseLane(compiled: compiled, counter: counter, sink: sinks.first, maxLineBytes: maxLineBytes, sampleLimit: sampleLimit)]
             self.threads = 1
             return
         }
         self.lanes = try (0..<split.count).map { i in
-            ParseLane(
-                compiled: i == 0 ? compiled : try CompiledAnalysis(configuration), counter: split[i], maxLineBytes: maxLineBytes,
-                sampleLimit: sampleLimit)
+            precondition(sinks.isEmpty || sinks.count == split.count)
+            return ParseLane(
+                compiled: i == 0 ? compiled : try CompiledAnalysis(configuration), counter: split[i], sink: sinks.isEmpty ? nil : sinks[i],
+                maxLineBytes: maxLineBytes, sampleLimit: sampleLimit)
         }
         self.threads = max(1, min(threads, split.count))
     }

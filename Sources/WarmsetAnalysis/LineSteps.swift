@@ -9,6 +9,15 @@ protocol KeyedRequestSink: AnyObject {
     /// One request that passed the filters, with its key and representative path; `fields`
     /// and the bytes are valid only during the call.
     func add(_ fields: RequestFields, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer)
+
+    /// A parallel lane's next chunk begins (`order`: its place in the whole input, increasing;
+    /// see `LaneSegments`): a sink that can be split over lanes marks where the chunk's requests
+    /// begin, to merge the lanes in input order. Not called on a serial run.
+    func beginChunk(order: Int)
+}
+
+extension KeyedRequestSink {
+    func beginChunk(order: Int) {}
 }
 
 /// The per-line steps every analysis shares: parse → filter → key → count.

@@ -12,6 +12,8 @@ final class ParseLane: @unchecked Sendable {
     // decoder's end) before its results are read.
     let compiled: CompiledAnalysis
     let counter: KeyCounting
+    /// Takes each keyed request instead of `counter`, when set.
+    let sink: (any KeyedRequestSink)?
     let maxLineBytes: Int
     let sampleLimit: Int
     /// The per-line steps, kept across chunks and files (their batched hits are passed on in
@@ -29,11 +31,12 @@ final class ParseLane: @unchecked Sendable {
     /// This file: the input error that ended this lane.
     var error: InputError?
 
-    /// - Parameter sink: takes each keyed request instead of `counter` (the weigher, the backtest's
-    ///   recorder; serial runs only: such counting is never split).
+    /// - Parameter sink: takes each keyed request instead of `counter` (the weigher, on serial
+    ///   runs only; the backtest's recorder, one per lane).
     init(compiled: CompiledAnalysis, counter: KeyCounting, sink: (any KeyedRequestSink)? = nil, maxLineBytes: Int, sampleLimit: Int) {
         self.compiled = compiled
         self.counter = counter
+        self.sink = sink
         self.maxLineBytes = maxLineBytes
         self.sampleLimit = sampleLimit
         steps = LineSteps(compiled, counter: counter, sink: sink, batchHits: true, oneLineLate: true)
@@ -63,7 +66,9 @@ final class ParseLane: @unchecked Sendable {
 
     /// Parses, keys and counts the lines of `chunk`, the lane's next; returns how many.
     func process(_ chunk: LineChunk, fileOrder: Int) -> Int {
-        if let mark = counter.orderMark { marks.append((order: fileOrder << 40 | chunk.sequence, firstKey: mark)) }
+        let order = fileOrder << 40 | chunk.sequence
+        if let mark = counter.orderMark { marks.append((order: order, firstKey: mark)) }
+        sink?.beginChunk(order: order)
         // Locals, not properties, in the per-line loop: no exclusivity checks per line. Moved
         // out (not copied), so appending to them copies nothing.
         guard var steps = steps.take() else { return 0 }

@@ -13,23 +13,19 @@ extension ExactCounter {
     /// order, then by order within the chunk), so each key keeps the path of its first
     /// request, as when counting on one thread. Only unweighted counters that admit every
     /// key are merged this way.
-    /// - Complexity: O(k log m + total key bytes) for k keys in m chunk marks.
+    /// - Complexity: O(m log m + k + total key bytes) for k keys in m chunk marks.
     public static func merged(_ shares: [WorkerShare], seed: UInt64) -> ExactCounter {
         let result = ExactCounter(seed: seed)
-        var segments: [(order: Int, worker: Int, from: Int, to: Int)] = []
-        for (w, share) in shares.enumerated() {
+        for share in shares {
             precondition(!share.counter.weighted && share.counter.tracksEveryKey)
-            for (i, mark) in share.marks.enumerated() {
-                let to = i + 1 < share.marks.count ? share.marks[i + 1].firstKey : share.counter.table.count
-                if to > mark.firstKey { segments.append((mark.order, w, mark.firstKey, to)) }
-            }
             result.total &+= share.counter.total
             result.weightTotal += share.counter.weightTotal
         }
-        segments.sort { $0.order < $1.order }
-        for segment in segments {
-            let table = shares[segment.worker].counter.table
-            for e in segment.from..<segment.to {
+        let pieces = LaneSegments.inInputOrder(
+            shares.map { $0.marks.map { (order: $0.order, first: $0.firstKey) } }, ends: shares.map(\.counter.table.count))
+        for piece in pieces {
+            let table = shares[piece.lane].counter.table
+            for e in piece.range {
                 let entry = table.entry(e)
                 let key = table.key(of: entry)
                 let index = result.table.find(entry.hash, key: key) ?? result.table.insert(entry.hash, key: key, path: table.path(of: entry))

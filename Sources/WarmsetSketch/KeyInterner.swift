@@ -24,6 +24,16 @@ public final class KeyInterner {
         return table.find(hash, key: key) ?? table.insert(hash, key: key, path: path)
     }
 
+    /// The number here of key number `id` of `other` (made with the same seed), given it with
+    /// that key's path when new: how interners of parallel lanes are merged.
+    /// - Complexity: O(key length) expected; the key is not hashed again.
+    public func id(of id: Int, in other: KeyInterner) -> Int {
+        precondition(other.seed == seed)
+        let entry = other.table.entry(id)
+        let key = other.table.key(of: entry)
+        return table.find(entry.hash, key: key) ?? table.insert(entry.hash, key: key, path: other.table.path(of: entry))
+    }
+
     /// Distinct keys seen.
     public var count: Int { table.count }
 

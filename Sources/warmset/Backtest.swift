@@ -35,7 +35,7 @@ struct BacktestCommand: ParsableCommand {
             no request in a window) or the report cannot be written; 64 usage error (also a format with no $time_local or $time_iso8601).
             """)
 
-    @OptionGroup(title: "Input") var backtestInput: BacktestInputOptions
+    @OptionGroup(title: "Input") var input: InputOptions
     @OptionGroup(title: "Filters") var filters: FilterOptions
     @OptionGroup(title: "Keys") var keys: KeyOptions
 
@@ -162,34 +162,7 @@ enum BacktestFormatArgument: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-/// backtest's input: logs (gzip and stdin too) and how their lines read; no --threads, since
-/// a backtest reads on one parse lane.
-struct BacktestInputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp(
-        "Log files, plain or gzip (detected by content). Several files are one stream; '-' or none reads stdin.", valueName: "log"))
-    var logs: [String] = []
-
-    @OptionGroup var lines: LineFormatOptions
-
-    @Option(help: ArgumentHelp("gzip inflater: isal (Intel ISA-L, fast) or zlib (the reference).", valueName: "name"))
-    var inflate: InflaterArgument = .isal
-
-    /// The same settings as analyze's input group, on one lane, for the shared configuration code.
-    var asInputOptions: InputOptions {
-        var input = InputOptions()
-        input.logs = logs
-        input.lines = lines
-        // Every property set: ArgumentParser traps on reading one that was neither parsed nor set.
-        input.inflate = inflate
-        input.singleThread = false
-        input.threads = 1
-        return input
-    }
-}
-
 extension BacktestCommand: AnalysisOptionGroups {
-    var input: InputOptions { backtestInput.asInputOptions }
-
     // backtest counts exactly, by request, and chooses by strategy: analyze's counting, weight
     // and selection groups are not offered, and these are their defaults.
     var counting: CountingOptions {

@@ -5,8 +5,9 @@ import WarmsetSketch
 /// have been worth in the window after it, for each strategy and size (docs/backtest.md).
 ///
 /// One pass reads the logs with analyze's own line steps (format, filters, rules and keys are
-/// analyze's, from the same configuration) into a `BacktestRecorder`; every figure is then
-/// computed from the recorded requests for each T. Counting is exact.
+/// analyze's, from the same configuration) on analyze's parse lanes, each into a
+/// `BacktestRecorder`, merged in input order; every figure is then computed from the recorded
+/// requests for each T. Counting is exact, or in sketches (`--sketch-memory`, one lane).
 public enum Backtest {
     /// How many malformed lines are quoted.
     static let malformedSampleLimit = 5
@@ -24,8 +25,10 @@ public enum Backtest {
         result.notes = compiled.notes
         result.windowSeconds = configuration.windowSeconds
         if let memory = configuration.sketchMemoryBytes {
-            let recorder = BacktestSketchRecorder(configuration, sketchMemoryBytes: memory)
-            try read(configuration, compiled: compiled, sink: recorder, into: &result, progress: progress)
+            // One lane: the counters are weighted (and one per deploy time), so they are not split.
+            let recorder = try read(configuration, compiled: compiled, lanes: 1, into: &result, progress: progress) { _ in
+                BacktestSketchRecorder(configuration, sketchMemoryBytes: memory)
+            }
             result.distinctKeys = Int((recorder.distinctEstimate ?? 0).rounded())
             result.counting = .sketch(memoryBytes: recorder.memoryBytes)
             let windows = Dictionary(recorder.deploys.map { ($0.at, $0.window.count) }, uniquingKeysWith: +)
@@ -34,12 +37,15 @@ public enum Backtest {
             if times.count > 1 { result.aggregates = aggregate(result.rows, configuration: configuration) }
             return result
         }
-        let recorder = BacktestRecorder()
-        try read(configuration, compiled: compiled, sink: recorder, into: &result, progress: progress)
+        let recorder = try read(
+            configuration, compiled: compiled, lanes: nil, into: &result, progress: progress, recorders: { _ in BacktestRecorder() },
+            merged: BacktestRecorder.merged)
         result.distinctKeys = recorder.keys.count
         let times = try deployTimes(configuration, sink: recorder) { at in
             let end = at + configuration.windowSeconds
-            return recorder.times.contains { $0 > at && $0 <= end }
+            var found = false
+            recorder.forEachRequest { time, _ in found = found || (time > at && time <= end) }
+            return found
         }
         result.rows = measure(configuration, at: times, recorder: recorder)
         if times.count > 1 { result.aggregates = aggregate(result.rows, configuration: configuration) }
@@ -59,24 +65,30 @@ public enum Backtest {
         return compiled
     }
 
-    /// Step 1: every log read once through the line steps into a recorder.
-    private static func read(
-        _ configuration: BacktestConfiguration, compiled: CompiledAnalysis, sink recorder: some BacktestSink, into result: inout BacktestResult,
-        progress: ((AnalysisProgress) -> Void)?
-    ) throws {
+    /// Step 1: every log read once through the line steps into recorders: on the parse lanes
+    /// analyze would use (`lanes` nil) with a recorder per lane, merged at the end, or on `lanes`.
+    private static func read<Recorder: BacktestSink>(
+        _ configuration: BacktestConfiguration, compiled: CompiledAnalysis, lanes laneCount: Int?, into result: inout BacktestResult,
+        progress: ((AnalysisProgress) -> Void)?, recorders make: (_ lane: Int) -> Recorder,
+        merged: ([Recorder]) -> Recorder = { $0[0] }
+    ) throws -> Recorder {
         let analysis = configuration.analysis
         var summary = AnalysisSummary()
         let inputs = try AnalysisInputs.open(analysis, recordingFailuresIn: &summary)
         if let sketch = inputs.sketches.first {
             throw BacktestError("\(sketch.path) is a sketch file, which keeps no log times; give the logs it was made from")
         }
-        // The recorder takes every keyed request (as the weigher does for analyze); this
-        // counter is the lane's required one and receives nothing.
+        // The recorders take every keyed request (as the weigher does for analyze); this
+        // counter is the lanes' required one (split as analyze splits an exact counter) and
+        // receives nothing.
         let unused = KeyCounting.exact(ExactCounter())
-        let lanes = try LaneRun(
-            analysis, compiled: compiled, counter: unused, sink: recorder, lanes: 1, threads: 1, sampleLimit: malformedSampleLimit)
+        let lanes = laneCount ?? LaneRun.laneCount(analysis, counter: unused, counterOverride: false, weighted: false)
+        let recorders = (0..<lanes).map(make)
+        let run = try LaneRun(
+            analysis, compiled: compiled, counter: unused, sinks: recorders, lanes: lanes,
+            threads: LaneRun.parseThreads(lanes: lanes, analysis, allGzip: inputs.allGzip), sampleLimit: malformedSampleLimit)
         let reporter = AnalysisProgress.reporter(totalBytes: inputs.totalBytes, start: Analyzer.now(), progress)
-        let outcome = lanes.run(inputs.logs, summary: &summary, progress: reporter)
+        let outcome = run.run(inputs.logs, summary: &summary, progress: reporter)
         if summary.partial {
             throw BacktestError("the logs could not all be read: \(summary.errors.joined(separator: "; "))")
         }
@@ -88,6 +100,7 @@ public enum Backtest {
             throw BacktestError(
                 "\(outcome.malformed) of \(outcome.linesRead) lines do not match the format '\(analysis.format)'\(first); check --format")
         }
+        let recorder = merged(recorders)
         result.requestsTimed = recorder.count
         result.requestsUntimed = recorder.untimed
         guard recorder.count > 0 else {
@@ -95,6 +108,7 @@ public enum Backtest {
         }
         result.oldest = recorder.oldest
         result.newest = recorder.newest
+        return recorder
     }
 
     /// Step 2: the deploy times, each checked against the logs: `--at`, or the newest log time

@@ -6,12 +6,10 @@ extension BacktestStrategy {
     /// - Complexity: O(r) for r requests recorded.
     func scores(at: Int64, windowSeconds: Int64, recorder: BacktestRecorder) -> [Double] {
         var scores = [Double](repeating: 0, count: recorder.keys.count)
-        recorder.times.withUnsafeBufferPointer { times in
-            recorder.ids.withUnsafeBufferPointer { ids in
-                for i in 0..<times.count {
-                    let w = weight(ofRequestAt: times[i], deployAt: at, windowSeconds: windowSeconds)
-                    if w > 0 { scores[Int(ids[i])] += w }
-                }
+        scores.withUnsafeMutableBufferPointer { scores in
+            recorder.forEachRequest { time, id in
+                let w = weight(ofRequestAt: time, deployAt: at, windowSeconds: windowSeconds)
+                if w > 0 { scores[id] += w }
             }
         }
         return scores

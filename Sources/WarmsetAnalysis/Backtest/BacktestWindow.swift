@@ -29,15 +29,11 @@ struct BacktestWindow {
         var counts = [Int32](repeating: 0, count: recorder.keys.count)
         var first = [Int64](repeating: .max, count: recorder.keys.count)
         var requests = 0
-        recorder.times.withUnsafeBufferPointer { times in
-            recorder.ids.withUnsafeBufferPointer { ids in
-                for i in 0..<times.count where times[i] > at && times[i] <= end {
-                    let id = Int(ids[i])
-                    counts[id] += 1
-                    if times[i] < first[id] { first[id] = times[i] }
-                    requests += 1
-                }
-            }
+        recorder.forEachRequest { time, id in
+            guard time > at && time <= end else { return }
+            counts[id] += 1
+            if time < first[id] { first[id] = time }
+            requests += 1
         }
         var present: [Int] = []
         for id in 0..<counts.count where counts[id] > 0 { present.append(id) }

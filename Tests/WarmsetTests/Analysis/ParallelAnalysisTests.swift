@@ -173,7 +173,7 @@ struct ParallelAnalysisTests {
             let counter = SketchCounter(parameters: c.sketch, top: c.top)
             var summary = AnalysisSummary()
             let run = try LaneRun(
-                c, compiled: try CompiledAnalysis(c), counter: .sketch(counter), sink: nil, lanes: 3, threads: threads, sampleLimit: 5)
+                c, compiled: try CompiledAnalysis(c), counter: .sketch(counter), sinks: [], lanes: 3, threads: threads, sampleLimit: 5)
             let outcome = run.run(sources, summary: &summary) { _, _ in }
             return (outcome.counter.keyCounter.ranked(limit: 50), outcome)
         }
