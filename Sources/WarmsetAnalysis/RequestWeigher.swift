@@ -81,15 +81,8 @@ final class RequestWeigher: KeyedRequestSink {
     @inline(__always)
     func add(_ fields: RequestFields, key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) {
         let time = needsTime ? clock.epochSeconds(fields) : nil
-        if recordsTimeline, let time {
-            let start = time - ((time % 60) + 60) % 60
-            if start != bucket {
-                flush()
-                bucket = start
-            }
-            bucketCount += 1
-        }
         guard let weighted else {
+            if recordsTimeline, let time { tally(time) }
             plain.add(key: key, path: path, bytes: fields.bytes)
             return
         }
@@ -122,7 +115,20 @@ final class RequestWeigher: KeyedRequestSink {
                 w = 0
             }
         }
+        if recordsTimeline, let time { tally(time) }
         weighted.add(key: key, path: path, bytes: fields.bytes, weight: w, time: time)
+    }
+
+    /// Counts a counted request in its minute of the timeline (only counted requests: with
+    /// `--strategy`, not those after T or outside the strategy's windows).
+    @inline(__always)
+    private func tally(_ time: Int64) {
+        let start = time - ((time % 60) + 60) % 60
+        if start != bucket {
+            flush()
+            bucket = start
+        }
+        bucketCount += 1
     }
 
     /// What the summary says about the weights: requests that weighed nothing, had no time,

@@ -84,6 +84,26 @@ struct StrategyTests {
         #expect(run.stderr.contains("ranked by --strategy frequency at 2026-11-25T09:00:00Z"), "\(run.stderr)")
     }
 
+    @Test("the report's timeline holds the counted requests only: none logged after --at, none outside season's windows")
+    func timelineCountsWhatIsCounted() throws {
+        let at = BacktestFixture.day0 + BacktestFixture.day + 9 * 3600
+        let requests: [(time: Int64, path: String)] = [
+            (at - 60, "/a"), (at - 30, "/a"), (at, "/b"),  // before T: counted by frequency
+            (at + 1, "/late"), (at + 90, "/late"), (at + 7200, "/late"),  // after T: never counted
+            (at - BacktestFixture.day + 120, "/season"),  // in season:1d's window a day before T
+            (at - 5 * 3600, "/noon"),  // before T, outside every season window
+        ]
+        let path = try BacktestFixture.write(requests)
+        for (strategy, counted) in [(BacktestStrategy.frequency(historySeconds: nil), 5), (.season(periodSeconds: 86_400), 1)] {
+            var c = Self.configuration([path], strategy: strategy, at: at, top: 10)
+            c.report = try TestSupport.temporaryDirectory().appendingPathComponent("report.html").path
+            let result = try Analyzer.run(c)
+            let timeline = try #require(result.timeline, "\(strategy)")
+            #expect(timeline.buckets.values.reduce(0, +) == counted, "\(strategy): \(timeline.buckets)")
+            #expect(timeline.buckets.keys.allSatisfy { $0 <= at }, "no bar after T: \(timeline.buckets)")
+        }
+    }
+
     @Test("without the new options, and with --strategy frequency alone, the output is byte for byte today's")
     func defaultOutputUnchanged() throws {
         let (requests, _) = BacktestFixture.morningRush()
