@@ -140,7 +140,14 @@ final class RequestWeigher: KeyedRequestSink {
             notes.append("ranked by --strategy \(strategy): each request's weight is the backtest's for a deploy at that time (docs/backtest.md)")
             if untimed > 0 { notes.append("\(untimed) requests had no readable time and were left out (they cannot be placed before or after --at)") }
             if afterDeploy > 0 { notes.append("\(afterDeploy) requests were logged after --at \(Backtest.iso8601(strategy.at)) and were not counted") }
-            if outsideStrategy > 0 { notes.append("\(outsideStrategy) requests logged before --at weigh 0 under \(strategy.strategy) and were not counted") }
+            if outsideStrategy > 0 {
+                var why = ""
+                if case .recent = strategy.strategy {
+                    // 2^((t−T)/H) is below the smallest double past 1,074 half-lives.
+                    why = " (logged over 1,074 half-lives before it, their weight is below the smallest number; give an --at nearer the logs' end)"
+                }
+                notes.append("\(outsideStrategy) requests logged before --at weigh 0 under \(strategy.strategy) and were not counted\(why)")
+            }
         } else if untimed > 0 {
             notes.append("\(untimed) requests had no readable time and were decayed as if logged last")
         }

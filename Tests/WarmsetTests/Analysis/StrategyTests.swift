@@ -104,6 +104,16 @@ struct StrategyTests {
         }
     }
 
+    @Test("recent:H on requests over 1,074 half-lives before --at: they weigh 0, and the note says why and what to do")
+    func recentOnVeryOldRequests() throws {
+        let at = BacktestFixture.day0 + 3 * BacktestFixture.day
+        let path = try BacktestFixture.write([(BacktestFixture.day0, "/old"), (BacktestFixture.day0 + 60, "/old"), (at - 30, "/new")])
+        let run = try TestSupport.run(["analyze", path, "--exact", "--output-format", "tsv", "--strategy", "recent:1m", "--at", Backtest.iso8601(at)])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.split(separator: "\n").map { String($0.split(separator: "\t")[0]) } == ["/new"], "\(run.stdout)")
+        #expect(run.stderr.contains("2 requests logged before --at weigh 0 under recent:1m and were not counted (logged over 1,074 half-lives before it"), "\(run.stderr)")
+    }
+
     @Test("without the new options, and with --strategy frequency alone, the output is byte for byte today's")
     func defaultOutputUnchanged() throws {
         let (requests, _) = BacktestFixture.morningRush()
