@@ -14,9 +14,8 @@ import WarmsetWarm
 ///     /big/N           200 with N bytes
 ///     /slow/NAME       answers after 5 seconds
 ///     /connections     the count of connections accepted, not itself counted as a request
-final class FetchTestServer: @unchecked Sendable {
-    let port: Int
-    private let process: Process
+final class FetchTestServer: Sendable {
+    private let server: PythonServer
 
     static let script = #"""
         import socket, sys, threading, time
@@ -69,23 +68,16 @@ final class FetchTestServer: @unchecked Sendable {
         """#
 
     init() throws {
-        let started = try PythonServer.start(["-c", Self.script])
-        process = started.process
-        port = started.port
+        server = try PythonServer(["-c", Self.script])
     }
 
-    var base: String { "http://127.0.0.1:\(port)" }
+    var port: Int { server.port }
+    var base: String { server.base }
 
     /// The connections accepted so far (the one asking not counted).
     func connections() throws -> Int {
-        let fetch = try WarmTestKit.run(
-            "/usr/bin/env", ["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())", base + "/connections"])
-        return try #require(Int(fetch.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "GET /connections: \(fetch.stderr)")
-    }
-
-    deinit {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let body = try server.get("/connections")
+        return try #require(Int(body.trimmingCharacters(in: .whitespacesAndNewlines)), "GET /connections: \(body)")
     }
 }
 

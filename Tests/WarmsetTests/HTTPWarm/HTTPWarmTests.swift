@@ -3,17 +3,15 @@ import Testing
 import WarmsetWarm
 
 /// Tests/Support/cache.py: an HTTP server with its own cache that counts hits and misses.
-final class WarmCacheServer: @unchecked Sendable {
-    let port: Int
-    private let process: Process
+final class WarmCacheServer: Sendable {
+    private let server: PythonServer
 
     init(other: String? = nil) throws {
-        let started = try PythonServer.start([WarmTestKit.repoRoot.appendingPathComponent("Tests/Support/cache.py").path] + (other.map { [$0] } ?? []))
-        process = started.process
-        port = started.port
+        server = try PythonServer([WarmTestKit.repoRoot.appendingPathComponent("Tests/Support/cache.py").path] + (other.map { [$0] } ?? []))
     }
 
-    var base: String { "http://127.0.0.1:\(port)" }
+    var port: Int { server.port }
+    var base: String { server.base }
 
     /// GET `path` (through python3, as WarmOrigin does) and return the X-Cache header.
     func xcache(_ path: String) throws -> String {
@@ -22,22 +20,12 @@ final class WarmCacheServer: @unchecked Sendable {
         return fetch.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func stats() throws -> [String: Any] {
-        let fetch = try WarmTestKit.run(
-            "/usr/bin/env", ["python3", "-c", "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())", base + "/stats"])
-        try #require(fetch.status == 0, "GET /stats failed: \(fetch.stderr)")
-        return try #require(try JSONSerialization.jsonObject(with: Data(fetch.stdout.utf8)) as? [String: Any])
-    }
+    func stats() throws -> [String: Any] { try server.json("/stats") }
 
     /// The requests seen, in order: (path, method, monotonic seconds).
     func requests() throws -> [(path: String, method: String, t: Double)] {
         let list = try stats()["requests"] as? [[String: Any]] ?? []
         return list.map { ($0["path"] as? String ?? "", $0["method"] as? String ?? "", $0["t"] as? Double ?? 0) }
-    }
-
-    deinit {
-        Foundation.kill(process.processIdentifier, SIGKILL)  // see WarmRedisServer.stop
-        process.waitUntilExit()
     }
 }
 

@@ -268,56 +268,29 @@ final class WarmRedisCluster: @unchecked Sendable {
 
 /// The HTTP origin: Tests/Support/origin.py (fast, slow, failing, 404, 429-with-Retry-After,
 /// and /stats counting requests per path).
-final class WarmOrigin: @unchecked Sendable {
-    let port: Int
-    private let process: Process
+final class WarmOrigin: Sendable {
+    private let server: PythonServer
 
     init(slowSeconds: Double = 2) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", WarmTestKit.repoRoot.appendingPathComponent("Tests/Support/origin.py").path, String(slowSeconds)]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line.append(byte)
-        }
-        self.port = try #require(Int(String(decoding: line, as: UTF8.self)), "origin.py did not print its port")
+        server = try PythonServer([WarmTestKit.repoRoot.appendingPathComponent("Tests/Support/origin.py").path, String(slowSeconds)])
     }
 
-    var base: String { "http://127.0.0.1:\(port)" }
+    var port: Int { server.port }
+    var base: String { server.base }
 
     /// Requests per path so far.
     func requests() throws -> [String: Int] {
-        try stats()["requests"] as? [String: Int] ?? [:]
+        try server.json("/stats")["requests"] as? [String: Int] ?? [:]
     }
 
     /// The headers of the last request.
     func lastHeaders() throws -> [String: String] {
-        try stats()["headers"] as? [String: String] ?? [:]
+        try server.json("/stats")["headers"] as? [String: String] ?? [:]
     }
 
     /// The User-Agents seen.
     func userAgents() throws -> [String] {
-        try stats()["user_agents"] as? [String] ?? []
-    }
-
-    /// GET /stats (through python3: Foundation on Linux has no http: in Data(contentsOf:)).
-    private func stats() throws -> [String: Any] {
-        let fetch = try WarmTestKit.run(
-            "/usr/bin/env", ["python3", "-c", "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())", base + "/stats"])
-        try #require(fetch.status == 0, "GET /stats failed: \(fetch.stderr)")
-        return try #require(try JSONSerialization.jsonObject(with: Data(fetch.stdout.utf8)) as? [String: Any])
-    }
-
-    deinit {
-        Foundation.kill(process.processIdentifier, SIGKILL)  // see WarmRedisServer.stop
-        process.waitUntilExit()
+        try server.json("/stats")["user_agents"] as? [String] ?? []
     }
 }
 
