@@ -136,45 +136,36 @@ enum RedisTLSRelay {
 
     /// Why the handshake (or the PING after it) failed, as one sentence with the fix.
     static func handshakeError(_ error: any Error, host: String, settings: RedisTLSSettings, server: String) -> RedisError {
-        let text = "\(error)"
         func failed(_ message: String, hint: String?) -> RedisError {
             RedisError(.connect, server: server, operation: "TLS handshake", message: message, hint: hint)
         }
-        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+        // A plain Redis reads a ClientHello as the start of an inline command and waits for its
+        // end: usually a timeout (the probe's), sometimes a close or a reply that is not TLS.
+        let probe = error is RedisTLSProbe.Closed || error is RedisTLSProbe.TimedOut
+        switch TLSFailure.of(error, hasClientCertificate: settings.certificateFile != nil) ?? (probe ? .notTLS : nil) {
+        case .wrongName:
             return failed(
                 "the server's certificate is not for '\(host)'",
                 hint: "connect by a name (or IP address) that its certificate lists as a subject alternative name")
-        }
-        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+        case .untrusted:
             return failed(
                 "certificate verify failed: the server's certificate is not signed by a trusted CA",
                 hint: settings.caFile == nil
                     ? "give --tls-ca FILE with the CA that signed the server's certificate"
                     : "give --tls-ca FILE with the CA that signed the server's certificate (\(settings.caFile ?? "") did not)")
-        }
-        if text.contains("CERTIFICATE_REQUIRED") || text.contains("HANDSHAKE_FAILURE") && settings.certificateFile == nil {
-            return failed(
-                "the server requires a client certificate",
-                hint: "give --tls-cert FILE and --tls-key FILE signed by a CA the server trusts")
-        }
-        if text.contains("BAD_CERTIFICATE") || text.contains("UNKNOWN_CA") || text.contains("CERTIFICATE_UNKNOWN") {
-            return failed(
-                "the server refused warmset's client certificate",
-                hint: "give --tls-cert FILE and --tls-key FILE signed by a CA the server trusts")
-        }
-        if text.contains("WRONG_VERSION_NUMBER") || text.contains("PACKET_LENGTH_TOO_LONG") || text.contains("UNEXPECTED_RECORD")
-            || text.contains("HTTP_REQUEST") || error is RedisTLSProbe.Closed || error is RedisTLSProbe.TimedOut
-            || (error as? NIOSSLError) == .uncleanShutdown
-        {
-            // A plain Redis reads a ClientHello as the start of an inline command and waits for
-            // its end: usually a timeout, sometimes a close or a reply that is not TLS.
+        case .clientCertificateRequired:
+            return failed("the server requires a client certificate", hint: "give --tls-cert FILE and --tls-key FILE signed by a CA the server trusts")
+        case .clientCertificateRefused:
+            return failed("the server refused warmset's client certificate", hint: "give --tls-cert FILE and --tls-key FILE signed by a CA the server trusts")
+        case .notTLS:
             return failed(
                 error is RedisTLSProbe.TimedOut
                     ? "the server did not answer the TLS handshake within the connect timeout"
                     : "the server did not answer the TLS handshake",
                 hint: "is this port plain Redis? then use redis://; a rediss:// URL needs the server's tls-port")
+        case nil:
+            return failed("\(error)", hint: nil)
         }
-        return failed(text, hint: nil)
     }
 }
 

@@ -27,6 +27,9 @@ public final class OriginSource: Sendable {
         public var maxRetries: Int = 5
         /// The default User-Agent, `warmset/VERSION`.
         public var userAgent: String = "warmset"
+        /// For an https template: a PEM file of the certificate authorities the origin is
+        /// verified against instead of the system's (`--tls-ca`); nil for the system's.
+        public var trustRootsFile: String?
 
         /// Settings for `template`.
         public init(template: OriginTemplate) {
@@ -48,6 +51,7 @@ public final class OriginSource: Sendable {
         fetch.requestTimeout = settings.requestTimeout
         fetch.maxRetries = settings.maxRetries
         fetch.followRedirects = true
+        fetch.trustRootsFile = settings.trustRootsFile
         self.fetcher = HTTPFetcher(fetch, guard: settings.template.requestGuard, bucket: bucket, ledger: ledger)
     }
 

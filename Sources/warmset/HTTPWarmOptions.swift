@@ -47,6 +47,7 @@ struct HTTPWarmOptions: ParsableArguments {
         settings.failureLimit = try WarmOptions.usageError { () throws(WarmError) in try FailureLimit.parse(options.maxFailures) }
         settings.connectTimeout = options.connectTimeout
         settings.timeout = options.timeout
+        settings.trustRootsFile = options.tlsCa
         settings.nodes = try httpNodes.map { text in try WarmOptions.usageError { () throws(WarmError) in try HTTPNode(text) } }
         guard Set(settings.nodes).count == settings.nodes.count else { throw ValidationError("--http-node: a node is given twice") }
         settings.variants = try variants.map { text in

@@ -103,7 +103,7 @@ struct WarmOptions: ParsableArguments {
     var timeout: Double = 30
 
     @Option(help: ArgumentHelp(
-        "rediss:// only: trust the CA certificates of this PEM file instead of the system's roots, e.g. --tls-ca ca.pem for rediss://cache:6380. The server's name (the URL's host) is always checked.",
+        "Trust the CA certificates of this PEM file instead of the system's roots, for every TLS connection of the run: rediss:// (--redis, --copy-from), an https:// --origin and an https:// --http URL, e.g. --tls-ca ca.pem for rediss://cache:6380 or --origin https://api.internal/p/{1}. The server's name (the URL's host) is always checked.",
         valueName: "file"))
     var tlsCa: String?
 
@@ -161,13 +161,21 @@ struct WarmOptions: ParsableArguments {
         return seconds
     }
 
-    /// The TLS options need a `rediss://` URL (the target's or --copy-from's) and files that load;
-    /// `--tls-insecure` warns on every run.
+    /// The TLS options need a `rediss://` URL (the target's or --copy-from's), or for `--tls-ca`
+    /// alone an https:// `--origin` or `--http` URL, and files that load; `--tls-insecure` warns
+    /// on every run.
     private func checkTLS(for target: WarmTarget) throws {
         guard tls.anyGiven else { return }
         let urls = [target.redisURL, copyFrom].compactMap { $0 }.filter { !$0.hasPrefix("memcached://") }
-        guard try urls.contains(where: { text in try usage { () throws(RedisError) in try RedisURL.parse(text) }.tls }) else {
-            throw ValidationError("--tls-ca, --tls-cert, --tls-key and --tls-insecure are for a rediss:// URL (--redis or --copy-from); this run has none")
+        let rediss = try urls.contains(where: { text in try usage { () throws(RedisError) in try RedisURL.parse(text) }.tls })
+        var https = origin?.lowercased().hasPrefix("https://") ?? false
+        if case .http(let base) = target, base.lowercased().hasPrefix("https://") { https = true }
+        guard rediss || (https && tlsCert == nil && tlsKey == nil && !tlsInsecure) else {
+            if https {
+                throw ValidationError("--tls-cert, --tls-key and --tls-insecure are for a rediss:// URL (--redis or --copy-from); for an https:// origin or cache only --tls-ca applies")
+            }
+            throw ValidationError(
+                "--tls-ca, --tls-cert, --tls-key and --tls-insecure are for a rediss:// URL (--redis or --copy-from), and --tls-ca also for an https:// --origin or --http; this run has none")
         }
         try usage { () throws(RedisError) in try tls.check() }
         if tlsInsecure {
@@ -252,6 +260,7 @@ struct WarmOptions: ParsableArguments {
         o.concurrency = concurrency
         o.connectTimeout = connectTimeout
         o.requestTimeout = timeout
+        o.trustRootsFile = tlsCa
         return o
     }
 

@@ -118,9 +118,8 @@ struct HTTPFleetTests {
         for node in 0..<2 { #expect(fleet.cachedFiles(node: node) == 1) }
     }
 
-    /// In process (the command line has no option for a test CA yet): the nodes of an https
-    /// fleet get the base URL's name as TLS server name and Host, and its certificate is checked
-    /// against that name, not the node's address.
+    /// In process: the nodes of an https fleet get the base URL's name as TLS server name and
+    /// Host, and its certificate is checked against that name, not the node's address.
     @Test func httpsNodesGetTheBaseNameAsServerNameAndHost() throws {
         let fleet = try NginxFleet(nodes: 2, tls: true)
         func warm(_ baseURL: String) throws -> WarmReport {
@@ -140,6 +139,51 @@ struct HTTPFleetTests {
         let wrongName = try warm("https://other.test:\(fleet.nodePorts[0])")
         #expect(wrongName.warmed == 0 && wrongName.failedByReason == ["http_error": 5], "a certificate for shop.test does not pass for other.test")
         #expect(try fleet.nodeRequests().count == 10, "no request was sent over a connection whose certificate failed")
+    }
+
+    /// `--tls-ca` on the command line: an https fleet (`--http`) and an https `--origin` are
+    /// verified against the test's own CA; without it the system's roots refuse both, key by
+    /// key; `--tls-cert` with no rediss:// URL is a usage error.
+    @Test func tlsCATrustsHTTPSCachesAndOrigins() throws {
+        let fleet = try NginxFleet(nodes: 2, tls: true)
+        let ca = fleet.directory.appendingPathComponent("cert.pem").path
+        let keys = try jsonl((0..<5).map { "/t/\($0)" })
+        let http = ["warm", keys, "--http", "https://shop.test:\(fleet.nodePorts[0])", "--http-node", fleet.nodes[0], "--http-node", fleet.nodes[1]]
+        let trusted = try WarmTestKit.warmset(http + ["--tls-ca", ca])
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        for node in 0..<2 { #expect(fleet.cachedFiles(node: node) == 5) }
+        let report = try reportFile()
+        let requestsBefore = try fleet.nodeRequests().count
+        let untrusted = try WarmTestKit.warmset(http + ["--report", report.path])
+        #expect(untrusted.status == 2, "\(untrusted.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any])
+        #expect((json["failed_by_reason"] as? [String: Int]) == ["http_error": 5], "\(json)")
+        let detail = (json["failures"] as? [[String: Any]])?.first?["detail"] as? String ?? ""
+        #expect(detail.contains("the server's certificate is not trusted") && detail.contains("--tls-ca") && !detail.contains(" at /"), "\(detail)")
+        #expect(try fleet.nodeRequests().count == requestsBefore, "nothing was requested over an untrusted connection")
+
+        let otherName = try WarmTestKit.warmset(
+            ["warm", keys, "--http", "https://other.test:\(fleet.nodePorts[0])", "--http-node", fleet.nodes[0], "--tls-ca", ca, "--report", report.path])
+        #expect(otherName.status == 2)
+        let otherJSON = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any])
+        let otherDetail = (otherJSON["failures"] as? [[String: Any]])?.first?["detail"] as? String ?? ""
+        #expect(otherDetail.contains("the server's certificate is not for this host name"), "\(otherDetail)")
+
+        let redis = try WarmRedisServer()
+        let origin = try ["warm", keys, "--redis", redis.urlString(), "--origin", "https://127.0.0.1:\(#require(fleet.originTLSPort))/o/{key}", "--ttl", "60"]
+        let originCA = fleet.directory.appendingPathComponent("origin-cert.pem").path
+        let fetched = try WarmTestKit.warmset(origin + ["--tls-ca", originCA])
+        #expect(fetched.status == 0, "\(fetched.stderr)")
+        #expect(try redis.command(["GET", "k3"]).first?.textValue == "page /o/k3 \n", "the value is the https origin's body")
+        _ = try redis.command(["FLUSHALL"])
+        let refused = try WarmTestKit.warmset(origin + ["--report", report.path])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        let refusedJSON = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any])
+        #expect((refusedJSON["failed_by_reason"] as? [String: Int]) == ["origin_error": 5], "\(refusedJSON)")
+        #expect(try redis.command(["DBSIZE"]).first?.intValue == 0)
+
+        let misuse = try WarmTestKit.warmset(http + ["--tls-ca", ca, "--tls-cert", ca])
+        #expect(misuse.status == 64 && misuse.stderr.contains("for an https:// origin or cache only --tls-ca applies"), "\(misuse.stderr)")
     }
 
     @Test func oneRateLimitCoversEveryNodeAndVariant() throws {

@@ -18,6 +18,8 @@ import Testing
 final class NginxFleet: @unchecked Sendable {
     let directory: URL
     let originPort: Int
+    /// With `tls`: the origin's https port (its certificate, `origin-cert.pem`, names 127.0.0.1).
+    let originTLSPort: Int?
     let nodePorts: [Int]
     private let process = ServerProcess()
 
@@ -29,6 +31,7 @@ final class NginxFleet: @unchecked Sendable {
         }
         directory = try WarmTestKit.temporaryDirectory()
         originPort = try WarmTestKit.freePort()
+        originTLSPort = tls ? try WarmTestKit.freePort() : nil
         nodePorts = try (0..<nodes).map { _ in try WarmTestKit.freePort() }
         let d = directory.path
         if tls { try Self.makeCertificate(in: directory) }
@@ -50,6 +53,7 @@ final class NginxFleet: @unchecked Sendable {
                 log_format node '$msec $server_port $host "$http_accept_encoding" $request_uri $upstream_cache_status "$ssl_server_name"';
                 server {
                     listen 127.0.0.1:\(originPort);
+                    \(originTLSPort.map { "listen 127.0.0.1:\($0) ssl; ssl_certificate \(d)/origin-cert.pem; ssl_certificate_key \(d)/origin-key.pem;" } ?? "")
                     access_log \(d)/origin.log;
                     location / { return 200 "page $uri $http_accept_encoding\\n"; }
                     location /cf/ { add_header CF-Cache-Status HIT; return 200 "cf\\n"; }
@@ -154,14 +158,18 @@ final class NginxFleet: @unchecked Sendable {
         }
     }
 
-    /// A self-signed certificate for `shop.test` (`cert.pem`, also the trust root) and its key.
+    /// A self-signed certificate for `shop.test` (`cert.pem`, also the trust root) and its key,
+    /// and one for the origin's https port, for 127.0.0.1 only (`origin-cert.pem`): apart, so
+    /// that the nodes' certificate names no address (a name check would pass on it).
     private static func makeCertificate(in directory: URL) throws {
         let d = directory.path
-        let made = try WarmTestKit.run("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-            "-subj", "/CN=shop.test", "-addext", "subjectAltName=DNS:shop.test", "-keyout", "\(d)/key.pem", "-out", "\(d)/cert.pem",
-        ])
-        try #require(made.status == 0, "openssl: \(made.stderr)")
+        for (name, subject, altNames) in [("", "shop.test", "DNS:shop.test"), ("origin-", "127.0.0.1", "IP:127.0.0.1")] {
+            let made = try WarmTestKit.run("/usr/bin/openssl", [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                "-subj", "/CN=\(subject)", "-addext", "subjectAltName=\(altNames)", "-keyout", "\(d)/\(name)key.pem", "-out", "\(d)/\(name)cert.pem",
+            ])
+            try #require(made.status == 0, "openssl: \(made.stderr)")
+        }
     }
 
     /// How many requests reached the origin (the start-up probe's not counted).
