@@ -14,6 +14,16 @@ struct WarmPiecesTests {
         #expect(try OriginTemplate("http://api/{key}").url(for: WarmEntry(key: "a:b")) == "http://api/a:b")
     }
 
+    @Test("{key} and {N} encode every byte outside RFC 3986's unreserved set and :@!$&'()*+,;= as %XX, as a byte-by-byte reference does")
+    func percentEncodingMatchesAReference() throws {
+        let key = String(decoding: Array(0x20...0x7E).map(UInt8.init) + Array("é€/?#%".utf8), as: UTF8.self)
+        let keep = Set(Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:@!$&'()*+,;=".utf8))
+        let expected = key.utf8.map { keep.contains($0) ? String(UnicodeScalar($0)) : String(format: "%%%02X", $0) }.joined()
+        let template = try OriginTemplate("http://api/v/{key}/{1}")
+        #expect(template.url(for: WarmEntry(key: key, captures: [key])) == "http://api/v/\(expected)/\(expected)")
+        #expect(template.url(for: WarmEntry(key: "product:0000001", captures: ["7"])) == "http://api/v/product:0000001/7", "nothing to encode")
+    }
+
     @Test(arguments: ["api/{key}", "http://api/{nope}", "http://api/{key", "http://api/{0}"])
     func badTemplates(_ text: String) {
         #expect(throws: WarmError.self) { _ = try OriginTemplate(text) }
