@@ -11,11 +11,8 @@ struct BacktestLaneTests {
     /// Two days of seeded traffic over 3,000 keys (Zipf-like), each request jittered up to
     /// 3 s: many keys first seen in different chunks, and files out of order.
     static func traffic(seed: UInt64) -> [(time: Int64, path: String)] {
-        var state = seed
-        func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state >> 33
-        }
+        var rng = SplitMix(seed: seed)
+        func next() -> UInt64 { rng.next() }
         var out: [(time: Int64, path: String)] = []
         var t = BacktestFixture.day0
         while t < BacktestFixture.day0 + 2 * BacktestFixture.day {
