@@ -18,9 +18,9 @@ import WarmsetSketch
 ///
 /// Several lanes count unweighted sketches (the merged sketch is the sum of the lanes'
 /// sketches: the same ε·N bound) and unweighted exact tables (the merge is exactly the
-/// single-threaded table), and hand requests to a sink per lane that the caller merges in input
-/// order (the backtest's recorders, `BacktestRecorder.merged`). Line numbers in malformed samples are renumbered from each chunk's
-/// line count, so they match a single-threaded run.
+/// single-threaded table), or hand requests to a sink per lane that the caller merges in input
+/// order (the backtest's recorders, `BacktestRecorder.merged`). Line numbers in malformed
+/// samples are renumbered from each chunk's line count, so they match a single-threaded run.
 struct LaneRun {
     /// What the lanes found, merged.
     struct Outcome {

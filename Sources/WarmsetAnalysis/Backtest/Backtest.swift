@@ -84,6 +84,7 @@ public enum Backtest {
         let unused = KeyCounting.exact(ExactCounter())
         let lanes = laneCount ?? LaneRun.laneCount(analysis, counter: unused, counterOverride: false, weighted: false)
         let recorders = (0..<lanes).map(make)
+        result.parseLanes = lanes
         let run = try LaneRun(
             analysis, compiled: compiled, counter: unused, sinks: recorders, lanes: lanes,
             threads: LaneRun.parseThreads(lanes: lanes, analysis, allGzip: inputs.allGzip), sampleLimit: malformedSampleLimit)

@@ -90,6 +90,8 @@ public struct BacktestResult: Sendable {
     /// Requests counted with a readable time, and those whose time could not be read.
     public var requestsTimed = 0
     public var requestsUntimed = 0
+    /// The parse lanes the logs were read on (not printed: every figure is the same on any number).
+    public var parseLanes = 1
     /// Distinct keys over all counted requests.
     public var distinctKeys = 0
     /// The oldest and newest counted request's log time.

@@ -79,12 +79,14 @@ struct BacktestLaneTests {
         let at: [Int64] = [BacktestFixture.day0 + BacktestFixture.day + 9 * 3600, BacktestFixture.day0 + BacktestFixture.day + 20 * 3600 + 77]
         for inputs in [[a, b], [a, "\(b).gz"]] {
             let one = try Backtest.run(Self.configuration(inputs, lanes: 1, at: at))
+            #expect(one.parseLanes == 1)
             #expect(one.rows.count == 2 * 3 * 3)
             #expect(one.rows.contains { $0.hitShare > 0.5 }, "the fixture has warm sets worth measuring")
             for lanes in [2, 3] {
                 let c = Self.configuration(inputs, lanes: lanes, at: at)
                 #expect(LaneRun.laneCount(c.analysis, counter: .exact(ExactCounter()), counterOverride: false, weighted: false) == lanes)
                 let split = try Backtest.run(c)
+                #expect(split.parseLanes == lanes, "the backtest read on the lanes, not on one")
                 #expect(split.rows == one.rows, "\(lanes) lanes, \(inputs)")
                 #expect(split.aggregates == one.aggregates)
                 #expect(split.distinctKeys == one.distinctKeys && split.requestsTimed == one.requestsTimed)
