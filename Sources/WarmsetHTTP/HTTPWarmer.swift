@@ -109,7 +109,7 @@ public enum HTTPCacheStatus {
     public static let names: Set<String> = ["hit", "miss", "expired", "stale", "updating", "revalidated", "bypass", "dynamic"]
 
     /// `hit`, `miss`, one of `names`, `other`, or `unknown` when no header tells.
-    public static func of(_ headers: HTTPHeaders) -> String {
+    public static func of(_ headers: HTTPResponseHeaders) -> String {
         if let value = headers.first(name: "X-Cache-Status") ?? headers.first(name: "CF-Cache-Status") {
             let name = value.trimmingCharacters(in: .whitespaces).lowercased()
             return names.contains(name) ? name : "other"

@@ -61,9 +61,9 @@ final class HTTPRoutePool: Sendable {
 
     let route: HTTPFetcher.Route
     let fetcher: HTTPFetcher.Shared
-    /// The head of each variant's requests: method, `Host`, `User-Agent`, the headers; the URI
-    /// is set per request.
-    let heads: [HTTPRequestHead]
+    /// Each variant's request, encoded but for its target: method, `Host`, `User-Agent`, the
+    /// headers.
+    let templates: [HTTPRequestTemplate]
     /// nil for http.
     let tls: NIOSSLContext?
     /// Why https cannot be used on this route (the trust roots file does not load); nil when it can.
@@ -78,9 +78,9 @@ final class HTTPRoutePool: Sendable {
     private let connecting = Atomic(0)
     static let maxConnecting = 1
 
-    init(route: HTTPFetcher.Route, heads: [HTTPRequestHead], connections count: Int, fetcher: HTTPFetcher.Shared) {
+    init(route: HTTPFetcher.Route, templates: [HTTPRequestTemplate], connections count: Int, fetcher: HTTPFetcher.Shared) {
         self.route = route
-        self.heads = heads
+        self.templates = templates
         self.fetcher = fetcher
         var tls: NIOSSLContext?
         var tlsFailure: String?
@@ -177,7 +177,7 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
         /// The token was granted and the request is being sent (or connected for): from here
         /// on the deadline holds, and a close of the connection concerns it.
         var sent = false
-        var head: HTTPResponseHead?
+        var head: HTTPResponseParser.Head?
         var body: ByteBuffer?
         var bodyBytes = 0
     }
@@ -223,7 +223,7 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     private func send() {
         guard var job else { return }
         armWatchdog()
-        guard let handler, channel != nil else {
+        guard let handler, let channel else {
             connect()
             return
         }
@@ -232,10 +232,10 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
         job.body = nil
         job.bodyBytes = 0
         self.job = job
-        var head = pool.heads[job.batch.requests[job.index].variant]
-        if job.redirects > 0 && head.method != .HEAD { head.method = .GET }
-        head.uri = RequestGuard.requestTarget(job.url)
-        handler.write(head)
+        let template = pool.templates[job.batch.requests[job.index].variant]
+        var request = channel.allocator.buffer(capacity: template.capacity(for: job.url))
+        template.write(job.url, asGET: job.redirects > 0 && template.method != .HEAD, into: &request)
+        handler.write(request, noBody: template.method == .HEAD)
     }
 
     private func connect() {
@@ -265,7 +265,6 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName)) }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -302,7 +301,7 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
 
     // MARK: the handler's events
 
-    func received(_ part: HTTPClientResponsePart, from handler: HTTPConnectionHandler) {
+    func received(_ part: HTTPResponseParser.Event, from handler: HTTPConnectionHandler) {
         // `job` is changed in place: a copy would make each body chunk copy the body so far.
         guard handler === self.handler, job != nil else { return }
         switch part {
@@ -338,9 +337,10 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     private func responded() {
         guard let job, let head = job.head else { return }
         served += 1
-        if !head.isKeepAlive { close() }
-        let response = HTTPFetcher.Response(status: head.status, headers: head.headers, body: job.body, bodyBytes: job.bodyBytes)
-        let code = Int(head.status.code)
+        if !head.keepAlive { close() }
+        let response = HTTPFetcher.Response(
+            status: HTTPResponseStatus(statusCode: head.status), headers: head.headers, body: job.body, bodyBytes: job.bodyBytes)
+        let code = head.status
         guard settings.followRedirects, [301, 302, 303, 307, 308].contains(code), let location = head.headers.first(name: "Location")
         else {
             complete(.response(response, redirects: job.redirects))
@@ -392,14 +392,16 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     }
 }
 
-/// The last handler of a connection's pipeline: hands the decoded response parts and the
-/// connection's end to its `HTTPConnection`, and writes requests.
+/// The last handler of a connection's pipeline (after TLS, for https): writes requests, parses
+/// the bytes that come back (`HTTPResponseParser`) and hands the responses and the connection's
+/// end to its `HTTPConnection`.
 final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {  // used on its channel's event loop only
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let connection: HTTPConnection
     private var context: ChannelHandlerContext?
+    private var parser = HTTPResponseParser()
     private var error: (any Error)?
 
     init(_ connection: HTTPConnection) { self.connection = connection }
@@ -407,15 +409,23 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable { 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// Writes one request without a body.
-    func write(_ head: HTTPRequestHead) {
+    /// Writes one request without a body (its bytes, `HTTPRequestTemplate`'s); `noBody` for a
+    /// `HEAD`, whose response has none.
+    func write(_ request: ByteBuffer, noBody: Bool) {
         guard let context else { return }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        parser.expectResponse(noBody: noBody)
+        context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        connection.received(unwrapInboundIn(data), from: self)
+        var bytes = unwrapInboundIn(data)
+        do {
+            // One event at a time: the connection may write its next request from an `.end`,
+            // which sets the parser for that request's response.
+            while let event = try parser.next(&bytes) { connection.received(event, from: self) }
+        } catch {
+            errorCaught(context: context, error: error)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -424,6 +434,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable { 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A body without a length ends with the connection.
+        if error == nil, let end = parser.endOfInput() { connection.received(end, from: self) }
         connection.closed(self, error: error)
     }
 }
@@ -438,6 +450,8 @@ enum HTTPFetchError: Error, CustomStringConvertible {
     case bodyTooLarge(Int)
     /// https cannot be set up.
     case tls(String)
+    /// The bytes that came back are not an HTTP/1.x response; why.
+    case malformed(String)
 
     var description: String {
         switch self {
@@ -445,6 +459,7 @@ enum HTTPFetchError: Error, CustomStringConvertible {
         case .closed: "the server closed the connection before the response was complete"
         case .bodyTooLarge(let limit): "the response body is over \(limit) bytes"
         case .tls(let why): why
+        case .malformed(let why): "the response is not valid HTTP/1.1: \(why)"
         }
     }
 }

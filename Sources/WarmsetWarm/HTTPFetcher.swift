@@ -127,14 +127,14 @@ public final class HTTPFetcher: Sendable {
         /// The status.
         public var status: HTTPResponseStatus
         /// The headers.
-        public var headers: HTTPHeaders
+        public var headers: HTTPResponseHeaders
         /// The body; nil when it was empty or not kept (`Settings.keepBody`).
         public var body: ByteBuffer?
         /// The body's length in bytes, kept or not.
         public var bodyBytes: Int
 
         /// A response with `status`, `headers` and `body` (`bodyBytes` long).
-        public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?, bodyBytes: Int) {
+        public init(status: HTTPResponseStatus, headers: HTTPResponseHeaders, body: ByteBuffer?, bodyBytes: Int) {
             self.status = status
             self.headers = headers
             self.body = body
@@ -223,17 +223,18 @@ public final class HTTPFetcher: Sendable {
         let variants = settings.variants.isEmpty ? [[]] : settings.variants
         let perRoute = (max(1, settings.concurrency) + routes.count - 1) / max(1, routes.count)
         self.pools = routes.map { route in
-            let heads = variants.map { variant in
-                var headers = HTTPHeaders()
-                headers.add(name: "Host", value: route.hostHeader ?? route.requestGuard.authority)
+            let templates = variants.map { variant in
+                var headers = [("Host", route.hostHeader ?? route.requestGuard.authority)]
                 for (name, value) in settings.headers where !variant.contains(where: { $0.0.caseInsensitiveCompare(name) == .orderedSame }) {
-                    headers.add(name: name, value: value)
+                    headers.append((name, value))
                 }
-                for (name, value) in variant { headers.add(name: name, value: value) }
-                if !headers.contains(name: "User-Agent") { headers.add(name: "User-Agent", value: settings.userAgent) }
-                return HTTPRequestHead(version: .http1_1, method: settings.method, uri: "/", headers: headers)
+                headers += variant
+                if !headers.contains(where: { $0.0.caseInsensitiveCompare("User-Agent") == .orderedSame }) {
+                    headers.append(("User-Agent", settings.userAgent))
+                }
+                return HTTPRequestTemplate(method: settings.method, headers: headers)
             }
-            return HTTPRoutePool(route: route, heads: heads, connections: perRoute, fetcher: shared)
+            return HTTPRoutePool(route: route, templates: templates, connections: perRoute, fetcher: shared)
         }
     }
 
@@ -315,16 +316,20 @@ public final class HTTPFetcher: Sendable {
     }
 
     /// A header line `Name: value` (`--header`, `--variant`) as a name and a value: the one
-    /// parser of header options.
-    /// - Throws: `WarmError` when there is no `:` or no name.
+    /// parser of header options. An error names the header, never its value (it may be a token).
+    /// - Throws: `WarmError` when there is no `:`, no name, or a line break (which would end the
+    ///   request's head early).
     public static func headerLine(_ text: String, option: String) throws(WarmError) -> (String, String) {
         guard let colon = text.firstIndex(of: ":"), colon > text.startIndex else {
-            throw WarmError("\(option) '\(text)'", "expected 'Name: value', e.g. 'Accept-Encoding: br'")
+            throw WarmError(option, "a header has no 'Name:' (\(text.count) characters); expected 'Name: value', e.g. 'Accept-Encoding: br'")
         }
         let name = text[..<colon].trimmingCharacters(in: .whitespaces)
         let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty, !name.contains(where: { $0 == " " || $0 == "\t" }) else {
-            throw WarmError("\(option) '\(text)'", "the header name is empty or holds a space; expected 'Name: value'")
+            throw WarmError("\(option) '\(name):'", "the header name is empty or holds a space; expected 'Name: value'")
+        }
+        if text.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) {
+            throw WarmError("\(option) '\(name):'", "the header holds a line break or a NUL byte, which cannot be sent")
         }
         return (name, value)
     }

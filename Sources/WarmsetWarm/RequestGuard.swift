@@ -122,16 +122,21 @@ public struct RequestGuard: Sendable, Equatable {
 
     /// The request target of an absolute URL that `allows` (or that was built on a base URL it
     /// allows and a path `unsafePath` passed): what follows the authority, `/` when nothing does.
-    /// A scan of the bytes, no URL parse: it runs once per request.
     public static func requestTarget(_ url: String) -> String {
+        guard let start = requestTargetStart(url) else { return "/" }
+        return url.utf8[start] == UInt8(ascii: "?") ? "/" + url[start...] : String(url[start...])
+    }
+
+    /// Where `url`'s request target starts (its first `/` or `?` after the authority), or nil
+    /// when nothing follows the authority: a scan of the bytes, no URL parse, no allocation, as
+    /// it runs once per request. A target starting with `?` is sent after a `/`.
+    static func requestTargetStart(_ url: String) -> String.Index? {
         let bytes = url.utf8
         var start = bytes.startIndex
         if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) {
             start = bytes.index(colon, offsetBy: 3)
         }
-        guard let end = bytes[start...].firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }) else { return "/" }
-        let target = Substring(bytes[end...])
-        return target.hasPrefix("?") ? "/" + target : String(target)
+        return bytes[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }
     }
 
     /// The absolute URL a `Location` header points to from `url`, if it stays on this host.
