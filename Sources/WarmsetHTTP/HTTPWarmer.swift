@@ -110,19 +110,23 @@ public enum HTTPCacheStatus {
 
     /// `hit`, `miss`, one of `names`, `other`, or `unknown` when no header tells.
     public static func of(_ headers: HTTPResponseHeaders) -> String {
-        if let value = headers.first(name: "X-Cache-Status") ?? headers.first(name: "CF-Cache-Status") {
-            let name = value.trimmingCharacters(in: .whitespaces).lowercased()
+        switch headers.first(oneOf: headerNames) {
+        case (0, let value)?, (1, let value)?:
+            let name = value.lowercased()
             return names.contains(name) ? name : "other"
-        }
-        if let value = headers.first(name: "X-Cache") {
+        case (2, let value)?:
             let upper = value.uppercased()
             return upper.contains("HIT") ? "hit" : upper.contains("MISS") ? "miss" : "other"
-        }
-        if let value = headers.first(name: "Age"), let age = Int(value.trimmingCharacters(in: .whitespaces)) {
+        case (_, let value)?:
+            guard let age = Int(value) else { return "unknown" }
             return age > 0 ? "hit" : "miss"
+        case nil:
+            return "unknown"
         }
-        return "unknown"
     }
+
+    /// The headers that tell, the first-wanted first (looked up in one pass over a response's).
+    private static let headerNames = HTTPResponseHeaders.Names(["X-Cache-Status", "CF-Cache-Status", "X-Cache", "Age"])
 }
 
 /// Warms whatever caches behind a URL (an application's in-process cache, an nginx

@@ -221,20 +221,21 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
 
     /// Writes the job's request, connecting first when there is no connection.
     private func send() {
-        guard var job else { return }
+        // `job` is read and changed in place: each copy of it retains and releases its parts.
+        guard let variant = job.map({ $0.batch.requests[$0.index].variant }) else { return }
         armWatchdog()
         guard let handler, let channel else {
             connect()
             return
         }
-        job.reused = served > 0
-        job.head = nil
-        job.body = nil
-        job.bodyBytes = 0
-        self.job = job
-        let template = pool.templates[job.batch.requests[job.index].variant]
-        var request = channel.allocator.buffer(capacity: template.capacity(for: job.url))
-        template.write(job.url, asGET: job.redirects > 0 && template.method != .HEAD, into: &request)
+        job?.reused = served > 0
+        job?.head = nil
+        job?.body = nil
+        job?.bodyBytes = 0
+        guard let url = job?.url, let redirects = job?.redirects else { return }
+        let template = pool.templates[variant]
+        var request = channel.allocator.buffer(capacity: template.capacity(for: url))
+        template.write(url, asGET: redirects > 0 && template.method != .HEAD, into: &request)
         handler.write(request, noBody: template.method == .HEAD)
     }
 
@@ -324,10 +325,9 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
         guard handler === self.handler else { return }
         close()
         // A request still waiting for its token opens a new connection when it gets one.
-        guard var job, job.sent else { return }
+        guard let job, job.sent else { return }
         if job.reused && job.head == nil && !job.resent {
-            job.resent = true
-            self.job = job
+            self.job?.resent = true
             send()
             return
         }
@@ -360,19 +360,19 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     /// Makes sure the timer fires by the job's deadline: a timer already set for that time or
     /// earlier is kept (it re-arms itself when it fires), a later one is replaced.
     private func armWatchdog() {
-        guard let job, job.sent else { return }
-        if watchdog != nil && watchdogDeadline <= job.deadline { return }
+        guard job?.sent == true, let deadline = job?.deadline else { return }
+        if watchdog != nil && watchdogDeadline <= deadline { return }
         watchdog?.cancel()
-        watchdogDeadline = job.deadline
-        watchdog = eventLoop.scheduleTask(deadline: job.deadline) { self.watchdogFired() }
+        watchdogDeadline = deadline
+        watchdog = eventLoop.scheduleTask(deadline: deadline) { self.watchdogFired() }
     }
 
     /// One timer per connection, not per request: when it fires, the request in flight (if it
     /// is not a later one whose deadline is still ahead) has timed out.
     private func watchdogFired() {
         watchdog = nil
-        guard let job, job.sent else { return }
-        if job.deadline > .now() {
+        guard job?.sent == true, let deadline = job?.deadline else { return }
+        if deadline > .now() {
             armWatchdog()
             return
         }
@@ -382,8 +382,7 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
 
     /// Hands the job's outcome to the fetcher and takes the next request.
     private func complete(_ outcome: GuardedRequest.Outcome) {
-        guard let job else { return }
-        self.job = nil
+        guard let job = job.take() else { return }
         let request = job.batch.requests[job.index]
         let fetcher = pool.fetcher
         fetcher.observer?(outcome, TokenBucket.now() - job.started, request)

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 
 /// The responses of one HTTP/1.1 client connection that has one request outstanding at a time,
@@ -105,11 +106,11 @@ struct HTTPResponseParser {
                 state = slice.readableBytes == remaining ? .chunkDataEnd : .chunkData(remaining - slice.readableBytes)
                 return .body(slice)
             case .chunkDataEnd:
-                guard let empty = try take(&input, through: Self.lineEnd, { Self.trimmed($0[...]).isEmpty }) else { return nil }
+                guard let empty = try take(&input, through: Self.lineEnd, { Self.trimmed($0, 0..<$0.count).isEmpty }) else { return nil }
                 if !empty { throw HTTPFetchError.malformed("a chunk is longer than its size") }
                 state = .chunkSize
             case .trailers:
-                guard let empty = try take(&input, through: Self.lineEnd, { Self.trimmed($0[...]).isEmpty }) else { return nil }
+                guard let empty = try take(&input, through: Self.lineEnd, { Self.trimmed($0, 0..<$0.count).isEmpty }) else { return nil }
                 if empty {
                     state = .idle
                     return .end
@@ -151,9 +152,15 @@ struct HTTPResponseParser {
         return result
     }
 
+    /// The offset of the first `byte` of `bytes` in `range`, or nil.
+    static func find(_ byte: UInt8, in bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
+        guard !range.isEmpty, let base = bytes.baseAddress, let found = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
+        return UnsafeRawPointer(found) - base
+    }
+
     /// The length of the first line of `bytes` with its LF; nil when it has none.
     private static func lineEnd(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        bytes.firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }
+        find(UInt8(ascii: "\n"), in: bytes, 0..<bytes.count).map { $0 + 1 }
     }
 
     /// The length of the head at the start of `bytes`, up to and with the empty line (LF or
@@ -162,7 +169,7 @@ struct HTTPResponseParser {
     private static func headEnd(_ bytes: UnsafeRawBufferPointer) -> Int? {
         var from = 0
         while from < bytes.count, bytes[from] == UInt8(ascii: "\r") || bytes[from] == UInt8(ascii: "\n") { from += 1 }
-        while let newline = bytes[from...].firstIndex(of: UInt8(ascii: "\n")) {
+        while let newline = find(UInt8(ascii: "\n"), in: bytes, from..<bytes.count) {
             if newline + 1 < bytes.count, bytes[newline + 1] == UInt8(ascii: "\n") { return newline + 2 }
             if newline + 2 < bytes.count, bytes[newline + 1] == UInt8(ascii: "\r"), bytes[newline + 2] == UInt8(ascii: "\n") { return newline + 3 }
             from = newline + 1
@@ -170,26 +177,32 @@ struct HTTPResponseParser {
         return nil
     }
 
-    /// `bytes` without the spaces, tabs, CRs and LFs around them.
-    static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+    /// `range` of `bytes` without the spaces, tabs, CRs and LFs at its ends.
+    static func trimmed(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Range<Int> {
         func isSpace(_ byte: UInt8) -> Bool {
             byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
         }
-        var start = bytes.startIndex
-        var end = bytes.endIndex
+        var start = range.lowerBound
+        var end = range.upperBound
         while start < end && isSpace(bytes[start]) { start += 1 }
         while end > start && isSpace(bytes[end - 1]) { end -= 1 }
-        return bytes[start..<end]
+        return start..<end
+    }
+
+    /// Whether `range` of `bytes` is `lowercase` (ASCII letters compared without case).
+    private static func equal(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
+        HTTPResponseHeaders.equalIgnoringCase(
+            UnsafeRawBufferPointer(rebasing: bytes[range]), UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
     }
 
     /// The size of a chunk from its line: hex digits (15 at most: a size far below `Int.max`),
     /// then perhaps `;` and extensions, which are ignored.
     private static func chunkSize(_ line: UnsafeRawBufferPointer) throws -> Int {
-        var text = trimmed(line[...])
-        if let semicolon = text.firstIndex(of: UInt8(ascii: ";")) { text = trimmed(text[..<semicolon]) }
+        var text = trimmed(line, 0..<line.count)
+        if let semicolon = find(UInt8(ascii: ";"), in: line, text) { text = trimmed(line, text.lowerBound..<semicolon) }
         guard !text.isEmpty, text.count <= 15 else { throw HTTPFetchError.malformed("a chunk size is not a hexadecimal number") }
         var size = 0
-        for byte in text {
+        for byte in line[text] {
             let value: UInt8
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0")
@@ -205,16 +218,17 @@ struct HTTPResponseParser {
     /// The head in `bytes` (its end found by `headEnd`) and the state that reads its body (none
     /// when `noBody`: the request was a `HEAD`); nil for an interim 1xx response, which is skipped.
     private static func head(_ bytes: UnsafeRawBufferPointer, noBody: Bool) throws -> (Head, State)? {
+        let lf = UInt8(ascii: "\n")
         var start = 0
-        while bytes[start] == UInt8(ascii: "\r") || bytes[start] == UInt8(ascii: "\n") { start += 1 }
-        // Safe: `headEnd` found an LF after `start`.
-        let statusEnd = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
-        let statusLine = trimmed(bytes[start..<statusEnd])
-        guard let status = status(statusLine) else {
-            let shown = String(decoding: statusLine.prefix(40), as: UTF8.self)
+        while bytes[start] == UInt8(ascii: "\r") || bytes[start] == lf { start += 1 }
+        // `headEnd` found an LF after `start`.
+        let statusEnd = find(lf, in: bytes, start..<bytes.count) ?? bytes.count
+        let statusLine = trimmed(bytes, start..<statusEnd)
+        guard let status = status(UnsafeRawBufferPointer(rebasing: bytes[statusLine])) else {
+            let shown = String(decoding: bytes[statusLine].prefix(40), as: UTF8.self)
             throw HTTPFetchError.malformed("the status line '\(shown)' is not 'HTTP/1.x NNN reason'")
         }
-        let http11 = statusLine[statusLine.startIndex + 7] != UInt8(ascii: "0")
+        let http11 = bytes[statusLine.lowerBound + 7] != UInt8(ascii: "0")
         if status < 200 {
             if status == 101 { throw HTTPFetchError.malformed("the server switched protocols (101), which was not asked for") }
             return nil
@@ -228,40 +242,43 @@ struct HTTPResponseParser {
         var headersEnd = headersStart
         var lineStart = headersStart
         while lineStart < bytes.count {
-            let newline = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
-            let raw = bytes[lineStart..<newline]
-            let line = trimmed(raw)
+            let newline = find(lf, in: bytes, lineStart..<bytes.count) ?? bytes.count
+            let line = trimmed(bytes, lineStart..<newline)
             if line.isEmpty {
                 headersEnd = lineStart
                 break
             }
-            if raw.first == UInt8(ascii: " ") || raw.first == UInt8(ascii: "\t") {
+            if bytes[lineStart] == UInt8(ascii: " ") || bytes[lineStart] == UInt8(ascii: "\t") {
                 throw HTTPFetchError.malformed("a header line is folded onto the next (obsolete line folding)")
             }
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else {
+            guard let colon = find(UInt8(ascii: ":"), in: bytes, line), colon > line.lowerBound else {
                 throw HTTPFetchError.malformed("a header line has no 'Name:'")
             }
-            let name = line[line.startIndex..<colon]
-            if name.contains(UInt8(ascii: " ")) || name.contains(UInt8(ascii: "\t")) {
+            let name = line.lowerBound..<colon
+            if find(UInt8(ascii: " "), in: bytes, name) != nil || find(UInt8(ascii: "\t"), in: bytes, name) != nil {
                 throw HTTPFetchError.malformed("a header name holds a space")
             }
-            let value = trimmed(line[(colon + 1)...])
+            let value = trimmed(bytes, colon + 1..<line.upperBound)
             switch name.count {
-            case 14 where HTTPResponseHeaders.equalIgnoringCase(name, "content-length".utf8):
-                guard let length = decimal(value) else {
-                    throw HTTPFetchError.malformed("Content-Length '\(String(decoding: value.prefix(20), as: UTF8.self))' is not a length")
+            case 14 where equal(bytes, name, "content-length"):
+                guard let length = decimal(UnsafeRawBufferPointer(rebasing: bytes[value])) else {
+                    throw HTTPFetchError.malformed("Content-Length '\(String(decoding: bytes[value].prefix(20), as: UTF8.self))' is not a length")
                 }
                 if let contentLength, contentLength != length { throw HTTPFetchError.malformed("two Content-Length headers disagree") }
                 contentLength = length
-            case 17 where HTTPResponseHeaders.equalIgnoringCase(name, "transfer-encoding".utf8):
+            case 17 where equal(bytes, name, "transfer-encoding"):
                 transferCoding = true
-                let last = value.lastIndex(of: UInt8(ascii: ",")).map { value[($0 + 1)...] } ?? value
-                chunked = HTTPResponseHeaders.equalIgnoringCase(trimmed(last), "chunked".utf8)
-            case 10 where HTTPResponseHeaders.equalIgnoringCase(name, "connection".utf8):
-                for token in value.split(separator: UInt8(ascii: ",")) {
-                    let token = trimmed(token)
-                    if HTTPResponseHeaders.equalIgnoringCase(token, "close".utf8) { close = true }
-                    if HTTPResponseHeaders.equalIgnoringCase(token, "keep-alive".utf8) { keepAliveToken = true }
+                var last = value.upperBound
+                while last > value.lowerBound && bytes[last - 1] != UInt8(ascii: ",") { last -= 1 }
+                chunked = equal(bytes, trimmed(bytes, last..<value.upperBound), "chunked")
+            case 10 where equal(bytes, name, "connection"):
+                var tokenStart = value.lowerBound
+                while tokenStart < value.upperBound {
+                    let comma = find(UInt8(ascii: ","), in: bytes, tokenStart..<value.upperBound) ?? value.upperBound
+                    let token = trimmed(bytes, tokenStart..<comma)
+                    if equal(bytes, token, "close") { close = true }
+                    if equal(bytes, token, "keep-alive") { keepAliveToken = true }
+                    tokenStart = comma + 1
                 }
             default:
                 break
@@ -287,22 +304,20 @@ struct HTTPResponseParser {
     }
 
     /// The status code of a status line `HTTP/1.x NNN[ reason]`, or nil when it is not one.
-    private static func status(_ line: Slice<UnsafeRawBufferPointer>) -> Int? {
-        let prefix = "HTTP/1."
-        guard line.count >= 12, line.starts(with: prefix.utf8) else { return nil }
-        let at = line.startIndex
+    private static func status(_ line: UnsafeRawBufferPointer) -> Int? {
+        guard line.count >= 12, line.starts(with: "HTTP/1.".utf8) else { return nil }
         func digit(_ offset: Int) -> Int? {
-            let byte = line[at + offset]
+            let byte = line[offset]
             return byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int(byte - UInt8(ascii: "0")) : nil
         }
-        guard digit(7) != nil, line[at + 8] == UInt8(ascii: " "), let a = digit(9), let b = digit(10), let c = digit(11), a > 0,
-            line.count == 12 || line[at + 12] == UInt8(ascii: " ")
+        guard digit(7) != nil, line[8] == UInt8(ascii: " "), let a = digit(9), let b = digit(10), let c = digit(11), a > 0,
+            line.count == 12 || line[12] == UInt8(ascii: " ")
         else { return nil }
         return a * 100 + b * 10 + c
     }
 
     /// A run of 1–18 decimal digits as a number.
-    private static func decimal(_ bytes: Slice<UnsafeRawBufferPointer>) -> Int? {
+    private static func decimal(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
         var value = 0
         for byte in bytes {
