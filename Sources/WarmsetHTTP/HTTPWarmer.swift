@@ -109,19 +109,26 @@ public enum HTTPCacheStatus {
     public static let names: Set<String> = ["hit", "miss", "expired", "stale", "updating", "revalidated", "bypass", "dynamic"]
 
     /// `hit`, `miss`, one of `names`, `other`, or `unknown` when no header tells.
-    public static func of(_ headers: HTTPResponseHeaders) -> String {
+    public static func of(_ headers: HTTPResponseHeaders) -> String { all[index(of: headers)] }
+
+    /// Every status `of` tells, in a fixed order: counters keep an index into it.
+    static let all = ["hit", "miss", "expired", "stale", "updating", "revalidated", "bypass", "dynamic", "other", "unknown"]
+    private static let other = 8
+    private static let unknown = 9
+
+    /// The index in `all` of what `headers` tell.
+    static func index(of headers: HTTPResponseHeaders) -> Int {
         switch headers.first(oneOf: headerNames) {
         case (0, let value)?, (1, let value)?:
-            let name = value.lowercased()
-            return names.contains(name) ? name : "other"
+            return all[..<other].firstIndex(of: value.lowercased()) ?? other
         case (2, let value)?:
             let upper = value.uppercased()
-            return upper.contains("HIT") ? "hit" : upper.contains("MISS") ? "miss" : "other"
+            return upper.contains("HIT") ? 0 : upper.contains("MISS") ? 1 : other
         case (_, let value)?:
-            guard let age = Int(value) else { return "unknown" }
-            return age > 0 ? "hit" : "miss"
+            guard let age = Int(value) else { return unknown }
+            return age > 0 ? 0 : 1
         case nil:
-            return "unknown"
+            return unknown
         }
     }
 
@@ -187,18 +194,40 @@ public struct HTTPWarmer: CacheWarmer {
 
 /// What the requests of an HTTP warm run saw, recorded from the event loops.
 final class HTTPWarmStatistics: Sendable {
+    /// Responses by status code and by cache status, in arrays: counting one is an increment,
+    /// not a dictionary lookup of a string.
+    struct Counts {
+        /// By status code (100–999).
+        var statuses = [Int](repeating: 0, count: 1000)
+        /// By index in `HTTPCacheStatus.all`.
+        var cache = [Int](repeating: 0, count: HTTPCacheStatus.all.count)
+
+        mutating func count(status: Int, cache index: Int?) {
+            if (0..<1000).contains(status) { statuses[status] += 1 }
+            if let index { cache[index] += 1 }
+        }
+
+        /// The codes seen, as the report gives them: `"200": 7`.
+        var statusCounts: [String: Int] {
+            Dictionary(uniqueKeysWithValues: statuses.indices.filter { statuses[$0] > 0 }.map { (String($0), statuses[$0]) })
+        }
+
+        /// The cache statuses seen: `"hit": 7`.
+        var cacheStatus: [String: Int] {
+            Dictionary(uniqueKeysWithValues: cache.indices.filter { cache[$0] > 0 }.map { (HTTPCacheStatus.all[$0], cache[$0]) })
+        }
+    }
+
     struct NodeCounts {
         var requests = 0
         var ok = 0
         var failed = 0
-        var statusCounts: [String: Int] = [:]
-        var cacheStatus: [String: Int] = [:]
+        var counts = Counts()
     }
 
     struct Stats {
         var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
-        var statusCounts: [String: Int] = [:]
-        var cacheStatus: [String: Int] = [:]
+        var counts = Counts()
         var responses = 0
         var bytes: Int64 = 0
         var nodes: [NodeCounts]
@@ -218,23 +247,21 @@ final class HTTPWarmStatistics: Sendable {
         switch outcome {
         case .response(let response, _):
             let bytes = response.bodyBytes
-            let code = String(response.status.code)
-            let cache = HTTPCacheStatus.of(response.headers)
+            let code = Int(response.status.code)
+            let cache = HTTPCacheStatus.index(of: response.headers)
             state.withLock { s in
                 _ = s.histogram.record(UInt64(max(1, seconds * 1_000_000)))
-                s.statusCounts[code, default: 0] += 1
-                s.cacheStatus[cache, default: 0] += 1
+                s.counts.count(status: code, cache: cache)
                 s.responses += 1
                 s.bytes += Int64(bytes)
                 s.nodes[route].requests += 1
-                s.nodes[route].statusCounts[code, default: 0] += 1
-                s.nodes[route].cacheStatus[cache, default: 0] += 1
+                s.nodes[route].counts.count(status: code, cache: cache)
             }
         case .refusedRedirect(_, let status):
             state.withLock { s in
-                s.statusCounts[String(status), default: 0] += 1
+                s.counts.count(status: status, cache: nil)
                 s.nodes[route].requests += 1
-                s.nodes[route].statusCounts[String(status), default: 0] += 1
+                s.nodes[route].counts.count(status: status, cache: nil)
             }
         case .failure:
             state.withLock { $0.nodes[route].requests += 1 }
@@ -255,14 +282,15 @@ final class HTTPWarmStatistics: Sendable {
             let ms = { (us: UInt64) in Double(us) / 1000 }
             let empty = s.histogram.totalCount == 0
             var stats = WarmReport.HTTPStats(
-                statusCounts: s.statusCounts, responses: s.responses, bytesReceived: s.bytes,
+                statusCounts: s.counts.statusCounts, responses: s.responses, bytesReceived: s.bytes,
                 latencyP50Ms: empty ? 0 : ms(s.histogram.valueAtPercentile(50)), latencyP90Ms: empty ? 0 : ms(s.histogram.valueAtPercentile(90)),
                 latencyP99Ms: empty ? 0 : ms(s.histogram.valueAtPercentile(99)), latencyMaxMs: empty ? 0 : ms(s.histogram.max))
-            stats.cacheStatus = s.cacheStatus
+            stats.cacheStatus = s.counts.cacheStatus
             stats.nodes = names.map { names in
                 zip(names, s.nodes).map { name, n in
                     WarmReport.HTTPStats.NodeStats(
-                        node: name, requests: n.requests, ok: n.ok, failed: n.failed, statusCounts: n.statusCounts, cacheStatus: n.cacheStatus)
+                        node: name, requests: n.requests, ok: n.ok, failed: n.failed, statusCounts: n.counts.statusCounts,
+                        cacheStatus: n.counts.cacheStatus)
                 }
             }
             return stats
