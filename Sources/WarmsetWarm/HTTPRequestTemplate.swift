@@ -37,12 +37,17 @@ struct HTTPRequestTemplate: Sendable {
     /// followed).
     func write(_ url: String, asGET: Bool, into buffer: inout ByteBuffer) {
         if asGET && method != .GET { buffer.writeStaticString("GET ") } else { buffer.writeBytes(methodBytes) }
-        if let start = RequestGuard.requestTargetStart(url) {
-            if url.utf8[start] == UInt8(ascii: "?") { buffer.writeInteger(UInt8(ascii: "/")) }
-            buffer.writeSubstring(url[start...])
-        } else {
-            buffer.writeInteger(UInt8(ascii: "/"))
+        // The URL's bytes in place (a native string's are): one scan, one copy.
+        let written: Void? = url.utf8.withContiguousStorageIfAvailable { bytes in
+            let bytes = UnsafeRawBufferPointer(bytes)
+            if let start = RequestGuard.requestTargetStart(bytes) {
+                if bytes[start] == UInt8(ascii: "?") { buffer.writeInteger(UInt8(ascii: "/")) }
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[start...]))
+            } else {
+                buffer.writeInteger(UInt8(ascii: "/"))
+            }
         }
+        if written == nil { buffer.writeString(RequestGuard.requestTarget(url)) }
         buffer.writeBytes(rest)
     }
 }

@@ -52,7 +52,7 @@ public struct RequestGuard: Sendable, Equatable {
             if byte >= 0x80 { ascii = false }
         }
         guard ascii else { return dotSegmentPlain(path) }
-        return dotSegmentASCII(path)
+        return path.utf8.withContiguousStorageIfAvailable { dotSegmentASCII(UnsafeRawBufferPointer($0)) } ?? dotSegmentPlain(path)
     }
 
     /// `unsafePath` as first written, on `Character`s and Foundation: the reference that
@@ -66,41 +66,38 @@ public struct RequestGuard: Sendable, Equatable {
         return dotSegmentPlain(path)
     }
 
-    /// The dot-segment check of an ASCII path (where each byte is a `Character`, so the segments
-    /// are those `dotSegmentPlain` sees): a segment before the `?` that is one or two dots,
-    /// each `.` or `%2e` in either case.
-    private static func dotSegmentASCII(_ path: String) -> String? {
-        let bytes = path.utf8
-        var start = bytes.startIndex
-        while start != bytes.endIndex {
-            let end = bytes[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
-            if isDotSegment(bytes[start..<end]) {
-                return "the path holds a dot segment ('\(String(Substring(path.utf8[start..<end])))')"
+    /// The dot-segment check of an ASCII path's bytes (where each byte is a `Character`, so the
+    /// segments are those `dotSegmentPlain` sees): a segment before the `?` that is one or two
+    /// dots, each `.` or `%2e` in either case.
+    private static func dotSegmentASCII(_ bytes: UnsafeRawBufferPointer) -> String? {
+        var start = 0
+        for end in 0...bytes.count where end == bytes.count || bytes[end] == UInt8(ascii: "/") || bytes[end] == UInt8(ascii: "?") {
+            if isDotSegment(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+                return "the path holds a dot segment ('\(String(decoding: bytes[start..<end], as: UTF8.self))')"
             }
-            if end == bytes.endIndex || bytes[end] == UInt8(ascii: "?") { break }
-            start = bytes.index(after: end)
+            if end == bytes.count || bytes[end] == UInt8(ascii: "?") { break }
+            start = end + 1
         }
         return nil
     }
 
     /// Whether `segment` is `.` or `..`, each dot written `.` or `%2e`/`%2E`.
-    private static func isDotSegment(_ segment: Substring.UTF8View) -> Bool {
-        var rest = segment[...]
+    private static func isDotSegment(_ segment: UnsafeRawBufferPointer) -> Bool {
+        // One or two dots of one or three bytes each: 1 to 6 bytes.
+        guard (1...6).contains(segment.count) else { return false }
+        var at = 0
         var dots = 0
-        while let first = rest.first {
-            if first == UInt8(ascii: ".") {
-                rest = rest.dropFirst()
-            } else if first == UInt8(ascii: "%"), rest.count >= 3,
-                rest.dropFirst().first == UInt8(ascii: "2"), rest.dropFirst(2).first.map({ $0 | 0x20 }) == UInt8(ascii: "e")
-            {
-                rest = rest.dropFirst(3)
+        while at < segment.count {
+            if segment[at] == UInt8(ascii: ".") {
+                at += 1
+            } else if segment[at] == UInt8(ascii: "%"), at + 2 < segment.count, segment[at + 1] == UInt8(ascii: "2"), segment[at + 2] | 0x20 == UInt8(ascii: "e") {
+                at += 3
             } else {
                 return false
             }
             dots += 1
-            if dots > 2 { return false }
         }
-        return dots > 0
+        return dots <= 2
     }
 
     /// The dot-segment check on `Character`s, for any path.
@@ -128,8 +125,7 @@ public struct RequestGuard: Sendable, Equatable {
     }
 
     /// Where `url`'s request target starts (its first `/` or `?` after the authority), or nil
-    /// when nothing follows the authority: a scan of the bytes, no URL parse, no allocation, as
-    /// it runs once per request. A target starting with `?` is sent after a `/`.
+    /// when nothing follows the authority. A target starting with `?` is sent after a `/`.
     static func requestTargetStart(_ url: String) -> String.Index? {
         let bytes = url.utf8
         var start = bytes.startIndex
@@ -137,6 +133,19 @@ public struct RequestGuard: Sendable, Equatable {
             start = bytes.index(colon, offsetBy: 3)
         }
         return bytes[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }
+    }
+
+    /// `requestTargetStart` on a URL's bytes, as an offset: a scan of bytes in place, for the
+    /// request written per key.
+    static func requestTargetStart(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var start = 0
+        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) { start = colon + 3 }
+        var at = start
+        while at < bytes.count {
+            if bytes[at] == UInt8(ascii: "/") || bytes[at] == UInt8(ascii: "?") { return at }
+            at += 1
+        }
+        return nil
     }
 
     /// The absolute URL a `Location` header points to from `url`, if it stays on this host.

@@ -16,6 +16,9 @@ public final class TokenBucket: Sendable {
     /// Tokens per second, or nil for no limit.
     public let rate: Double?
     private let state: Mutex<State>
+    /// Whether `pause` was ever called: until then an unlimited bucket gives every token at
+    /// once, without its lock or a clock read (one of each per request otherwise).
+    private let everPaused = Atomic(false)
 
     /// A bucket refilling at `rate` tokens per second (nil: unlimited, but pauses still apply).
     public init(rate: Double?) {
@@ -36,7 +39,8 @@ public final class TokenBucket: Sendable {
     /// Takes a token without blocking, for callers on an event loop: 0 when one was taken, else
     /// the seconds to wait (for the pause to end, or the bucket to refill) before asking again.
     public func reserve() -> Double {
-        state.withLock { s in
+        if rate == nil && !everPaused.load(ordering: .acquiring) { return 0 }
+        return state.withLock { s in
             let now = Self.now()
             if s.pausedUntil > now { return s.pausedUntil - now }
             guard let rate else { return 0 }
@@ -55,6 +59,7 @@ public final class TokenBucket: Sendable {
         state.withLock { s in
             s.pausedUntil = max(s.pausedUntil, Self.now() + seconds)
         }
+        everPaused.store(true, ordering: .releasing)
     }
 
     /// Seconds on a monotonic clock.

@@ -220,6 +220,15 @@ struct HTTPRequestTemplateTests {
         #expect(buffer.readableBytes <= template.capacity(for: url))
     }
 
+    /// The bytes scan of the written request and `RequestGuard.requestTarget`'s string scan agree.
+    @Test(arguments: ["http://h:8080/a/b?c=d", "https://h", "http://h:1?x=/y", "http://[::1]:80/p", "http://h/p:1//x", "http://h:8/%2Fq?/"])
+    func theWrittenTargetIsTheRequestTarget(url: String) {
+        let template = HTTPRequestTemplate(method: .HEAD, headers: [])
+        var buffer = ByteBuffer()
+        template.write(url, asGET: false, into: &buffer)
+        #expect(String(buffer: buffer) == "HEAD \(RequestGuard.requestTarget(url)) HTTP/1.1\r\n\r\n")
+    }
+
     @Test func aFollowedRedirectIsAGet() {
         let template = HTTPRequestTemplate(method: .POST, headers: [("Host", "h")])
         var buffer = ByteBuffer()
