@@ -183,8 +183,12 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     }
 
     let eventLoop: EventLoop
-    // The pool owns its connections; a connection is only called while its pool's fetcher runs.
-    unowned let pool: HTTPRoutePool
+    // The pool owns its connections, and a connection is only called while its pool's fetcher
+    // runs: `unowned(unsafe)`, as `unowned` checked (and counted) the pool's life on every
+    // use, per request.
+    unowned(unsafe) let pool: HTTPRoutePool
+    /// The pool's fetcher's settings, copied once: read per request.
+    private let settings: HTTPFetcher.Settings
     private var channel: Channel?
     private var handler: HTTPConnectionHandler?
     private var connecting = false
@@ -196,9 +200,8 @@ final class HTTPConnection: @unchecked Sendable {  // every var is touched on `e
     init(eventLoop: EventLoop, pool: HTTPRoutePool) {
         self.eventLoop = eventLoop
         self.pool = pool
+        settings = pool.fetcher.settings
     }
-
-    private var settings: HTTPFetcher.Settings { pool.fetcher.settings }
 
     /// Takes the next request of the route, if any, and sends it once the bucket gives a token.
     func takeNext() {
