@@ -170,6 +170,13 @@ public final class CountMinSketch<Cell: SketchCell> {
             }
             return current
         }
+        if Cell.self == UInt32.self, depth == 4, let cells = requestCells,
+            let raised = cells.conservativeAdd4(
+                index(hash, row: 0), index(hash, row: 1), index(hash, row: 2), index(hash, row: 3),
+                weight: unsafeBitCast(weight, to: UInt32.self))
+        {
+            return unsafeBitCast(raised, to: Cell.self)
+        }
         let target = estimate(hash).saturatingAdd(weight)
         for row in 0..<depth {
             let i = index(hash, row: row)

@@ -64,6 +64,28 @@ final class PromotedCells {
     @inline(__always)
     func address(_ i: Int) -> UnsafeMutablePointer<UInt16> { narrow + i }
 
+    /// Conservative update of one key's four cells (`i0`…`i3`, distinct) by `weight`, when none
+    /// is promoted and the new estimate stays below the marker: each cell below the minimum plus
+    /// `weight` is raised to it, as the general loop does through `subscript`, in one pass with
+    /// the indexes computed once. Returns the new estimate, or nil (nothing changed) for the
+    /// general loop to do it: a promoted cell, or a cell about to be promoted.
+    /// - Complexity: O(1).
+    @inline(__always)
+    func conservativeAdd4(_ i0: Int, _ i1: Int, _ i2: Int, _ i3: Int, weight: UInt32) -> UInt32? {
+        let c0 = narrow[i0], c1 = narrow[i1], c2 = narrow[i2], c3 = narrow[i3]
+        // The marker is the largest value: a promoted cell makes the maximum the marker.
+        guard Swift.max(Swift.max(c0, c1), Swift.max(c2, c3)) != Self.promotedMark else { return nil }
+        let estimate = UInt32(Swift.min(Swift.min(c0, c1), Swift.min(c2, c3)))
+        let (target, overflow) = estimate.addingReportingOverflow(weight)
+        guard !overflow, target < UInt32(Self.promotedMark) else { return nil }
+        let narrowTarget = UInt16(truncatingIfNeeded: target)
+        if c0 < narrowTarget { narrow[i0] = narrowTarget }
+        if c1 < narrowTarget { narrow[i1] = narrowTarget }
+        if c2 < narrowTarget { narrow[i2] = narrowTarget }
+        if c3 < narrowTarget { narrow[i3] = narrowTarget }
+        return target
+    }
+
     /// Adds every cell of `other` (as many cells), saturating at `UInt32.max`: four cells a word
     /// where none of the eight is 32,768 or more (their sums then stay below the marker), one at a
     /// time elsewhere.

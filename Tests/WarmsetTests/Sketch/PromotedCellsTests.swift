@@ -1,5 +1,6 @@
 import Testing
 import WarmsetGenerator
+import WarmsetModel
 @testable import WarmsetSketch
 
 /// `PromotedCells`, the 16-bit request-count cells promoted on overflow, against a plain array
@@ -38,6 +39,30 @@ struct PromotedCellsTests {
             #expect(cells[i] == reference[i].saturatingAdd(otherReference[i]), "seed \(seed), merged cell \(i)")
         }
         #expect(cells.zeros(count) == reference.indices.filter { reference[$0] == 0 && otherReference[$0] == 0 }.count)
+    }
+
+    @Test("a depth-4 sketch's one-pass update gives the counts and estimates of the row-by-row one", arguments: [UInt64(11), 12, 13])
+    func fourRowsAgreeWithGeneralUpdate(seed: UInt64) {
+        // A narrow sketch (64 cells a row) over few keys, so keys share cells, and weights that
+        // take cells to the marker, over it and to saturation: every branch of `conservativeAdd4`
+        // and of its fallback. The reference is conservative update on 32-bit arrays, row by row.
+        var random = SeededRandom(seed: seed)
+        let parameters = SketchParameters(depth: 4, widthLog2: 6, seed: seed)
+        let sketch = CountMinSketch<UInt32>(parameters: parameters)
+        var reference = [UInt32](repeating: 0, count: 4 * 64)
+        let weights: [UInt32] = [1, 1, 1, 2, 64, 1_000, 20_000, 65_534, 65_535, 70_000, .max - 3]
+        for step in 0..<5_000 {
+            let key = UInt64(random.below(40))
+            let hash = Hash128(low: key &* 0x9E37_79B9_7F4A_7C15, high: (key &+ 1) &* 0xC2B2_AE3D_27D4_EB4F)
+            let weight = weights[random.below(step < 4_000 ? 4 : weights.count)]
+            let indexes = (0..<4).map { sketch.index(hash, row: $0) }
+            let target = indexes.map { reference[$0] }.min()!.saturatingAdd(weight)
+            for i in indexes where reference[i] < target { reference[i] = target }
+            #expect(sketch.add(hash, weight: weight) == target, "seed \(seed), step \(step)")
+        }
+        for i in reference.indices {
+            #expect(sketch.cell(row: i / 64, column: i % 64) == reference[i], "seed \(seed), cell \(i)")
+        }
     }
 
     @Test("a sketch's request counts cross 65,535 and survive a snapshot and a merge whole")
