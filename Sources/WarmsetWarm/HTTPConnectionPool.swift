@@ -78,7 +78,7 @@ final class HTTPRoutePool: Sendable {
     private let connecting = Atomic(0)
     static let maxConnecting = 1
 
-    init(route: HTTPFetcher.Route, templates: [HTTPRequestTemplate], connections count: Int, fetcher: HTTPFetcher.Shared) {
+    init(route: HTTPFetcher.Route, templates: [HTTPRequestTemplate], connections count: Int, group: EventLoopGroup, fetcher: HTTPFetcher.Shared) {
         self.route = route
         self.templates = templates
         self.fetcher = fetcher
@@ -97,7 +97,6 @@ final class HTTPRoutePool: Sendable {
         }
         self.tls = tls
         self.tlsFailure = tlsFailure
-        let group = MultiThreadedEventLoopGroup.singleton
         let connections = (0..<max(1, count)).map { _ in HTTPConnection(eventLoop: group.next(), pool: self) }
         queue.withLock { q in
             q.idle = connections

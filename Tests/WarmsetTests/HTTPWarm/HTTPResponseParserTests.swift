@@ -239,3 +239,14 @@ struct HTTPRequestTemplateTests {
         #expect(String(buffer: buffer) == "GET /b HTTP/1.1\r\nHost: h\r\n\r\n")
     }
 }
+
+/// How many event loops a fetcher's connections run on.
+@Suite("HTTP fetcher event loops")
+struct HTTPFetcherEventLoopTests {
+    @Test(arguments: [
+        (64, 2, 1), (64, 1, 1), (16, 2, 1), (64, 4, 2), (64, 16, 2), (512, 8, 7), (512, 64, 16), (1, 64, 1),
+    ])
+    func oneLoopPer32ConnectionsLeavingACore(concurrency: Int, cores: Int, loops: Int) {
+        #expect(HTTPFetcher.eventLoopCount(concurrency: concurrency, cores: cores) == loops)
+    }
+}
