@@ -189,15 +189,23 @@ for round in $(seq "$RUNS"); do
 	http_timed wrk wrk -t1 -c16 -d"${WRK_SECONDS}s" "http://127.0.0.1:$ORIGIN/v/product:0000000"
 done
 read -r wrk_us wrk_r _ <<< "$(http_median wrk)"
+# The median over the rounds of a path's CPU per key over the same round's wrk figure. This VM's
+# speed changes by a third from one minute to the next (wrk's own figure moved from 4.9 to 7.9 µs
+# within one run), and the three commands of a round run within seconds of each other: the
+# ratio within a round is steadier than the ratio of two medians, which may come from different
+# moments.
+paired_ratio() { # name
+	paste -d' ' "$WORK/$1.runs" "$WORK/wrk.runs" | awk '{ print $1 / $8 }' | sort -g | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }'
+}
 http_row() { # label name
 	local us r s n c ng load
 	read -r us r s n c ng load <<< "$(http_median "$2")"
-	printf '| %s | %s | %.2f | %.0f | %.0f | %.2f | %.1f | %.2f | %.1f | %s |\n' "$1" "$n" "$s" "$r" \
-		"$(echo "$r / $wrk_r * 100" | bc -l)" "$c" "$us" "$(echo "$us / $wrk_us" | bc -l)" "$(echo "$ng * 1000000 / $n" | bc -l)" "$load"
+	printf '| %s | %s | %.2f | %.0f | %.0f | %.2f | %.1f | %.2f | %.2f | %.1f | %s |\n' "$1" "$n" "$s" "$r" \
+		"$(echo "$r / $wrk_r * 100" | bc -l)" "$c" "$us" "$(echo "$us / $wrk_us" | bc -l)" "$(paired_ratio "$2")" "$(echo "$ng * 1000000 / $n" | bc -l)" "$load"
 }
 http_table=$(cat <<TABLE
-| path | keys (wrk: requests) | seconds | keys/s | % of wrk's rate | client CPU s | client CPU µs per key | × wrk's CPU per request | nginx CPU µs per key | load avg (1 min) at start |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| path | keys (wrk: requests) | seconds | keys/s | % of wrk's rate | client CPU s | client CPU µs per key | × wrk's CPU per request | × wrk's, round by round (median) | nginx CPU µs per key | load avg (1 min) at start |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 $(http_row "warmset warm --origin → Redis (EXISTS, HTTP GET, SET EX NX), \`$ORIGIN_FLAGS\`" origin)
 $(http_row "warmset warm --http (GET), \`$HTTP_FLAGS\`" http)
 $(http_row "wrk -t1 -c16 -d${WRK_SECONDS}s (one URL, keep-alive): the anchor" wrk)
@@ -257,6 +265,9 @@ first $HTTP_N keys. \`--origin\` writes each key into the same empty Redis; \`--
 cost of an HTTP request to a load generator. The three ran $RUNS times, alternating; each row is the
 run with the median client CPU per key (user+sys from \`/usr/bin/time\`); nginx's CPU is from
 \`/proc/PID/stat\`. The machine may be shared: the load average is the one at the run's start.
+"× wrk's CPU per request" divides the two median rows; "round by round" is the median over the
+rounds of each round's client CPU per key over that round's wrk figure (the VM's speed moves
+between minutes; a round's three commands run within seconds).
 
 $http_table
 
