@@ -12,6 +12,8 @@ import WarmsetWarm
 ///     /drop/NAME       200 "value-of:NAME" kept alive by its headers, then closes anyway (an
 ///                      idle keep-alive connection the server dropped)
 ///     /big/N           200 with N bytes
+///     /eof/NAME        200 "value-of:NAME" with no length, ended by closing the connection
+///     /garbage/NAME    not HTTP: an SSH banner, then closes
 ///     /slow/NAME       answers after 5 seconds
 ///     /connections     the count of connections accepted, not itself counted as a request
 final class FetchTestServer: Sendable {
@@ -59,6 +61,11 @@ final class FetchTestServer: Sendable {
                     self.close_connection = True
                     return
                 if kind == "big": return self.send(b"x" * int(name))
+                if kind in ("eof", "garbage"):
+                    self.close_connection = True
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nServer: t\r\n\r\n" + value if kind == "eof" else b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+                    self.wfile.flush()
+                    return
                 if kind == "slow": time.sleep(5)
                 self.send(value)
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -125,6 +132,22 @@ struct HTTPFetcherTests {
         defer { fetcher.shutdown() }
         let names = (0..<20).map { "chunked-value-\($0)" }
         #expect(bodies(fetcher.fetch(names.map { server.base + "/chunked/" + $0 })) == names.map { "value-of:" + $0 })
+    }
+
+    /// The fetcher's own parser through a real connection: a body ended by the close is the
+    /// value; bytes that are not HTTP fail their request with the reason, and the requests
+    /// around them still get their values.
+    @Test func bodiesEndedByTheCloseAndResponsesThatAreNotHTTP() throws {
+        let server = try FetchTestServer()
+        let fetcher = try fetcher(server, concurrency: 2)
+        defer { fetcher.shutdown() }
+        let fetched = fetcher.fetch(["value/a", "eof/b", "garbage/c", "value/d", "eof/e"].map { server.base + "/" + $0 })
+        #expect(bodies(fetched) == ["value-of:a", "value-of:b", "origin_error", "value-of:d", "value-of:e"])
+        if case .failed(let failure) = fetched[2] {
+            #expect(
+                failure.detail.hasSuffix("failed: the response is not valid HTTP/1.1: the status line 'SSH-2.0-OpenSSH_9.2' is not 'HTTP/1.x NNN reason'"),
+                "\(failure.detail)")
+        }
     }
 
     @Test func connectionCloseResponsesOpenANewConnection() throws {
