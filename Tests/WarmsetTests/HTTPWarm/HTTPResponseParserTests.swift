@@ -170,6 +170,61 @@ struct HTTPResponseParserTests {
         }
     }
 
+    /// Valid streams with random edits (bytes changed, inserted, deleted, the end cut), fed in
+    /// random pieces: the parser reads every byte or throws its own error, never more body than
+    /// came, and its events come in order (a head, its body, its end).
+    @Test func mutatedResponsesAreReadOrRefusedNeverCrash() throws {
+        let seed: UInt64 = 20_261_204
+        var random = SplitMix(seed: seed)
+        let streams = [
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Cache: HIT\r\n\r\nhelloHTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nT: 1\r\n\r\n",
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok",
+            "HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\nHTTP/1.1 301 M\nLocation: /x\nContent-Length: 1\n\nz",
+        ]
+        let alphabet = Array("\r\n :;0123456789abcdefHTTP/1.chunked-Length".utf8)
+        for round in 0..<4000 {
+            var bytes = Array(streams[Int(random.next() % UInt64(streams.count))].utf8)
+            for _ in 0..<(1 + random.next() % 3) where !bytes.isEmpty {
+                let at = Int(random.next() % UInt64(bytes.count))
+                switch random.next() % 4 {
+                case 0: bytes[at] = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                case 1: bytes.insert(alphabet[Int(random.next() % UInt64(alphabet.count))], at: at)
+                case 2: bytes.remove(at: at)
+                default: bytes.removeLast(Int(random.next() % UInt64(bytes.count)))
+                }
+            }
+            let size = 1 + Int(random.next() % 17)
+            var parser = HTTPResponseParser()
+            parser.expectResponse(noBody: false)
+            var inResponse = false
+            var bodyBytes = 0
+            do {
+                for start in stride(from: 0, to: bytes.count, by: size) {
+                    var piece = ByteBuffer(bytes: bytes[start..<min(start + size, bytes.count)])
+                    while let event = try parser.next(&piece) {
+                        switch event {
+                        case .head:
+                            #expect(!inResponse, "a head inside a response, round \(round), seed \(seed)")
+                            inResponse = true
+                        case .body(let body):
+                            #expect(inResponse, "a body before its head, round \(round), seed \(seed)")
+                            bodyBytes += body.readableBytes
+                        case .end:
+                            #expect(inResponse, "an end before its head, round \(round), seed \(seed)")
+                            inResponse = false
+                            parser.expectResponse(noBody: false)
+                        }
+                    }
+                    #expect(piece.readableBytes == 0, "bytes left unread, round \(round), seed \(seed)")
+                }
+            } catch is HTTPFetchError {
+                // Refused with the parser's own error: what a connection closes on.
+            }
+            #expect(bodyBytes <= bytes.count, "more body than bytes, round \(round), seed \(seed)")
+        }
+    }
+
     @Test func aHeadOverTheLimitIsAnError() {
         let stream = "HTTP/1.1 200 OK\r\n" + String(repeating: "X-Filler: 0123456789abcdef\r\n", count: 3000)
         #expect(throws: HTTPFetchError.self) { _ = try Self.parse(stream, pieces: 4096) }
