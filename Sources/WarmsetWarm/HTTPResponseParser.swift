@@ -60,9 +60,6 @@ struct HTTPResponseParser {
     /// The start of a head or line whose end has not come yet.
     private var partial: ByteBuffer?
 
-    /// Whether no response is outstanding or being read.
-    var isIdle: Bool { state == .idle }
-
     /// Sets the parser for the response to a request just sent (a `HEAD` when `noBody`).
     mutating func expectResponse(noBody: Bool) {
         state = .head
