@@ -208,6 +208,30 @@ struct HTTPFetcherTests {
         }
     }
 
+    /// `--header` and `--variant` lines: a name and a value; a line break (which would end the
+    /// request's head and start another header or request) or a missing name is refused, and the
+    /// error names the header but never prints its value (often a token).
+    @Test func headerLinesAreCheckedWithoutPrintingTheirValues() throws {
+        #expect(try HTTPFetcher.headerLine("Accept-Encoding:  br ", option: "--header") == ("Accept-Encoding", "br"))
+        let refused = [
+            ("Authorization: Bearer s3cret\r\nX-Admin: 1", "--header 'Authorization:': the header holds a line break or a NUL byte, which cannot be sent"),
+            ("Authorization: Bearer s3cret\n", "--header 'Authorization:': the header holds a line break or a NUL byte, which cannot be sent"),
+            ("Bearer s3cret", "--header: a header has no 'Name:' (13 characters); expected 'Name: value', e.g. 'Accept-Encoding: br'"),
+            ("X Y: s3cret", "--header 'X Y:': the header name is empty or holds a space; expected 'Name: value'"),
+        ]
+        for (line, message) in refused {
+            #expect(throws: WarmError.self) {
+                do {
+                    _ = try HTTPFetcher.headerLine(line, option: "--header")
+                } catch {
+                    #expect(String(describing: error) == message)
+                    #expect(!String(describing: error).contains("s3cret"))
+                    throw error
+                }
+            }
+        }
+    }
+
     @Test(arguments: [
         ("http://h:8080/a/b?c=d", "/a/b?c=d"), ("https://h", "/"), ("http://h:1?x=/y", "/?x=/y"), ("http://[::1]:80/p", "/p"),
     ])
