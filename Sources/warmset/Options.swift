@@ -21,7 +21,7 @@ struct InputOptions: ParsableArguments {
     var singleThread = false
 
     @Option(help: ArgumentHelp(
-        "Parse lanes, each with its own counter, run on as many threads besides the inflating thread (default: 2 when the machine has 2 or more cores; for gzip input one thread fewer than the cores, and the inflating thread parses whenever it is ahead). Applies to unweighted counting; 1 parses on one thread.",
+        "Parse lanes, each counting (or, in a backtest, recording) its own share of the lines, run on as many threads besides the inflating thread (default: 2 when the machine has 2 or more cores; for gzip input one thread fewer than the cores, and the inflating thread parses whenever it is ahead). Unweighted analysis and exact backtests only: weighted or decayed counting, --recount and a backtest's sketch mode read on one lane; 1 parses on one thread.",
         valueName: "n"))
     var threads: Int?
 
