@@ -106,7 +106,7 @@ public struct HTTPNode: Sendable, Hashable, CustomStringConvertible {
 public enum HTTPCacheStatus {
     /// The statuses counted by name; any other value of `X-Cache-Status` or `CF-Cache-Status`
     /// (and an `X-Cache` with neither HIT nor MISS) is `other`.
-    public static let names: Set<String> = ["hit", "miss", "expired", "stale", "updating", "revalidated", "bypass", "dynamic"]
+    public static let names = Set(all[..<other])
 
     /// `hit`, `miss`, one of `names`, `other`, or `unknown` when no header tells.
     public static func of(_ headers: HTTPResponseHeaders) -> String { all[index(of: headers)] }

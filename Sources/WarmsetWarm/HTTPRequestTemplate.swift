@@ -37,8 +37,9 @@ struct HTTPRequestTemplate: Sendable {
     /// followed).
     func write(_ url: String, asGET: Bool, into buffer: inout ByteBuffer) {
         if asGET && method != .GET { buffer.writeStaticString("GET ") } else { buffer.writeBytes(methodBytes) }
-        // The URL's bytes in place (a native string's are): one scan, one copy.
-        let written: Void? = url.utf8.withContiguousStorageIfAvailable { bytes in
+        // The URL's bytes in place (a native string's already are contiguous): one scan, one copy.
+        var url = url
+        url.withUTF8 { bytes in
             let bytes = UnsafeRawBufferPointer(bytes)
             if let start = RequestGuard.requestTargetStart(bytes) {
                 if bytes[start] == UInt8(ascii: "?") { buffer.writeInteger(UInt8(ascii: "/")) }
@@ -47,7 +48,6 @@ struct HTTPRequestTemplate: Sendable {
                 buffer.writeInteger(UInt8(ascii: "/"))
             }
         }
-        if written == nil { buffer.writeString(RequestGuard.requestTarget(url)) }
         buffer.writeBytes(rest)
     }
 }

@@ -52,7 +52,8 @@ public struct RequestGuard: Sendable, Equatable {
             if byte >= 0x80 { ascii = false }
         }
         guard ascii else { return dotSegmentPlain(path) }
-        return path.utf8.withContiguousStorageIfAvailable { dotSegmentASCII(UnsafeRawBufferPointer($0)) } ?? dotSegmentPlain(path)
+        var bytes = path
+        return bytes.withUTF8 { dotSegmentASCII(UnsafeRawBufferPointer($0)) }
     }
 
     /// `unsafePath` as first written, on `Character`s and Foundation: the reference that
@@ -120,23 +121,18 @@ public struct RequestGuard: Sendable, Equatable {
     /// The request target of an absolute URL that `allows` (or that was built on a base URL it
     /// allows and a path `unsafePath` passed): what follows the authority, `/` when nothing does.
     public static func requestTarget(_ url: String) -> String {
-        guard let start = requestTargetStart(url) else { return "/" }
-        return url.utf8[start] == UInt8(ascii: "?") ? "/" + url[start...] : String(url[start...])
-    }
-
-    /// Where `url`'s request target starts (its first `/` or `?` after the authority), or nil
-    /// when nothing follows the authority. A target starting with `?` is sent after a `/`.
-    static func requestTargetStart(_ url: String) -> String.Index? {
-        let bytes = url.utf8
-        var start = bytes.startIndex
-        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) {
-            start = bytes.index(colon, offsetBy: 3)
+        var url = url
+        return url.withUTF8 { bytes in
+            let bytes = UnsafeRawBufferPointer(bytes)
+            guard let start = requestTargetStart(bytes) else { return "/" }
+            let target = String(decoding: bytes[start...], as: UTF8.self)
+            return bytes[start] == UInt8(ascii: "?") ? "/" + target : target
         }
-        return bytes[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }
     }
 
-    /// `requestTargetStart` on a URL's bytes, as an offset: a scan of bytes in place, for the
-    /// request written per key.
+    /// Where the request target of a URL's bytes starts (its first `/` or `?` after the
+    /// authority), or nil when nothing follows the authority; a target starting with `?` is sent
+    /// after a `/`. A scan of the bytes in place, no URL parse: it runs once per request.
     static func requestTargetStart(_ bytes: UnsafeRawBufferPointer) -> Int? {
         var start = 0
         if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) { start = colon + 3 }
