@@ -10,16 +10,18 @@ extension KeyBuilder {
     }
 
     /// `build`, answered from the memo of recent targets when it holds `target` (see
-    /// `KeyMemo`): the same result. A hit's key and path are the memo slot's, and its
+    /// `KeyMemo`; not asked while it stands aside, `MemoDuty`): the same result. A hit's key and path are the memo slot's, and its
     /// `memoSlot` names the slot.
     /// - Parameter memoHash: `prefetchMemo`'s answer for this target, if the caller asked it.
     /// - Complexity: O(target length) on a hit; `build`'s cost plus a copy on a miss.
     public func buildMemoized(target: UnsafeRawBufferPointer, hasLogEscapes: Bool, memoHash: UInt64? = nil) -> KeyResult {
-        guard let hash = memoHash ?? KeyMemo.hash(of: target, escapes: hasLogEscapes) else {
+        guard memoDuty.asks(), let hash = memoHash ?? KeyMemo.hash(of: target, escapes: hasLogEscapes) else {
             return build(target: target, hasLogEscapes: hasLogEscapes)
         }
         let slot = KeyMemo.slot(hash)
-        if memo.holds(slot, target, hash: hash, escapes: hasLogEscapes) {
+        let hit = memo.holds(slot, target, hash: hash, escapes: hasLogEscapes)
+        memoDuty.record(hit: hit)
+        if hit {
             if let skipped = memo.header(slot).pointee.skipped { return .skipped(skipped) }
             let entry = memo.entry(slot, keysArePaths: keysArePaths)
             return .keyed(BuiltKey(key: entry.key, path: entry.path, memoSlot: slot))
@@ -39,11 +41,12 @@ extension KeyBuilder {
     }
 
     /// Starts loading the memo slot that `buildMemoized` will look `target` up in, and returns
-    /// the memo's hash of it (pass it as `memoHash`). For a caller that keys each line one line
+    /// the memo's hash of it (pass it as `memoHash`); nil while the memo stands aside
+    /// (`MemoDuty`) or for a target it cannot hold. For a caller that keys each line one line
     /// later: the memo is larger than a core's cache, and a lookup otherwise waits for this load.
     @inline(__always)
     public func prefetchMemo(target: UnsafeRawBufferPointer, hasLogEscapes: Bool) -> UInt64? {
-        guard let hash = KeyMemo.hash(of: target, escapes: hasLogEscapes) else { return nil }
+        guard memoDuty.resting == 0, let hash = KeyMemo.hash(of: target, escapes: hasLogEscapes) else { return nil }
         memo.prefetch(hash)
         return hash
     }

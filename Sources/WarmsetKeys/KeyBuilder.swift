@@ -25,6 +25,8 @@ public final class KeyBuilder {
     var query: QueryFilter
     let ruleSet: KeyRuleSet
     let memo = KeyMemo()
+    /// Whether `buildMemoized` asks the memo (it stands aside where it rarely answers).
+    var memoDuty = MemoDuty()
     /// No rules: the key is the path, and `keyBuffer` stays empty.
     @usableFromInline let keysArePaths: Bool
     /// The normalized request (path and kept query) of the last `build`.

@@ -190,6 +190,50 @@ struct KeyMemo {
     }
 }
 
+/// Whether a `KeyMemo` is worth asking, judged from its answers: on traffic where few targets
+/// repeat within the memo's reach (a log of over a million distinct keys, each requested a few
+/// times) it answers so rarely that hashing, probing and offering every target costs more than
+/// its hits save, so it stands aside for a while and is then tried again.
+///
+/// Judged per `window` lookups: fewer than `window / 4` hits (where the memo saves about what it
+/// costs: a hit saves unescaping, normalizing and the rules, about 200 instructions, and the
+/// sketch's update; a lookup costs a hash, a probe and on a miss an offer, about 80) sends it to
+/// rest for `restWindows` windows' worth of targets. A pure cache: whether it is asked changes no
+/// key, count or result, only the work.
+struct MemoDuty {
+    /// Lookups judged at a time.
+    static let window = 1 << 16
+    /// Windows' worth of targets the memo stands aside for after a poor window.
+    static let restWindows = 15
+    /// Lookups and hits in the current window.
+    private(set) var lookups = 0
+    private(set) var hits = 0
+    /// Targets still to be built without the memo; 0: it is asked.
+    private(set) var resting = 0
+
+    /// True when the memo is asked for the next target; while resting, counts that target.
+    @inline(__always)
+    mutating func asks() -> Bool {
+        if resting == 0 { return true }
+        resting &-= 1
+        return false
+    }
+
+    /// The memo was asked, and answered (`hit`) or not.
+    @inline(__always)
+    mutating func record(hit: Bool) {
+        lookups &+= 1
+        if hit { hits &+= 1 }
+        if lookups == Self.window { judge() }
+    }
+
+    private mutating func judge() {
+        if hits < Self.window / 4 { resting = Self.window * Self.restWindows }
+        lookups = 0
+        hits = 0
+    }
+}
+
 /// Told by a `KeyBuilder` before its memo gives a slot that holds a key to another target.
 public protocol MemoEvictionObserver: AnyObject {
     /// Slot `memoSlot` is about to hold another target; `memoEntry(memoSlot)` still reads the

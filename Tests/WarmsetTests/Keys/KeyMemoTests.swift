@@ -146,6 +146,59 @@ struct KeyMemoTests {
         }
     }
 
+    /// On targets that rarely repeat the memo stands aside (`MemoDuty`): after a window of
+    /// lookups with fewer than a quarter answered it is not asked for `restWindows` windows'
+    /// worth of targets, then asked again; the keys are `build`'s throughout. On targets that
+    /// repeat it stays. Window by window, as a run of a million distinct keys then a popular
+    /// page would go.
+    @Test func theMemoStandsAsideWhereItRarelyAnswersAndIsAskedAgain() throws {
+        let memoized = KeyBuilder(rules: [try KeyRule(#"^/products/(\d+)$ => product:$1"#)])
+        let reference = KeyBuilder(rules: [try KeyRule(#"^/products/(\d+)$ => product:$1"#)])
+        let window = MemoDuty.window
+        var mismatches = 0
+        var hits = 0
+        func feed(_ target: String) {
+            var bytes = Array(target.utf8)
+            let (got, slot, key) = bytes.withUnsafeMutableBytes { raw -> (Verdict, Int, [UInt8]) in
+                let result = memoized.buildMemoized(target: UnsafeRawBufferPointer(raw), hasLogEscapes: true)
+                guard case .keyed(let built) = result else { return (Verdict(result), -1, []) }
+                return (.key, built.memoSlot, Array(built.key))
+            }
+            let (want, wantKey, _) = bytes.withUnsafeMutableBytes { reference.build(target: UnsafeRawBufferPointer($0), hasLogEscapes: true).copied }
+            if got != want || key != wantKey { mismatches += 1 }
+            if slot >= 0 { hits += 1 }
+        }
+        // A window of distinct targets: no hit, so the memo rests.
+        for i in 0..<window { feed("/products/\(i)") }
+        #expect(memoized.memoDuty.resting == window * MemoDuty.restWindows)
+        // While it rests, a target repeated over and over is built every time, never a hit.
+        for _ in 0..<(window * MemoDuty.restWindows) { feed("/products/7") }
+        #expect(hits == 0 && memoized.memoDuty.resting == 0)
+        // Asked again: the repeated target is answered from the memo (after the doorkeeper's two
+        // misses), a whole window of it keeps the memo asked.
+        for _ in 0..<window { feed("/products/7") }
+        #expect(hits >= window - 2)
+        #expect(memoized.memoDuty.resting == 0 && memoized.memoDuty.lookups == 0)
+        #expect(mismatches == 0)
+    }
+
+    /// The judgement at the edge: a window with exactly a quarter of its lookups answered keeps
+    /// the memo asked, one hit fewer sends it to rest.
+    @Test func aQuarterOfAWindowAnsweredKeepsTheMemoAsked() {
+        for (hits, rests) in [(MemoDuty.window / 4, false), (MemoDuty.window / 4 - 1, true)] {
+            var duty = MemoDuty()
+            var asked = 0
+            for i in 0..<MemoDuty.window where duty.asks() {
+                asked += 1
+                duty.record(hit: i < hits)
+            }
+            #expect(asked == MemoDuty.window, "\(hits) hits")
+            #expect((duty.resting > 0) == rests, "\(hits) hits")
+            let asksNext = duty.asks()
+            #expect(asksNext == !rests, "\(hits) hits")
+        }
+    }
+
     /// The memo's word-at-a-time compare (the last word overlapping) agrees with `==` for every
     /// length up to 40 and a difference at every position, and the hash reads no byte outside
     /// the target (the same target between different neighbours hashes the same).
