@@ -106,6 +106,36 @@ final class KeyTable {
         return true
     }
 
+    /// How many leading bytes every key in the table shares (0 for an empty table): where keys
+    /// cut from one rule (`product:…`) begin to differ.
+    /// - Complexity: O(c × that length).
+    func sharedKeyPrefix() -> Int {
+        let entries = self.entries
+        guard let first = entries.first else { return 0 }
+        let head = key(of: first)
+        var shared = head.count
+        for entry in entries.dropFirst() where shared > 0 {
+            let other = key(of: entry)
+            var i = 0
+            let n = Swift.min(shared, other.count)
+            while i < n && other[i] == head[i] { i &+= 1 }
+            shared = i
+        }
+        return shared
+    }
+
+    /// The 8 bytes of `key` from `offset` (zero past its end) as one big-endian integer: keys that
+    /// agree before `offset` and whose words differ are ordered as `precedes` orders them (a key
+    /// that ends first has zeros where the other has bytes), so a sort compares the words first
+    /// and the bytes only when the words are equal.
+    static func orderWord(_ key: UnsafeRawBufferPointer, from offset: Int) -> UInt64 {
+        var word: UInt64 = 0
+        for i in offset..<(offset &+ 8) {
+            word = word << 8 | UInt64(i < key.count ? key[i] : 0)
+        }
+        return word
+    }
+
     /// Byte-wise lexicographic order, as `String.UTF8View.lexicographicallyPrecedes` orders keys.
     static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         let common = Swift.min(a.count, b.count)

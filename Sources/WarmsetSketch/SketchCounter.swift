@@ -32,6 +32,9 @@ final class CandidateSet<Cell: SketchCell> {
     var inheritedMiss: Double = 0
     /// True once a key was turned away or evicted.
     var turnedAway = false
+    /// The smallest candidate estimate `cutBack` kept, and `requests` then: `missBound` without
+    /// querying every candidate again while nothing was added since (its stats after a merge).
+    private var keptSmallest: (requests: UInt64, estimate: Double)?
 
     init(parameters: SketchParameters, capacity: Int, conservative: Bool) {
         sketch = CountMinSketch(parameters: parameters, conservative: conservative)
@@ -89,8 +92,16 @@ final class CandidateSet<Cell: SketchCell> {
     }
 
     /// Any key that is not a candidate has a true weight of at most this (cell units).
-    /// - Complexity: O(c·d).
+    /// - Complexity: O(1) right after a cut back, else O(c·d).
     func missBound() -> Double {
+        guard turnedAway else { return inheritedMiss }
+        if let kept = keptSmallest, kept.requests == requests { return Swift.max(inheritedMiss, kept.estimate) }
+        return queriedMissBound()
+    }
+
+    /// `missBound` from the sketch's current estimates of every candidate.
+    /// - Complexity: O(c·d).
+    func queriedMissBound() -> Double {
         guard turnedAway else { return inheritedMiss }
         var smallest = Double.infinity
         let entries = table.entries
@@ -101,21 +112,27 @@ final class CandidateSet<Cell: SketchCell> {
     }
 
     /// Candidates re-queried against the sketch, in rank order; scores multiplied by `scale`.
-    /// - Complexity: O(c log c).
+    /// - Complexity: O(c + limit log limit) expected: the first `limit` are selected, then sorted.
     ///   The order is `RankedKey.ranksBefore`'s, applied to the candidates' estimates and key bytes
     ///   in the table before any string is made: strings are built for the `limit` returned only.
+    ///   Keys of equal counts (most of them, on a log of many rarely requested keys) are ordered
+    ///   by an integer first, the 8 bytes after the prefix every candidate's key shares
+    ///   (`KeyTable.orderWord`), and by their bytes only when those are equal: comparing the bytes
+    ///   of two keys in the table for every tie was most of the ranking's time.
     func ranked(limit: Int, weighted: Bool, scale: Double) -> [RankedKey] {
         let entries = table.entries
-        var order: [(estimate: Double, count: UInt64, index: Int)] = []
+        let table = self.table
+        let shared = table.sharedKeyPrefix()
+        var order: [(estimate: Double, count: UInt64, word: UInt64, index: Int)] = []
         order.reserveCapacity(entries.count)
         sketch.forEachEstimate(count: entries.count, hash: { entries[$0].hash }) { i, cell in
             let estimate = cell.doubleValue * scale
-            order.append((estimate, UInt64(estimate.rounded()), i))
+            order.append((estimate, UInt64(estimate.rounded()), KeyTable.orderWord(table.key(of: entries[i]), from: shared), i))
         }
-        let table = self.table
-        order.sort { a, b in
+        order.sortFirst(limit) { a, b in
             if weighted && a.estimate != b.estimate { return a.estimate > b.estimate }
             if a.count != b.count { return a.count > b.count }
+            if a.word != b.word { return a.word < b.word }
             return KeyTable.precedes(table.key(of: entries[a.index]), table.key(of: entries[b.index]))
         }
         return order.prefix(limit).map { item in
@@ -148,7 +165,7 @@ final class CandidateSet<Cell: SketchCell> {
     /// - Parameters:
     ///   - selfMiss: this set's miss bound before the merge.
     ///   - otherMiss: the other side's miss bound, in this set's units.
-    /// - Complexity: O((c + c') log(c + c')).
+    /// - Complexity: O(c + c') expected.
     func union(_ candidates: [SketchSnapshot.Candidate], selfMiss: Double, otherMiss: Double) {
         for candidate in candidates {
             candidate.key.withUnsafeBytes { key in
@@ -192,7 +209,8 @@ final class CandidateSet<Cell: SketchCell> {
             items.append(HeapItem(estimate: estimate, hash: entries[i].hash))
         }
         if items.count > capacity {
-            items.sort { a, b in
+            // Which `capacity` stay is all that matters (the heap orders them): selected, not sorted.
+            items.selectFirst(capacity) { a, b in
                 if a.estimate != b.estimate { return a.estimate > b.estimate }
                 return (a.hash.high, a.hash.low) < (b.hash.high, b.hash.low)
             }
@@ -202,6 +220,7 @@ final class CandidateSet<Cell: SketchCell> {
             items.removeLast(items.count - capacity)
             // Pruned keys: true weight ≤ their estimate ≤ the smallest kept one.
             turnedAway = true
+            if let smallest = items.min() { keptSmallest = (requests, smallest.estimate.doubleValue) }
         }
         heap = Heap(items)
     }
@@ -212,6 +231,7 @@ extension CandidateSet where Cell == Double {
     /// - Complexity: O(d·w + c).
     func scale(by factor: Double) {
         sketch.scale(by: factor)
+        keptSmallest = nil
         heap = Heap(heap.unordered.map { HeapItem(estimate: $0.estimate * factor, hash: $0.hash) })
         inheritedMiss *= factor
     }
