@@ -53,7 +53,7 @@ let package = Package(
         // system: the one wrapper of the C library's file calls; errno becomes a Swift error here
         .target(name: "WarmsetSystem"),
         // input: files, stdin, gzip → lines
-        .target(name: "WarmsetInput", dependencies: ["CZlib", "CISAL", "WarmsetSystem"], swiftSettings: hotPath),
+        .target(name: "WarmsetInput", dependencies: ["CByteScan", "CZlib", "CISAL", "WarmsetSystem"], swiftSettings: hotPath),
         // parse: nginx log_format compiled to a byte-level parser; JSON lines
         .target(name: "WarmsetFormat", dependencies: ["CByteScan"], swiftSettings: hotPath),
         // filter and key: request filters, URL normalization, key rules
