@@ -109,17 +109,32 @@ M1_LONG=$(mallocs 2000000 "--threads 1")
 rm -f "$DATA/prefix.log"
 echo "bench: malloc calls: $M_SHORT for 1,000,000 lines, $M_LONG for 2,000,000 (--threads 1: $M1_SHORT, $M1_LONG)"
 
-declare -A TIMES MEM CPU
+# Wall time from bash's EPOCHREALTIME (microseconds) around each command: GNU time's %e has two
+# decimals, a step of 2.4% of igzip's 0.42 s, as large as the differences being measured. CPU and
+# peak RSS still from GNU time. Each run's ratio to its own round's igzip is kept too: the host's
+# speed drifts between rounds, and the median of those ratios pairs like with like.
+declare -A TIMES MEM CPU RATIOS ROUND
+timing=$(mktemp)
 for run in $(seq "$RUNS"); do
   for name in "${ORDER[@]}"; do
-    read -r wall user sys rss < <( { /usr/bin/time -f "%e %U %S %M" sh -c "${CMDS[$name]}" ; } 2>&1 | tail -1 )
+    start=$EPOCHREALTIME
+    /usr/bin/time -o "$timing" -f "%U %S %M" sh -c "${CMDS[$name]}"
+    end=$EPOCHREALTIME
+    read -r user sys rss < <(tail -1 "$timing")
+    wall=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}')
     cpu_s=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')
     TIMES["$name"]+="$wall "
     CPU["$name"]+="$cpu_s "
+    ROUND["$name"]=$wall
     [ "${MEM[$name]:-0}" -ge "$rss" ] || MEM["$name"]=$rss
     printf '  run %d  %-55s %s s (CPU %s s)\n' "$run" "$name" "$wall" "$cpu_s"
   done
+  # Each command's ratio to its base in this round.
+  for name in "${ORDER[@]}"; do
+    RATIOS["$name"]+="$(awk -v t="${ROUND[$name]}" -v b="${ROUND[${BASE[$name]}]}" 'BEGIN {printf "%.4f", t / b}') "
+  done
 done
+rm -f "$timing"
 
 [ -c /dev/null ] || { echo "bench: /dev/null stopped being a device during the runs; the figures are void" >&2; exit 1; }
 
@@ -140,24 +155,25 @@ reading=""
   echo "Input: \`warmset generate --lines $LINES --keys $KEYS --zipf 1.0 --seed 1\`, $((plain_bytes / 1000000)) MB plain,"
   echo "$((gz_bytes / 1000000)) MB gzipped (pigz -6), $DISTINCT distinct keys with the rule; and the rows marked *high"
   echo "cardinality*: \`--keys $HC_KEYS --zipf $HC_ZIPF\` (otherwise the same), $((hc_gz_bytes / 1000000)) MB gzipped, $HC_DISTINCT distinct keys"
-  echo "with the rule. Median of $RUNS runs, commands alternated; the fastest and"
-  echo "slowest run beside it; CPU ÷ wall is the median user + system seconds over the median wall time"
+  echo "with the rule. Median of $RUNS runs, commands alternated, wall time to the millisecond; the fastest and"
+  echo "slowest run beside it; the ratio of the medians, and the median of each round's own ratio; CPU ÷ wall is the median user + system seconds over the median wall time"
   echo "(2.00 would be both cores busy throughout); the ratios are to \`igzip -dc\` of the same log (CPU:"
   echo "median CPU seconds over igzip's); peak RSS from GNU time."
   echo
-  echo "| command | median wall | runs | ratio to igzip -dc | CPU ÷ wall | CPU ratio to igzip | peak RSS | lines/s |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| command | median wall | runs | ratio to igzip -dc | the same, round by round (median) | CPU ÷ wall | CPU ratio to igzip | peak RSS | lines/s |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   for name in "${ORDER[@]}"; do
     t=$(echo "${TIMES[$name]}" | median)
     c=$(echo "${CPU[$name]}" | median)
     base=$(echo "${TIMES[${BASE[$name]}]}" | median)
     base_cpu=$(echo "${CPU[${BASE[$name]}]}" | median)
-    range=$(echo "${TIMES[$name]}" | tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f–%.2f s", lo, hi}')
-    ratio=$(awk -v t="$t" -v b="$base" 'BEGIN {printf "%.2f×", t/b}')
+    range=$(echo "${TIMES[$name]}" | tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.3f–%.3f s", lo, hi}')
+    ratio=$(awk -v t="$t" -v b="$base" 'BEGIN {printf "%.3f×", t/b}')
+    paired=$(echo "${RATIOS[$name]}" | median | awk '{printf "%.3f×", $1}')
     cpu_ratio=$(awk -v c="$c" -v b="$base_cpu" 'BEGIN {printf "%.2f×", c/b}')
     share=$(awk -v t="$t" -v c="$c" 'BEGIN {printf "%.2f", c/t}')
     lps=$(awk -v t="$t" -v n="$LINES" 'BEGIN {printf "%.2f M", n/t/1e6}')
-    echo "| \`${name//|/\\|}\` | $t s | $range | $ratio | $share | $cpu_ratio | $((MEM[$name] / 1024)) MiB | $lps |"
+    echo "| \`${name//|/\\|}\` | $t s | $range | $ratio | $paired | $share | $cpu_ratio | $((MEM[$name] / 1024)) MiB | $lps |"
   done
   echo
   echo "Allocations (scripts/malloc-count.c, an LD_PRELOAD counter of malloc/calloc/realloc/posix_memalign):"
