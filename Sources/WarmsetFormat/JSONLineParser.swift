@@ -301,7 +301,7 @@ public enum AccessLogParser {
     }
 
     /// Parses one line; nil on success.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func parse(_ line: UnsafeRawBufferPointer, into fields: inout RequestFields) -> Malformation? {
         switch self {
         case .text(let parser): return parser.parse(line, into: &fields)

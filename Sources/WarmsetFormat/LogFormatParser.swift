@@ -145,9 +145,9 @@ public final class LogFormatParser {
 
     /// How lines are read (`shape`): the general loop, or the unrolled one with the terminators loaded
     /// or (for `combined` and `common` themselves) as constants.
-    enum Shape { case general, six, combined, common }
+    @usableFromInline enum Shape: Sendable { case general, six, combined, common }
 
-    nonisolated(unsafe) private static let emptyLine = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
+    @usableFromInline nonisolated(unsafe) static let emptyLine = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
     /// The format's leading literal (empty when it starts with a variable), as a step.
     private let leading: Step?
     /// The variables up to the last one warmset needs, each with its terminator.
@@ -157,7 +157,7 @@ public final class LogFormatParser {
     /// literal, then six variables, the last four `$time_local`, `$request`, `$status` and
     /// `$body_bytes_sent`, each ended by 1–8 literal bytes (the last by none, too). Such lines are
     /// read by `parseSix`, the loop below unrolled, with the same finds in the same order.
-    let shape: Shape
+    @usableFromInline let shape: Shape
     /// The terminators of a `combined`-shaped format that is neither `combined` nor `common` (`.six`).
     private let six: SixTerminators?
     /// What the line must end with when the tail is skipped (the format's last literal).
@@ -245,18 +245,37 @@ public final class LogFormatParser {
     /// Parses `line` into `fields`.
     /// - Returns: nil on success, or why the line does not match the format.
     /// - Complexity: O(line length).
+    /// - Note: `@inlinable`, a dispatch to one out-of-line reader per shape: the per-line loop
+    ///   (another module) calls the reader directly instead of calling this to call it.
+    @inlinable
     public func parse(_ line: UnsafeRawBufferPointer, into fields: inout RequestFields) -> Malformation? {
         fields = RequestFields()
         // An empty line may have no address; nothing is loaded from it then (every load is bounded by `count`).
         let base = line.baseAddress ?? UnsafeRawPointer(Self.emptyLine)
-        let count = line.count
         switch shape {
-        case .combined: return parseSix(line, base, count, CombinedTerminators(), into: &fields)
-        case .common: return parseSix(line, base, count, CommonTerminators(), into: &fields)
-        case .six: if let six { return parseSix(line, base, count, six, into: &fields) }
-        case .general: break
+        case .combined: return parseCombined(line, base, into: &fields)
+        case .common: return parseCommon(line, base, into: &fields)
+        case .six, .general: return parseOther(line, base, into: &fields)
         }
-        return parseGeneral(line, base, count, into: &fields)
+    }
+
+    /// `parseSix` with `combined`'s terminators as constants.
+    @usableFromInline @inline(never)
+    func parseCombined(_ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, into fields: inout RequestFields) -> Malformation? {
+        parseSix(line, base, line.count, CombinedTerminators(), into: &fields)
+    }
+
+    /// `parseSix` with `common`'s terminators as constants.
+    @usableFromInline @inline(never)
+    func parseCommon(_ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, into fields: inout RequestFields) -> Malformation? {
+        parseSix(line, base, line.count, CommonTerminators(), into: &fields)
+    }
+
+    /// A `combined`-shaped format with its own terminators, or any other format.
+    @usableFromInline @inline(never)
+    func parseOther(_ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, into fields: inout RequestFields) -> Malformation? {
+        if shape == .six, let six { return parseSix(line, base, line.count, six, into: &fields) }
+        return parseGeneral(line, base, line.count, into: &fields)
     }
 
     /// A line of any other format: each variable up to its terminator, in a loop over the steps.
@@ -318,10 +337,8 @@ public final class LogFormatParser {
 
     /// A line of a `combined`-shaped format: the general loop unrolled, the same finds, values and
     /// malformations, the field of each variable known (find the terminator, store the value, step
-    /// over the terminator, six times). Specialized three times: with `combined`'s and `common`'s
-    /// terminators as constants and with a format's own loaded. Not inlined into `parse`: the
-    /// optimizer stops inlining into a function past a size, and `parse` holds the general loop.
-    @inline(never)
+    /// over the terminator, six times). Inlined three times: into `parseCombined` and `parseCommon`
+    /// with their terminators as constants, and into `parseOther` with a format's own loaded.
     private func parseSix<Six: SixTerminatorSet>(
         _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, _ six: Six, into fields: inout RequestFields
     ) -> Malformation? {
