@@ -23,7 +23,9 @@ public enum InputOpener {
     /// gzip is recognised by the magic bytes `1f 8b`; anything else is read as it is.
     /// - Parameter inflater: ISA-L (default) or zlib for gzip input.
     /// - Throws: `InputError.cannotOpen` or a read failure.
-    public static func open(_ path: String, inflater: Inflater = .isal) throws(InputError) -> any ByteSource {
+    /// - Parameter readAhead: read a gzip file ahead on a thread of its own once its inflation
+    ///   has used up the first buffer (`GzipSource`); for runs that decode in the background.
+    public static func open(_ path: String, inflater: Inflater = .isal, readAhead: Bool = false) throws(InputError) -> any ByteSource {
         let file = try RawFile(path: path)
         // 64-byte aligned: the kernel copies into a destination 1–31 bytes past a boundary five times slower.
         let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: stagingSize, alignment: 64)
@@ -42,7 +44,7 @@ public enum InputOpener {
             throw error
         }
         if staged >= 2 && staging[0] == 0x1f && staging[1] == 0x8b {
-            return GzipSource(file: file, buffer: staging, staged: staged, inflater: inflater)
+            return GzipSource(file: file, buffer: staging, staged: staged, inflater: inflater, readsAhead: readAhead)
         }
         return PlainSource(file: file, buffer: staging, staged: staged)
     }
@@ -59,6 +61,11 @@ final class PlainSource: ByteSource {
         self.file = file
         self.staging = buffer
         self.stagedEnd = staged
+    }
+
+    /// The file's bytes from where it stands, nothing staged (`GzipSource` reading ahead).
+    convenience init(file: RawFile) {
+        self.init(file: file, buffer: .allocate(byteCount: 0, alignment: 1), staged: 0)
     }
 
     deinit { staging.deallocate() }

@@ -68,14 +68,15 @@ public final class PrefetchedChunks: ChunkSource, @unchecked Sendable {
     /// Decoded bytes handed out so far (readable from any thread).
     public var decodedBytes: Int64 { decoded.load(ordering: .relaxed) }
 
-    /// Starts decoding `source` on a new thread into `count` buffers of `chunkSize` bytes.
-    public init(_ source: any ByteSource, chunkSize: Int = 1 << 20, count: Int = 4) {
+    /// Starts decoding `source` on a new thread (named `threadName`) into `count` buffers of
+    /// `chunkSize` bytes.
+    public init(_ source: any ByteSource, chunkSize: Int = 1 << 20, count: Int = 4, threadName: String = "warmset-inflate") {
         self.source = source
         buffers = (0..<count).map { _ in .allocate(byteCount: chunkSize, alignment: 64) }
         slots = Mutex([Slot](repeating: Slot(), count: count))
         free = DispatchSemaphore(value: count)
         let thread = Thread { [self] in produce() }
-        thread.name = "warmset-inflate"
+        thread.name = threadName
         thread.start()
     }
 

@@ -37,30 +37,47 @@ protocol InflateEngine: AnyObject {
 /// the inflater rejects raise an `InputError` naming the compressed byte offset. The bytes
 /// decoded before such an error are returned first, and the error comes with the next read:
 /// nothing that could be decoded is lost.
+///
+/// With `readsAhead`, the compressed file is read on a thread of its own once the first buffer
+/// (the bytes read when the input was opened and sniffed) is used up, into a small ring
+/// (`PrefetchedChunks`), and inflated from there in place: the inflating thread, the one a
+/// `.gz` analysis waits for, no longer spends its time in `read` copying the file out of the
+/// page cache. Opening many inputs starts no thread; each starts when its inflation gets past
+/// the first buffer and ends at the end of its file.
 final class GzipSource: ByteSource {
     private let file: RawFile
-    private let input: UnsafeMutableRawBufferPointer
+    /// The bytes read when the input was opened, then the synchronous reads' buffer.
+    private let staging: UnsafeMutableRawBufferPointer
+    /// The bytes being inflated: `staging`'s, or a chunk of `ahead` (valid until its next chunk).
+    private var input: UnsafeRawBufferPointer
     private let engine: any InflateEngine
+    /// Read the file ahead on a thread of its own after the first buffer.
+    private let readsAhead: Bool
+    private var ahead: PrefetchedChunks?
     /// On-disk offset of `input[0]`.
     private var inputFileOffset: Int64 = 0
     private var inputStart = 0
-    private var inputEnd: Int
+    private var inputEnd: Int { input.count }
     private var inMember = false
     private var finished = false
     /// An error met after some bytes of a read were decoded: thrown by the next read.
     private var deferredError: InputError?
 
-    init(file: RawFile, buffer: UnsafeMutableRawBufferPointer, staged: Int, inflater: Inflater) {
+    init(file: RawFile, buffer: UnsafeMutableRawBufferPointer, staged: Int, inflater: Inflater, readsAhead: Bool = false) {
         self.file = file
-        self.input = buffer
-        self.inputEnd = staged
+        staging = buffer
+        input = UnsafeRawBufferPointer(rebasing: buffer[0..<staged])
+        self.readsAhead = readsAhead
         switch inflater {
         case .isal: engine = IsalEngine()
         case .zlib: engine = ZlibEngine()
         }
     }
 
-    deinit { input.deallocate() }
+    deinit {
+        ahead = nil  // stops the reading thread before the file goes
+        staging.deallocate()
+    }
 
     var path: String { file.path }
     var compressedSize: Int64? { file.size }
@@ -72,7 +89,13 @@ final class GzipSource: ByteSource {
         if inputStart < inputEnd { return true }
         inputFileOffset += Int64(inputEnd)
         inputStart = 0
-        inputEnd = try file.read(into: input)
+        input = UnsafeRawBufferPointer(start: nil, count: 0)
+        if readsAhead {
+            if ahead == nil { ahead = PrefetchedChunks(PlainSource(file: file), chunkSize: staging.count, count: 3, threadName: "warmset-read") }
+            if let chunk = try ahead?.nextChunk() { input = chunk }
+        } else {
+            input = UnsafeRawBufferPointer(rebasing: staging[0..<(try file.read(into: staging))])
+        }
         return inputEnd > 0
     }
 

@@ -4,8 +4,8 @@ import Testing
 
 @Suite("gzip input")
 struct GzipTests {
-    static func decode(_ path: String, _ inflater: Inflater) throws(InputError) -> [UInt8] {
-        let source = try InputOpener.open(path, inflater: inflater)
+    static func decode(_ path: String, _ inflater: Inflater, readAhead: Bool = false) throws(InputError) -> [UInt8] {
+        let source = try InputOpener.open(path, inflater: inflater, readAhead: readAhead)
         var out: [UInt8] = []
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 333, alignment: 1)
         defer { buffer.deallocate() }
@@ -44,6 +44,52 @@ struct GzipTests {
         let source = try InputOpener.open(path)
         #expect(!source.isGzip)
         #expect(try Self.decode(path, inflater).isEmpty)
+    }
+
+    /// Reading the compressed file ahead on a thread of its own (after the first buffer) decodes
+    /// exactly what reading it in place does, and meets every error at the same compressed byte:
+    /// streams of several MB (the first buffer is 256 KiB), with a second member, zero padding,
+    /// trailing garbage, a cut and a corrupt byte, all past the first buffer.
+    @Test("read ahead or not, the same bytes and the same errors", arguments: Inflater.allCases)
+    func readAheadDecodesTheSame(inflater: Inflater) throws {
+        var rng = SplitMix(seed: 9)
+        let (path, _) = try TestSupport.generatedFile("big.log", lines: 60_000) { i in
+            "GET /item/\(rng.next() % 1_000_003) \(String(rng.next(), radix: 16)) \(String(rng.next(), radix: 36))"
+        }
+        func shell(_ command: String) throws {
+            guard try TestSupport.shell(command) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        }
+        try shell("head -n 30000 '\(path)' | gzip -c > '\(path).a.gz' && tail -n +30001 '\(path)' | gzip -c > '\(path).b.gz'")
+        try shell("cat '\(path).a.gz' '\(path).b.gz' > '\(path).members.gz'")
+        try shell("cat '\(path).members.gz' > '\(path).padded.gz' && head -c 5000 /dev/zero >> '\(path).padded.gz'")
+        try shell("cat '\(path).members.gz' > '\(path).garbage.gz' && printf 'not gzip' >> '\(path).garbage.gz'")
+        try shell("head -c 900000 '\(path).members.gz' > '\(path).cut.gz'")
+        try shell("cp '\(path).members.gz' '\(path).corrupt.gz' && printf '\\377\\377\\377\\377\\377\\377\\377\\377' | dd of='\(path).corrupt.gz' bs=1 seek=700000 conv=notrunc 2>/dev/null")
+        let size = try FileManager.default.attributesOfItem(atPath: path + ".members.gz")[.size] as? Int ?? 0
+        #expect(size > 3 * InputOpener.stagingSize, "\(size) bytes compressed: past the first buffer")
+        // The bytes decoded up to the end or the error, and the error.
+        func outcome(_ file: String, readAhead: Bool) -> (bytes: Int, hash: Int, error: String?) {
+            var out: [UInt8] = []
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 100_000, alignment: 1)
+            defer { buffer.deallocate() }
+            do {
+                let source = try InputOpener.open(file, inflater: inflater, readAhead: readAhead)
+                while true {
+                    let n = try source.read(into: buffer)
+                    if n == 0 { return (out.count, out.hashValue, nil) }
+                    out += buffer[0..<n]
+                }
+            } catch {
+                return (out.count, out.hashValue, "\(error.kind) at \(error.byteOffset.map(String.init) ?? "?")")
+            }
+        }
+        for variant in ["members", "padded", "garbage", "cut", "corrupt"] {
+            let file = "\(path).\(variant).gz"
+            let inPlace = outcome(file, readAhead: false)
+            let ahead = outcome(file, readAhead: true)
+            #expect(ahead.bytes == inPlace.bytes && ahead.hash == inPlace.hash && ahead.error == inPlace.error, "\(variant): \(ahead) vs \(inPlace)")
+            #expect((inPlace.error == nil) == (variant == "members" || variant == "padded"), "\(variant): \(inPlace)")
+        }
     }
 
     @Test("a truncated stream names the file and the compressed byte", arguments: Inflater.allCases)
