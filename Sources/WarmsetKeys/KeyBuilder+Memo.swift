@@ -10,8 +10,8 @@ extension KeyBuilder {
     }
 
     /// `build`, answered from the memo of recent targets when it holds `target` (see
-    /// `KeyMemo`; not asked while it stands aside, `MemoDuty`): the same result. A hit's key and path are the memo slot's, and its
-    /// `memoSlot` names the slot.
+    /// `KeyMemo`; not asked while it stands aside, `MemoDuty`): the same result. A hit's key
+    /// and path are the memo slot's, and its `memoSlot` names the slot.
     /// - Parameter memoHash: `prefetchMemo`'s answer for this target, if the caller asked it.
     /// - Complexity: O(target length) on a hit; `build`'s cost plus a copy on a miss.
     public func buildMemoized(target: UnsafeRawBufferPointer, hasLogEscapes: Bool, memoHash: UInt64? = nil) -> KeyResult {
