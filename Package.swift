@@ -50,21 +50,22 @@ let package = Package(
         // a 16-bytes-at-a-time byte search for the log parser (SSE2 intrinsics, no library)
         .systemLibrary(name: "CByteScan"),
 
-        // system: the one wrapper of the C library's file calls; errno becomes a Swift error here
+        // system: the one wrapper of the C library's file calls (errno becomes a Swift error here), and
+        // zeroed memory mapped for large tables
         .target(name: "WarmsetSystem"),
         // input: files, stdin, gzip → lines
         .target(name: "WarmsetInput", dependencies: ["CByteScan", "CZlib", "CISAL", "WarmsetSystem"], swiftSettings: hotPath),
         // parse: nginx log_format compiled to a byte-level parser; JSON lines
         .target(name: "WarmsetFormat", dependencies: ["CByteScan"], swiftSettings: hotPath),
         // filter and key: request filters, URL normalization, key rules
-        .target(name: "WarmsetKeys", dependencies: ["CByteScan", "CPCRE2", "CPrefetch", "WarmsetFormat"], swiftSettings: hotPath),
+        .target(name: "WarmsetKeys", dependencies: ["CByteScan", "CPCRE2", "CPrefetch", "WarmsetFormat", "WarmsetSystem"], swiftSettings: hotPath),
         // the model: a ranked key, a warm entry, the key hash (pure Swift, no dependency), shared by
         // the sketch and the warmers so that the warmers need not link the sketch
         .target(name: "WarmsetModel", swiftSettings: hotPath),
-        // count and rank: hash, count-min sketch, candidates, exact counts (pure Swift)
+        // count and rank: hash, count-min sketch, candidates, exact counts
         .target(
             name: "WarmsetSketch",
-            dependencies: ["CByteScan", "CPrefetch", "WarmsetModel", .product(name: "HeapModule", package: "swift-collections")],
+            dependencies: ["CByteScan", "CPrefetch", "WarmsetModel", "WarmsetSystem", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: hotPath),
         // emit: manifest writers
         .target(name: "WarmsetEmit", dependencies: ["WarmsetModel", "WarmsetSystem"], swiftSettings: hotPath),
@@ -146,7 +147,7 @@ let package = Package(
             name: "WarmsetTests",
             dependencies: [
                 "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetModel", "WarmsetSketch", "WarmsetEmit",
-                "WarmsetAnalysis", "WarmsetGenerator",
+                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetSystem",
                 // Tests/WarmsetTests/Redis: the warmers against real servers
                 "WarmsetWarm", "WarmsetRedis", "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch",
                 .product(name: "Logging", package: "swift-log"),

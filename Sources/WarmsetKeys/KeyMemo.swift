@@ -1,4 +1,5 @@
 import CPrefetch
+import WarmsetSystem
 
 /// What `KeyBuilder` made of recent request targets: a fixed table of `slotCount` slots, each
 /// holding one target's bytes, its outcome, and its normalized path and key.
@@ -12,7 +13,9 @@ import CPrefetch
 /// popular ones: a miss only records its hash in the slot (`pending`); a second miss of the
 /// same target while it is still recorded there takes the slot.
 ///
-/// Memory: `slotCount` × `slotStride` bytes, allocated once (1 MiB).
+/// Memory: `slotCount` × `slotStride` bytes, allocated once (1 MiB), zero bits an empty slot:
+/// mapped untouched (`ZeroedMemory`), so its pages are zeroed as the lane first uses them, and a
+/// memo built only to check a configuration costs none.
 ///
 /// Owned by one `KeyBuilder`, which frees it.
 struct KeyMemo {
@@ -20,13 +23,18 @@ struct KeyMemo {
         /// The hash of the target held, and of the target that missed last (the doorkeeper).
         var tag: UInt64 = 0
         var pending: UInt64 = 0
-        /// Lengths of the held target, path and key (`targetCount == .max`: empty slot).
-        var targetCount: UInt16 = .max
+        /// The held target's length plus one (0: an empty slot, as zeroed memory reads).
+        var storedTargetCount: UInt16 = 0
+        /// Lengths of the held path and key.
         var pathCount: UInt16 = 0
         var keyCount: UInt16 = 0
         var escapes = false
-        /// Why the held target has no key, or nil: it has one.
+        /// Why the held target has no key, or nil: it has one. Read only in a slot that holds
+        /// a target (zero bits need not be nil).
         var skipped: RequestFilter.Reason? = nil
+
+        /// The held target's length (a slot that holds one).
+        var targetCount: Int { Int(storedTargetCount) &- 1 }
     }
 
     static let slotCount = 8192
@@ -43,15 +51,13 @@ struct KeyMemo {
 
     init() {
         precondition(MemoryLayout<Header>.stride <= 64 && MemoryLayout<Header>.alignment <= 64)
-        storage = .allocate(byteCount: Self.slotCount * Self.slotStride, alignment: 64)
-        for slot in 0..<Self.slotCount {
-            (storage + slot * Self.slotStride).initializeMemory(as: Header.self, repeating: Header(), count: 1)
-        }
+        storage = UnsafeMutableRawPointer(ZeroedMemory.allocate(count: Self.slotCount * Self.slotStride) as UnsafeMutablePointer<UInt8>)
+        // Zero bits are a valid `Header` (an empty slot); binding writes nothing.
+        for slot in 0..<Self.slotCount { (storage + slot &* Self.slotStride).bindMemory(to: Header.self, capacity: 1) }
     }
 
     func free() {
-        for slot in 0..<Self.slotCount { header(slot).deinitialize(count: 1) }
-        storage.deallocate()
+        ZeroedMemory.free(storage.assumingMemoryBound(to: UInt8.self), count: Self.slotCount * Self.slotStride)
     }
 
     /// The header of slot `slot`.
@@ -140,7 +146,7 @@ struct KeyMemo {
         let header = header(slot)
         let n = target.count
         guard let base = target.baseAddress else { return false }
-        return header.pointee.tag == hash && Int(header.pointee.targetCount) == n && header.pointee.escapes == escapes
+        return header.pointee.tag == hash && Int(header.pointee.storedTargetCount) == n &+ 1 && header.pointee.escapes == escapes
             && ShortBytes.equal(slotBase(slot), base, n)
     }
 
@@ -150,7 +156,7 @@ struct KeyMemo {
     func entry(_ slot: Int, keysArePaths: Bool) -> (key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) {
         let header = header(slot).pointee
         let held = slotBase(slot)
-        let n = Int(header.targetCount), pathCount = Int(header.pathCount)
+        let n = header.targetCount, pathCount = Int(header.pathCount)
         let path = UnsafeRawBufferPointer(start: held + n, count: pathCount)
         let key = keysArePaths ? path : UnsafeRawBufferPointer(start: held + n + pathCount, count: Int(header.keyCount))
         return (key, path)
@@ -177,7 +183,7 @@ struct KeyMemo {
         let pathCount = skipped == nil ? path.count : 0
         let keyCount = skipped == nil ? key.count : 0
         guard n + pathCount + keyCount <= Self.slotBytes, let base = target.baseAddress else { return }
-        if header.pointee.targetCount != .max && header.pointee.skipped == nil {
+        if header.pointee.storedTargetCount != 0 && header.pointee.skipped == nil {
             willEvict(slot)  // the old entry is still readable there
         }
         let held = slotBase(slot)
@@ -185,7 +191,7 @@ struct KeyMemo {
         if pathCount > 0 { (held + n).copyMemory(from: path.baseAddress!, byteCount: pathCount) }
         if keyCount > 0 { (held + n + pathCount).copyMemory(from: key.baseAddress!, byteCount: keyCount) }
         header.pointee = Header(
-            tag: hash, pending: 0, targetCount: UInt16(n), pathCount: UInt16(pathCount), keyCount: UInt16(keyCount),
+            tag: hash, pending: 0, storedTargetCount: UInt16(n &+ 1), pathCount: UInt16(pathCount), keyCount: UInt16(keyCount),
             escapes: escapes, skipped: skipped)
     }
 }

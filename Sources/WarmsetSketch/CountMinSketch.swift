@@ -1,5 +1,6 @@
 import WarmsetModel
 import CPrefetch
+import WarmsetSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -107,12 +108,12 @@ public final class CountMinSketch<Cell: SketchCell> {
             wideCells = nil
         } else {
             requestCells = nil
-            wideCells = CounterMemory.allocate(count: count)
+            wideCells = ZeroedMemory.allocate(count: count)
         }
     }
 
     deinit {
-        if let wideCells { CounterMemory.free(wideCells, count: depth * width) }
+        if let wideCells { ZeroedMemory.free(wideCells, count: depth * width) }
     }
 
     /// Cell `i`.

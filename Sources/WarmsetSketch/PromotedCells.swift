@@ -1,3 +1,4 @@
+import WarmsetSystem
 /// Request counts in 16-bit cells, a cell promoted to a 32-bit count in a side table once it
 /// reaches 65,535: the count-min table of request counts in half the memory of 32-bit cells,
 /// holding the same values (docs/sketch.md). The two parse lanes' tables then take 8 MiB of the
@@ -27,7 +28,7 @@ final class PromotedCells {
     init(count: Int) {
         precondition(count % 4 == 0)
         self.count = count
-        narrow = CounterMemory.allocate(count: count)
+        narrow = ZeroedMemory.allocate(count: count)
         mask = 63
         indexes = .allocate(capacity: mask + 1)
         indexes.initialize(repeating: -1, count: mask + 1)
@@ -35,7 +36,7 @@ final class PromotedCells {
     }
 
     deinit {
-        CounterMemory.free(narrow, count: count)
+        ZeroedMemory.free(narrow, count: count)
         indexes.deallocate()
         counts.deallocate()
     }

@@ -75,6 +75,22 @@ struct KeyMemoTests {
     }
 
     /// The memo does hit: a repeated target is answered without building, from its slot.
+    /// A new memo is zeroed memory, and zero bits are an empty slot: no slot holds any target,
+    /// not even the empty one under a hash of 0 (the zero bits' own tag and length fields).
+    @Test func aNewMemoHoldsNothing() {
+        let memo = KeyMemo()
+        defer { memo.free() }
+        let one: [UInt8] = [0x2F]
+        one.withUnsafeBytes { slash in
+            let empty = UnsafeRawBufferPointer(rebasing: slash[0..<0])
+            for slot in 0..<KeyMemo.slotCount {
+                #expect(!memo.holds(slot, empty, hash: 0, escapes: false))
+                #expect(!memo.holds(slot, slash, hash: 0, escapes: false))
+                #expect(!memo.holds(slot, slash, hash: KeyMemo.hash(of: slash, escapes: false)!, escapes: false))
+            }
+        }
+    }
+
     @Test func aRepeatedTargetIsAnsweredFromTheMemo() throws {
         let builder = KeyBuilder(rules: [try KeyRule(#"^/products/(\d+)$ => product:$1"#)])
         var bytes = Array("/products/42".utf8)
