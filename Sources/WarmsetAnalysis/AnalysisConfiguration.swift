@@ -1,3 +1,4 @@
+import Foundation
 import WarmsetFormat
 import WarmsetInput
 import WarmsetKeys
@@ -54,6 +55,10 @@ public struct AnalysisConfiguration: Sendable {
     /// thread parsing a lane's chunk itself whenever it is ahead. On 2 cores that keeps two
     /// threads busy instead of three (docs/benchmarks.md).
     public var spareCoreForInflate = false
+    /// The cores this process may run on, read once: `ProcessInfo.activeProcessorCount` reads
+    /// the cgroup's files on every call, and a run asks several times before its first line.
+    public static let activeCores = ProcessInfo.processInfo.activeProcessorCount
+
 
     // Scaling out and choosing the warm set (issue 6).
 

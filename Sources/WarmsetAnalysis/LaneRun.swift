@@ -56,7 +56,7 @@ struct LaneRun {
     /// choose (`AnalysisConfiguration.spareCoreForInflate`), inflating being a core's work;
     /// else one per lane.
     static func parseThreads(lanes: Int, _ configuration: AnalysisConfiguration, allGzip: Bool,
-                             cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+                             cores: Int = AnalysisConfiguration.activeCores) -> Int {
         guard configuration.spareCoreForInflate && allGzip else { return lanes }
         return max(1, min(lanes, cores - 1))
     }

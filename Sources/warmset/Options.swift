@@ -31,7 +31,7 @@ struct InputOptions: ParsableArguments {
     /// The parse lanes the options ask for.
     var parseThreads: Int {
         if singleThread { return 1 }
-        return threads ?? (ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1)
+        return threads ?? (AnalysisConfiguration.activeCores >= 2 ? 2 : 1)
     }
 
     func validate() throws {
