@@ -37,7 +37,7 @@ struct AnalysisInputs {
         var inputs = AnalysisInputs()
         for path in configuration.inputs {
             do {
-                switch try SketchStore.classify(try InputOpener.open(path, inflater: configuration.inflater, readAhead: configuration.decodeInBackground)) {
+                switch try SketchStore.classify(try InputOpener.open(path, inflater: configuration.inflater, readAhead: configuration.readsAhead())) {
                 case .log(let source): inputs.logs.append((path, source))
                 case .sketch(let bytes): inputs.sketches.append((path, try SketchFile.decode(bytes, path: path)))
                 }

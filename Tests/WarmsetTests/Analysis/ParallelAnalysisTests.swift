@@ -132,6 +132,21 @@ struct ParallelAnalysisTests {
         #expect(threads(gzip: false, cores: 2) == 2)
     }
 
+    /// A gzip file is read ahead on a thread of its own only when a core is left for it
+    /// besides the inflating thread and the parse threads (on 2 cores it preempted the
+    /// inflater); never when decoding runs on the parsing thread.
+    @Test("gzip files are read ahead only on a spare core")
+    func readAheadOnlyOnASpareCore() {
+        var c = AnalysisConfiguration()
+        c.parseThreads = 2
+        #expect(!c.readsAhead(cores: 2) && !c.readsAhead(cores: 3))
+        #expect(c.readsAhead(cores: 4))
+        c.parseThreads = 1
+        #expect(!c.readsAhead(cores: 2) && c.readsAhead(cores: 3))
+        c.decodeInBackground = false
+        #expect(!c.readsAhead(cores: 8))
+    }
+
     /// The decoding thread parses a lane's chunk whenever its ring is full: a slow parse
     /// thread lets it get ahead, and both parse. And the result is the same whoever parsed
     /// what, on 1, 2 or 3 parse threads (each lane sees its chunks in order).
