@@ -24,7 +24,7 @@ final class PromotedCells {
     private(set) var promoted = 0
 
     /// Creates `count` zero cells.
-    /// - Complexity: O(1) for 2 MiB and more (zero pages mapped), else O(count).
+    /// - Complexity: O(1) for 64 KiB and more (zero pages mapped, `ZeroedMemory`), else O(count).
     init(count: Int) {
         precondition(count % 4 == 0)
         self.count = count
