@@ -64,7 +64,8 @@ public struct AnalysisConfiguration: Sendable {
     /// cores the reading thread, woken for every 256 KiB of compressed input, preempted the
     /// inflating thread about 400 times a run (30 ms of a 0.5 s run, traced with
     /// `sched:sched_switch`) and the run took 1–2% longer than reading in the inflating thread
-    /// (docs/benchmarks.md).
+    /// (docs/benchmarks.md). Where a core is spare the reading thread preempts no busy one; that
+    /// case is not measured (the project's machine has 2 cores).
     public func readsAhead(cores: Int = activeCores) -> Bool { decodeInBackground && cores > parseThreads + 1 }
 
     // Scaling out and choosing the warm set (issue 6).

@@ -43,8 +43,9 @@ protocol InflateEngine: AnyObject {
 /// (`PrefetchedChunks`), and inflated from there in place: the inflating thread, the one a
 /// `.gz` analysis waits for, no longer spends its time in `read` copying the file out of the
 /// page cache. Opening many inputs starts no thread; each starts when its inflation gets past
-/// the first buffer and ends at the end of its file. Worth it only where that thread has a core
-/// of its own: an analysis asks for it then only (`AnalysisConfiguration.readsAhead`).
+/// the first buffer and ends at the end of its file. On 2 cores it cost 1–2% (the reading thread
+/// preempts the inflater); an analysis asks for it only where a core is spare for that thread
+/// (`AnalysisConfiguration.readsAhead`), which no benchmark here has measured.
 final class GzipSource: ByteSource {
     private let file: RawFile
     /// The bytes read when the input was opened, then the synchronous reads' buffer.
