@@ -8,6 +8,7 @@ import WarmsetWarm
 /// `warmset analyze`: logs in, ranked warm set out.
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "analyze",
         abstract: "Read access logs and write the ranked warm set.",
         discussion: """
             Examples:

@@ -7,6 +7,7 @@ import WarmsetSystem
 /// `warmset generate`: deterministic sample traffic.
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "generate",
         abstract: "Write a deterministic, realistic access log for demos, tests and benchmarks.",
         discussion: """
             The same options and seed always give the same bytes. Traffic: Zipf-distributed product, \

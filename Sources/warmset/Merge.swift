@@ -7,6 +7,7 @@ import WarmsetSketch
 /// `warmset merge`: sketch files in, one sketch out (the reduce step).
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "merge",
         abstract: "Merge sketch files (from `warmset analyze --save-sketch`) into one.",
         discussion: """
             The counters are summed; the candidate keys are united and re-ranked against the summed \

@@ -7,6 +7,7 @@ import WarmsetWarm
 /// `warmset warm`: a manifest in, a warm cache out.
 struct Warm: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "warm",
         abstract: "Load a warm set into Redis (standalone or Cluster) or a memcached pool, or fill HTTP caches, before the application takes traffic.",
         discussion: """
             Examples:

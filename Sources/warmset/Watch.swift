@@ -10,6 +10,7 @@ import WarmsetWatch
 /// `warmset watch`: follow live logs and keep the cache warm on a schedule.
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "watch",
         abstract: "Follow live access logs and keep a cache warm on a schedule (or keep a manifest of the warm set up to date).",
         discussion: """
             Examples:
