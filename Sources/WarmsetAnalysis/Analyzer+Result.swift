@@ -14,7 +14,7 @@ extension Analyzer {
         let stats = counter.stats
         let selection = Selection.choose(from: counter.keyCounter, stats: stats, configuration: configuration)
         // Captures are not stored per key: the representative path gives them back.
-        let ranked = configuration.candidatesOnly ? selection.keys : compiled.withCaptures(selection.keys)
+        let ranked = configuration.candidatesOnly || !configuration.keepsCaptures ? selection.keys : compiled.withCaptures(selection.keys)
         summary.selection = selection.summary
         if let weigher { summary.notes += weigher.notes }
         let elapsed = now() - start

@@ -24,6 +24,8 @@ extension Analyze: AnalysisOptionGroups {
         c.maxMalformedFraction = Share.parse(output.maxMalformed) ?? 0.05
         c.apply(sketchFile: sketchFile)
         c.strategy = try strategy.deployStrategy(now: Int64(Date().timeIntervalSince1970))
+        // Captures reach only a jsonl manifest and a warmer (its origin template's $1…).
+        c.keepsCaptures = warmTarget != nil || output.manifest == .manifest(.jsonl, to: output.output)
     }
 }
 

@@ -39,4 +39,21 @@ struct CaptureRecoveryTests {
             for key in ranked { #expect(key.captures == Self.expected(key.key), "\(name): \(key.key) from \(key.path)") }
         }
     }
+
+    /// A caller whose output shows no captures turns them off: the same keys, counts and
+    /// paths, and no captures.
+    @Test func capturesAreLeftOutWhenNotKept() throws {
+        let file = try TestSupport.generatedFile("captures-off.log", lines: Self.targets.count) { Self.line(Self.targets[$0]) }
+        var c = AnalysisConfiguration()
+        c.inputs = [file.path]
+        c.rules = Self.rules
+        let kept = try Analyzer.run(c).ranked
+        c.keepsCaptures = false
+        let left = try Analyzer.run(c).ranked
+        #expect(left.map(\.key) == kept.map(\.key))
+        #expect(left.map(\.count) == kept.map(\.count))
+        #expect(left.map(\.path) == kept.map(\.path))
+        #expect(kept.contains { !$0.captures.isEmpty })
+        #expect(left.allSatisfy { $0.captures.isEmpty })
+    }
 }
