@@ -45,7 +45,9 @@ public enum Selection {
     ) -> (keys: [RankedKey], summary: SelectionSummary) {
         let every = stats.exact || stats.missBound == 0
         let poolLimit = c.candidatesOnly ? stats.tracked : max(c.top, stats.exact ? curveTops.last ?? 0 : stats.tracked)
-        let pool = counter.ranked(limit: poolLimit)
+        // Past --top only the counts count (the curve, the coverage and budget warnings): the
+        // keys chosen are at most the first `c.top`.
+        let pool = counter.ranked(limit: poolLimit, named: c.candidatesOnly ? poolLimit : c.top)
         let curve = curvePoints(pool, stats: stats, everyKeyTracked: every)
         if c.candidatesOnly {
             return (pool, SelectionSummary(

@@ -1,3 +1,4 @@
+import WarmsetSystem
 /// Merging the counters of parallel parse workers into one.
 extension ExactCounter {
     /// Keys counted so far: the entry index the next new key gets (keys are never removed).
@@ -43,11 +44,32 @@ extension SketchCounter {
     /// - Precondition: `other` was made with the same parameters, update rule and capacity.
     /// - Complexity: O(d·w + c log c).
     public func absorb(_ other: SketchCounter) {
+        absorb(other, selfMiss: core.missBound(), otherMiss: other.core.missBound())
+    }
+
+    /// `absorb(_:)` with both miss bounds known (`missBound()` of each counter before the merge).
+    /// The sketch is summed while the candidates are united: the two touch different memory.
+    func absorb(_ other: SketchCounter, selfMiss: Double, otherMiss: Double) {
         precondition(other.sketch.parameters == sketch.parameters && other.sketch.conservative == sketch.conservative)
-        let selfMiss = core.missBound()
-        sketch.add(contentsOf: other.sketch)
-        core.requests &+= other.core.requests
-        core.union(from: other.core, selfMiss: selfMiss, otherMiss: other.core.missBound())
+        let mine = core, theirs = other.core
+        mine.requests &+= theirs.requests
+        Parallel.both({ mine.sketch.add(contentsOf: theirs.sketch) }, { mine.insertCandidates(of: theirs) })
+        mine.cutBack(selfMiss: selfMiss, otherMiss: otherMiss)
+    }
+
+    /// The lanes' counters summed into the first, one by one in lane order. The miss bound of
+    /// each (a query of every candidate, in a sketch larger than the cache) is taken on as
+    /// many threads as there are lanes, each reading its own counter.
+    static func merged(_ lanes: [SketchCounter]) -> SketchCounter {
+        var misses = [Double](repeating: 0, count: lanes.count)
+        misses.withUnsafeMutableBufferPointer { misses in
+            Parallel.forEach(lanes.count) { misses[$0] = lanes[$0].core.missBound() }
+        }
+        for i in lanes.indices.dropFirst() {
+            // After the first merge the first lane's bound is the one its cut back kept: O(1).
+            lanes[0].absorb(lanes[i], selfMiss: i == 1 ? misses[0] : lanes[0].core.missBound(), otherMiss: misses[i])
+        }
+        return lanes[0]
     }
 
     /// An empty counter with the same settings, for another worker.

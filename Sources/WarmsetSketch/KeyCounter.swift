@@ -33,8 +33,18 @@ public protocol KeyCounter: AnyObject {
     func add(key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, bytes: Int64)
     /// The top `limit` keys in rank order.
     func ranked(limit: Int) -> [RankedKey]
+    /// The top `limit` keys in rank order, only the first `named` with their key and path: the
+    /// others have empty ones, and their counts, scores and sizes, for totals past the keys
+    /// chosen (a summary's coverage curve). Strings for a run's thousands of candidates past
+    /// `--top` are a large part of the ranking's time otherwise.
+    func ranked(limit: Int, named: Int) -> [RankedKey]
     /// Totals and memory, for the summary.
     var stats: CounterStats { get }
+}
+
+extension KeyCounter {
+    /// Every key named: for counters whose ranking makes every key's strings anyway.
+    public func ranked(limit: Int, named: Int) -> [RankedKey] { ranked(limit: limit) }
 }
 
 /// A counter that ranks by weight (`--weight bytes|time`) and/or by decayed weight

@@ -137,8 +137,7 @@ public enum KeyCountingLanes {
     public func merged(marks: [[(order: Int, firstKey: Int)]]) -> KeyCounting {
         switch self {
         case .sketch(let c):
-            for other in c.dropFirst() { c[0].absorb(other) }
-            return .sketch(c[0])
+            return .sketch(SketchCounter.merged(c))
         case .exact(let c):
             let shares = c.indices.map { (counter: c[$0], marks: $0 < marks.count ? marks[$0] : []) }
             return .exact(ExactCounter.merged(shares, seed: c[0].seed))

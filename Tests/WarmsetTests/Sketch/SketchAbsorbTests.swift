@@ -19,6 +19,38 @@ struct SketchAbsorbTests {
         }
     }
 
+    /// With enough candidates the ranking's estimates and strings are made in two halves at
+    /// once (`CandidateSet.parallelFrom`), and the merge sums the sketch while it unites the
+    /// tables: the same keys, counts, paths and order as taking the candidates one by one, and
+    /// the same result as merging the snapshot.
+    @Test func aLargeMergeAndRankingEqualTheOrderKeyByKey() throws {
+        let parameters = SketchParameters(depth: 4, widthLog2: 14)
+        func lanes() -> (SketchCounter, SketchCounter) {
+            let a = SketchCounter(parameters: parameters, top: 3_000)
+            let b = a.emptyCopy()
+            Self.fill(a, seed: 5, requests: 150_000)
+            Self.fill(b, seed: 6, requests: 100_000)
+            return (a, b)
+        }
+        let (a, b) = lanes()
+        a.absorb(b)
+        let core = a.core
+        #expect(core.table.count >= CandidateSet<UInt32>.parallelFrom, "ranked in two halves")
+        let ranked = a.ranked(limit: 5_000)
+        let reference = core.table.entries.map { entry in
+            (key: String(decoding: core.table.key(of: entry), as: UTF8.self), count: UInt64(core.sketch.estimate(entry.hash)),
+             path: String(decoding: core.table.path(of: entry), as: UTF8.self))
+        }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.prefix(5_000)
+        #expect(ranked.count == 5_000)
+        #expect(ranked.map(\.key) == reference.map(\.key))
+        #expect(ranked.map(\.count) == reference.map(\.count))
+        #expect(ranked.map(\.path) == reference.map(\.path))
+        let (c, d) = lanes()
+        try c.merge(d.snapshot(), name: "lane")
+        #expect(a.ranked(limit: 6_000) == c.ranked(limit: 6_000))
+        #expect(a.stats == c.stats)
+    }
+
     @Test func absorbInPlaceEqualsMergingTheSnapshot() throws {
         // Small enough that candidates are turned away (the miss bound is live) and the union is cut back.
         let parameters = SketchParameters(depth: 4, widthLog2: 12)
