@@ -23,11 +23,17 @@ struct CaptureRecoveryTests {
         "10.0.0.1 - - [27/Nov/2026:00:00:00 +0000] \"GET \(target) HTTP/1.1\" 200 10 \"-\" \"test\""
     }
 
-    @Test func batchAndLiveRecoverTheSameCaptures() throws {
-        let file = try TestSupport.generatedFile("captures.log", lines: Self.targets.count) { Self.line(Self.targets[$0]) }
+    /// An analysis of the targets, one line each, written to `name`, with the rules.
+    static func configuration(_ name: String) throws -> AnalysisConfiguration {
+        let file = try TestSupport.generatedFile(name, lines: targets.count) { line(targets[$0]) }
         var c = AnalysisConfiguration()
         c.inputs = [file.path]
-        c.rules = Self.rules
+        c.rules = rules
+        return c
+    }
+
+    @Test func batchAndLiveRecoverTheSameCaptures() throws {
+        let c = try Self.configuration("captures.log")
         let batch = try Analyzer.run(c).ranked
         let live = try LiveAnalysis(c)
         for target in Self.targets {
@@ -43,10 +49,7 @@ struct CaptureRecoveryTests {
     /// A caller whose output shows no captures turns them off: the same keys, counts and
     /// paths, and no captures.
     @Test func capturesAreLeftOutWhenNotKept() throws {
-        let file = try TestSupport.generatedFile("captures-off.log", lines: Self.targets.count) { Self.line(Self.targets[$0]) }
-        var c = AnalysisConfiguration()
-        c.inputs = [file.path]
-        c.rules = Self.rules
+        var c = try Self.configuration("captures-off.log")
         let kept = try Analyzer.run(c).ranked
         c.keepsCaptures = false
         let left = try Analyzer.run(c).ranked

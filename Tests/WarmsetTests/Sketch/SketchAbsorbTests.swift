@@ -19,19 +19,21 @@ struct SketchAbsorbTests {
         }
     }
 
+    /// Two lanes' counters of the same shape (depth 4), filled from different seeds.
+    static func lanes(widthLog2: Int, top: Int, seeds: (UInt64, UInt64), requests: (Int, Int)) -> (SketchCounter, SketchCounter) {
+        let a = SketchCounter(parameters: SketchParameters(depth: 4, widthLog2: widthLog2), top: top)
+        let b = a.emptyCopy()
+        fill(a, seed: seeds.0, requests: requests.0)
+        fill(b, seed: seeds.1, requests: requests.1)
+        return (a, b)
+    }
+
     /// With enough candidates the ranking's estimates and strings are made in two halves at
     /// once (`CandidateSet.parallelFrom`), and the merge sums the sketch while it unites the
     /// tables: the same keys, counts, paths and order as taking the candidates one by one, and
     /// the same result as merging the snapshot.
     @Test func aLargeMergeAndRankingEqualTheOrderKeyByKey() throws {
-        let parameters = SketchParameters(depth: 4, widthLog2: 14)
-        func lanes() -> (SketchCounter, SketchCounter) {
-            let a = SketchCounter(parameters: parameters, top: 3_000)
-            let b = a.emptyCopy()
-            Self.fill(a, seed: 5, requests: 150_000)
-            Self.fill(b, seed: 6, requests: 100_000)
-            return (a, b)
-        }
+        func lanes() -> (SketchCounter, SketchCounter) { Self.lanes(widthLog2: 14, top: 3_000, seeds: (5, 6), requests: (150_000, 100_000)) }
         let (a, b) = lanes()
         a.absorb(b)
         let core = a.core
@@ -53,14 +55,7 @@ struct SketchAbsorbTests {
 
     @Test func absorbInPlaceEqualsMergingTheSnapshot() throws {
         // Small enough that candidates are turned away (the miss bound is live) and the union is cut back.
-        let parameters = SketchParameters(depth: 4, widthLog2: 12)
-        func lanes() -> (SketchCounter, SketchCounter) {
-            let a = SketchCounter(parameters: parameters, top: 300)
-            let b = a.emptyCopy()
-            Self.fill(a, seed: 1, requests: 60_000)
-            Self.fill(b, seed: 2, requests: 45_000)
-            return (a, b)
-        }
+        func lanes() -> (SketchCounter, SketchCounter) { Self.lanes(widthLog2: 12, top: 300, seeds: (1, 2), requests: (60_000, 45_000)) }
         let (a, b) = lanes()
         a.absorb(b)
         let (c, d) = lanes()
