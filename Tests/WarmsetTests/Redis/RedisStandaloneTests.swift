@@ -505,6 +505,31 @@ struct AnalyzeAndWarmTests {
         #expect(try origin.requests().keys.allSatisfy { $0.contains("?path=/") })
     }
 
+    /// A keys manifest shows no captures, but a warmer after the analysis still gets them for
+    /// its origin template (`AnalysisConfiguration.keepsCaptures`): every key's URL is built
+    /// from its rule's first capture, none is skipped for lack of one.
+    @Test func aKeysManifestStillGivesTheWarmerItsCaptures() throws {
+        let redis = try WarmRedisServer()
+        let origin = try WarmOrigin()
+        let sample = WarmTestKit.repoRoot.appendingPathComponent("fixtures/sample")
+        let dir = try WarmTestKit.temporaryDirectory()
+        let report = dir.appendingPathComponent("report.json")
+        let manifest = dir.appendingPathComponent("top.keys")
+        let result = try WarmTestKit.warmset([
+            "analyze", sample.appendingPathComponent("access.log.gz").path, "--rules", sample.appendingPathComponent("rules.yaml").path,
+            "--top", "8", "-o", manifest.path,
+            "--warm-redis", redis.urlString(), "--origin", origin.base + "/fast/{1}", "--ttl", "120", "--warm-report", report.path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try warmReport(report)["warmed"] as? Int == 8)
+        #expect(try redis.command(["DBSIZE"]) == [.integer(8)])
+        // Every key of the sample's rules starts with its first capture after the prefix
+        // (`product:12`, `user:7:profile`, `category:shoes:3`): the origin saw those.
+        let keys = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").map(String.init)
+        let firstCaptures = Set(keys.map { $0.split(separator: ":")[1] }.map { "/fast/\($0)" })
+        #expect(Set(try origin.requests().keys) == firstCaptures)
+    }
+
     @Test func warmOptionsWithoutWarmRedisAreAUsageError() throws {
         let result = try WarmTestKit.warmset(["analyze", "-", "--origin", "http://x/{key}", "--ttl", "5"], stdin: "")
         #expect(result.status == 64)

@@ -53,6 +53,22 @@ struct SketchAbsorbTests {
         #expect(a.stats == c.stats)
     }
 
+    /// Ranking with only the first `named` keys named (the keys a run chooses): the same order,
+    /// counts and sizes as naming them all; the first `named` with their key and path, the rest
+    /// with none, for both the unweighted counter and the summary's use of the tail.
+    @Test func onlyTheFirstNamedKeysGetStrings() {
+        let (a, _) = Self.lanes(widthLog2: 12, top: 300, seeds: (7, 8), requests: (40_000, 1))
+        let all = a.ranked(limit: 600)
+        let named = a.ranked(limit: 600, named: 250)
+        #expect(all.count == 600 && named.count == 600)
+        #expect(named.map(\.count) == all.map(\.count))
+        #expect(named.map(\.meanBytes) == all.map(\.meanBytes))
+        #expect(named.prefix(250).map(\.key) == all.prefix(250).map(\.key))
+        #expect(named.prefix(250).map(\.path) == all.prefix(250).map(\.path))
+        #expect(all.allSatisfy { !$0.key.isEmpty && !$0.path.isEmpty })
+        #expect(named.dropFirst(250).allSatisfy { $0.key.isEmpty && $0.path.isEmpty })
+    }
+
     @Test func absorbInPlaceEqualsMergingTheSnapshot() throws {
         // Small enough that candidates are turned away (the miss bound is live) and the union is cut back.
         func lanes() -> (SketchCounter, SketchCounter) { Self.lanes(widthLog2: 12, top: 300, seeds: (1, 2), requests: (60_000, 45_000)) }
