@@ -202,8 +202,9 @@ final class CandidateSet<Cell: SketchCell> {
         for candidate in candidates {
             candidate.key.withUnsafeBytes { key in
                 candidate.path.withUnsafeBytes { path in
+                    // By the hash alone, as `insertCandidates` and every request's lookup find a candidate.
                     let hash = KeyHash.hash(key, seed: seed)
-                    let index = table.find(hash, key: key) ?? table.insert(hash, key: key, path: path)
+                    let index = table.find(hash) ?? table.insert(hash, key: key, path: path)
                     table.record(index, count: candidate.observed, bytes: candidate.bytesSum)
                 }
             }
