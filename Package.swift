@@ -42,9 +42,9 @@ let package = Package(
         .systemLibrary(
             name: "CHiredis", pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]),
-        .systemLibrary(
-            name: "CMemcached", pkgConfig: "libmemcached",
-            providers: [.apt(["libmemcached-dev"])]),
+        // libmemcached and libhashkit (libmemcached-dev's headers), loaded with dlopen at first use,
+        // not linked: most runs never reach memcached
+        .target(name: "CMemcached"),
         // cache prefetch hints (a header of compiler builtins, no library)
         .systemLibrary(name: "CPrefetch"),
         // a 16-bytes-at-a-time byte search for the log parser (SSE2 intrinsics, no library)

@@ -27,19 +27,26 @@ public enum MemcachedKey {
         if bytes.count > maxLength {
             switch longKeys {
             case .skip: return .failure(KeyFailure("key_too_long", "\(bytes.count) bytes, over memcached's \(maxLength); --long-keys hash stores it under its MD5 if the application does the same"))
-            case .hash: return .success(md5Hex(bytes))
+            case .hash:
+                do throws(MemcachedError) {
+                    return .success(try md5Hex(bytes))
+                } catch {
+                    return .failure(KeyFailure("key_too_long", "\(bytes.count) bytes, over memcached's \(maxLength), and no MD5 to store it under: \(error)"))
+                }
             }
         }
         return .success(key)
     }
 
     /// The lowercase hex MD5 of `bytes` (libhashkit's MD5).
-    public static func md5Hex(_ bytes: [UInt8]) -> String {
+    /// - Throws: `MemcachedError` when libhashkit cannot be loaded (`MemcachedLibrary`).
+    public static func md5Hex(_ bytes: [UInt8]) throws(MemcachedError) -> String {
+        let lib = try MemcachedLibrary.functions()
         var digest = [UInt8](repeating: 0, count: 16)
         bytes.withUnsafeBufferPointer { input in
             digest.withUnsafeMutableBufferPointer { out in
                 // Safe: libhashkit writes exactly 16 bytes to `result`.
-                libhashkit_md5_signature(input.baseAddress, input.count, out.baseAddress)
+                lib.libhashkit_md5_signature(input.baseAddress, input.count, out.baseAddress)
             }
         }
         let hex = Array("0123456789abcdef".utf8)

@@ -7,10 +7,10 @@ extension MemcachedPool {
     func server(forKey key: String) -> MemcachedServer? {
         var rc = MEMCACHED_SUCCESS
         let instance = key.utf8CString.withUnsafeBufferPointer { k in
-            memcached_server_by_key(handle, k.baseAddress, k.count - 1, &rc)
+            lib.memcached_server_by_key(handle, k.baseAddress, k.count - 1, &rc)
         }
-        guard let instance, let name = memcached_server_name(instance) else { return nil }
-        return MemcachedServer(host: String(cString: name), port: Int(memcached_server_port(instance)))
+        guard let instance, let name = lib.memcached_server_name(instance) else { return nil }
+        return MemcachedServer(host: String(cString: name), port: Int(lib.memcached_server_port(instance)))
     }
 
     /// `add` (or `set` when `overwrite`) with `exptime` and `flags`.
@@ -20,8 +20,8 @@ extension MemcachedPool {
                 v.withMemoryRebound(to: CChar.self) { v in
                     // An empty array's baseAddress may be nil; libmemcached accepts nil with length 0.
                     overwrite
-                        ? memcached_set(handle, k.baseAddress, k.count - 1, v.baseAddress, v.count, time_t(exptime), flags)
-                        : memcached_add(handle, k.baseAddress, k.count - 1, v.baseAddress, v.count, time_t(exptime), flags)
+                        ? lib.memcached_set(handle, k.baseAddress, k.count - 1, v.baseAddress, v.count, time_t(exptime), flags)
+                        : lib.memcached_add(handle, k.baseAddress, k.count - 1, v.baseAddress, v.count, time_t(exptime), flags)
                 }
             }
         }
@@ -48,20 +48,20 @@ extension MemcachedPool {
         let rc: memcached_return_t = buffer.withUnsafeBufferPointer { all in
             guard let base = all.baseAddress else { return MEMCACHED_NOTFOUND }  // Safe: keys are never empty
             let pointers: [UnsafePointer<CChar>?] = offsets.map { base + $0 }  // Safe: each offset < buffer.count
-            return memcached_mget(handle, pointers, lengths, keys.count)
+            return lib.memcached_mget(handle, pointers, lengths, keys.count)
         }
         if rc != MEMCACHED_SUCCESS {
             failure = (rc.rawValue, message(rc), Self.isNodeDown(rc) || rc == MEMCACHED_SOME_ERRORS)
             if rc != MEMCACHED_SOME_ERRORS { return (items, failure) }
         }
         var fetch = MEMCACHED_SUCCESS
-        while let result = memcached_fetch_result(handle, nil, &fetch) {
-            defer { memcached_result_free(result) }
-            guard let keyPointer = memcached_result_key_value(result) else { continue }
-            let key = String(decoding: UnsafeRawBufferPointer(start: keyPointer, count: memcached_result_key_length(result)), as: UTF8.self)
-            let length = memcached_result_length(result)
-            let value = memcached_result_value(result).map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
-            items[key] = Item(value: value, flags: memcached_result_flags(result))
+        while let result = lib.memcached_fetch_result(handle, nil, &fetch) {
+            defer { lib.memcached_result_free(result) }
+            guard let keyPointer = lib.memcached_result_key_value(result) else { continue }
+            let key = String(decoding: UnsafeRawBufferPointer(start: keyPointer, count: lib.memcached_result_key_length(result)), as: UTF8.self)
+            let length = lib.memcached_result_length(result)
+            let value = lib.memcached_result_value(result).map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
+            items[key] = Item(value: value, flags: lib.memcached_result_flags(result))
         }
         if fetch != MEMCACHED_END && fetch != MEMCACHED_SUCCESS && fetch != MEMCACHED_NOTFOUND && failure == nil {
             failure = (fetch.rawValue, message(fetch), Self.isNodeDown(fetch))

@@ -22,29 +22,32 @@ final class MemcachedPool {
     }
 
     let servers: [MemcachedServer]
+    /// libmemcached's functions (`MemcachedLibrary`).
+    let lib: warmset_memcached_api
     let handle: UnsafeMutablePointer<memcached_st>
 
     /// A pool over `servers` distributed as `distribution`.
     /// - Parameters:
     ///   - connectTimeout: seconds to connect.
     ///   - timeout: seconds to wait for a reply.
-    /// - Throws: `MemcachedError` when libmemcached cannot allocate the pool or add a server.
+    /// - Throws: `MemcachedError` when libmemcached cannot be loaded, allocate the pool or add a server.
     init(servers: [MemcachedServer], distribution: MemcachedDistribution, connectTimeout: Double, timeout: Double) throws(MemcachedError) {
-        guard let handle = memcached_create(nil) else {
+        lib = try MemcachedLibrary.functions()
+        guard let handle = lib.memcached_create(nil) else {
             throw MemcachedError("memcached pool", "libmemcached could not allocate a pool (out of memory)")
         }
         self.handle = handle
         self.servers = servers
         try configure(distribution: distribution, connectTimeout: connectTimeout, timeout: timeout)
         for server in servers {
-            let rc = memcached_server_add(handle, server.host, in_port_t(server.port))
+            let rc = lib.memcached_server_add(handle, server.host, in_port_t(server.port))
             guard rc == MEMCACHED_SUCCESS else {
                 throw MemcachedError("memcached server \(server)", message(rc), code: rc.rawValue)
             }
         }
     }
 
-    deinit { memcached_free(handle) }
+    deinit { lib.memcached_free(handle) }
 
     private func configure(distribution: MemcachedDistribution, connectTimeout: Double, timeout: Double) throws(MemcachedError) {
         var behaviours: [(memcached_behavior_t, UInt64, String)] = []
@@ -66,7 +69,7 @@ final class MemcachedPool {
             (MEMCACHED_BEHAVIOR_TCP_NODELAY, 1, "TCP_NODELAY"),
         ]
         for (behaviour, value, name) in behaviours {
-            let rc = memcached_behavior_set(handle, behaviour, value)
+            let rc = lib.memcached_behavior_set(handle, behaviour, value)
             guard rc == MEMCACHED_SUCCESS else {
                 throw MemcachedError("memcached behaviour \(name)", message(rc), code: rc.rawValue)
             }
@@ -76,8 +79,8 @@ final class MemcachedPool {
     /// The text of a return code, with the system error for `ERRNO` (libmemcached's last
     /// error message carries a pointer and a source line, which help no one reading a report).
     func message(_ rc: memcached_return_t) -> String {
-        let base = memcached_strerror(handle, rc).map { String(cString: $0) } ?? "error \(rc.rawValue)"
-        let errno = memcached_last_error_errno(handle)
+        let base = lib.memcached_strerror(handle, rc).map { String(cString: $0) } ?? "error \(rc.rawValue)"
+        let errno = lib.memcached_last_error_errno(handle)
         if rc == MEMCACHED_ERRNO, errno != 0, let text = strerror(errno) { return "\(base): \(String(cString: text))" }
         return base
     }

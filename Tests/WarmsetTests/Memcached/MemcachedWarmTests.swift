@@ -161,8 +161,8 @@ struct MemcachedWarmTests {
             "warm", path, "--memcached", node.address, "--origin", origin.base + "{path}", "--ttl", "60", "--long-keys", "hash",
         ])
         #expect(hashed.status == 2, "the key with a space still fails: \(hashed.stderr)")
-        #expect(MemcachedKey.md5Hex(Array("abc".utf8)) == "900150983cd24fb0d6963f7d28e17f72")
-        #expect(try node.get(MemcachedKey.md5Hex(Array(long.utf8)))?.value == "value-of:long")
+        #expect(try MemcachedKey.md5Hex(Array("abc".utf8)) == "900150983cd24fb0d6963f7d28e17f72")
+        #expect(try node.get(try MemcachedKey.md5Hex(Array(long.utf8)))?.value == "value-of:long")
     }
 
     @Test func valuesOverTheLimitFailAndLargeValuesUnderItAreStored() throws {
@@ -283,6 +283,27 @@ struct MemcachedWarmTests {
         #expect((try warmReport(report)["failed_by_reason"] as? [String: Int]) == ["missing_at_source": 1])
         let noTTL = try WarmTestKit.warmset(["warm", try manifest(["c1"]), "--memcached", pool(target), "--copy-from", source.address])
         #expect(noTTL.status == 64 && noTTL.stderr.contains("remaining TTL"))
+    }
+
+    /// libmemcached is loaded when a run reaches memcached, not at every start-up (`CMemcached`):
+    /// the dynamic loader's own account (`LD_DEBUG=files`) of an analysis without a cache names no
+    /// libmemcached, and that of an analysis that warms memcached names it, loaded at run time.
+    @Test func libmemcachedIsLoadedOnlyByARunThatReachesMemcached() throws {
+        let node = try WarmMemcachedServer()
+        let origin = try WarmOrigin()
+        let log = try WarmTestKit.temporaryDirectory().appendingPathComponent("access.log")
+        let line = #"127.0.0.1 - - [10/Oct/2025:13:55:36 +0000] "GET /fast/p1 HTTP/1.1" 200 12 "-" "curl""#
+        try (line + "\n").write(to: log, atomically: true, encoding: .utf8)
+        let plain = try WarmTestKit.warmset(["analyze", log.path, "-q", "-o", "/dev/null"], environment: ["LD_DEBUG": "files"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stderr.contains("file=libisal"), "LD_DEBUG=files lists the libraries loaded: \(plain.stderr.prefix(500))")
+        #expect(!plain.stderr.contains("libmemcached"))
+        let warming = try WarmTestKit.warmset(
+            ["analyze", log.path, "-q", "-o", "/dev/null", "--warm-memcached", node.address, "--origin", origin.base + "{path}", "--ttl", "60"],
+            environment: ["LD_DEBUG": "files"])
+        #expect(warming.status == 0, "\(warming.stderr)")
+        #expect(warming.stderr.contains("file=libmemcached.so.11 [0];  dynamically loaded by"), "\(warming.stderr.prefix(2000))")
+        #expect(try node.get("/fast/p1")?.value == "value-of:p1")
     }
 
     @Test func analyzeWarmsMemcachedAndUsageErrorsAreCaught() throws {
