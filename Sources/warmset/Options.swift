@@ -312,3 +312,11 @@ extension String {
         return String(s)
     }
 }
+
+/// The values of the string enums the options take, listed without a key path. ArgumentParser's
+/// default maps `allCases` through `\.rawValue.defaultValueDescription`, a key path the Swift
+/// runtime instantiates from its mangled pattern on every run, for each enum an option names;
+/// a closure is compiled code.
+extension ExpressibleByArgument where Self: CaseIterable & RawRepresentable, RawValue == String {
+    static var allValueStrings: [String] { allCases.map { $0.rawValue } }
+}

@@ -139,6 +139,9 @@ struct AnalyzeCommandTests {
         (["--sketch-memory", "lots"], "--sketch-memory"),
         (["--json-field", "nope=x"], "--json-field"),
         (["--rules", "/nonexistent/rules.yaml"], "cannot read"),
+        // The values of an enum option are listed (`allValueStrings`, given without a key path).
+        (["--inflate", "gzip"], "Please provide one of 'isal' and 'zlib'"),
+        (["--output-format", "csv"], "Please provide one of 'keys', 'tsv', 'jsonl' or 'urls'"),
     ])
     func usageErrors(arguments: [String], expected: String) throws {
         let result = try TestSupport.run(["analyze", TestSupport.fixture("common/basic.log")] + arguments)
