@@ -3,6 +3,7 @@ import WarmsetFormat
 import WarmsetInput
 import WarmsetKeys
 import WarmsetSketch
+import WarmsetSystem
 
 /// Everything `warmset analyze` is told, as plain values (no command-line types).
 public struct AnalysisConfiguration: Sendable {
@@ -55,9 +56,8 @@ public struct AnalysisConfiguration: Sendable {
     /// thread parsing a lane's chunk itself whenever it is ahead. On 2 cores that keeps two
     /// threads busy instead of three (docs/benchmarks.md).
     public var spareCoreForInflate = false
-    /// The cores this process may run on, read once: `ProcessInfo.activeProcessorCount` reads
-    /// the cgroup's files on every call, and a run asks several times before its first line.
-    public static let activeCores = ProcessInfo.processInfo.activeProcessorCount
+    /// The cores this process may run on, read once (`Cores.available`).
+    public static var activeCores: Int { Cores.available }
 
     /// Read gzip files ahead on a thread of their own (`InputOpener.open(readAhead:)`) only when
     /// a core is left for that thread besides the inflating thread and the parse threads. On 2

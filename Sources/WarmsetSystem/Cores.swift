@@ -1,0 +1,84 @@
+import Glibc
+
+/// The cores this process may use: the CPUs it may run on (its affinity, as `taskset` and
+/// cgroup cpusets set it), fewer when a cgroup CPU quota allows less (`docker --cpus`), at least 1.
+///
+/// Read from the kernel's own small files, once per run: Foundation's
+/// `ProcessInfo.activeProcessorCount`, which tells the same, cost about 0.3 ms of every start-up
+/// (ProcessInfo's set-up and five file reads), measured in docs/benchmarks.md.
+public enum Cores {
+    /// The cores, read at first use.
+    public static let available: Int = count(
+        allowed: read("/proc/self/status").flatMap(allowedList(status:)).flatMap(listCount(_:)),
+        quota: read("/sys/fs/cgroup/cpu.max").flatMap(quota(cpuMax:))
+            ?? quota(v1Quota: read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), period: read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")),
+        online: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    /// The cores from what was read: the allowed CPUs (else those online), capped by the quota
+    /// (CPUs' worth of time, rounded up), at least 1.
+    static func count(allowed: Int?, quota: Int?, online: Int) -> Int {
+        var cores = allowed ?? online
+        if let quota { cores = min(cores, quota) }
+        return max(cores, 1)
+    }
+
+    /// The `Cpus_allowed_list:` value of `/proc/self/status`, e.g. `0-3,8`. On the bytes: the
+    /// file is 1.5 KB of lines, and String's `split` walks it by grapheme.
+    static func allowedList(status: String) -> String? {
+        let bytes = Array(status.utf8)
+        let label = Array("\nCpus_allowed_list:".utf8)
+        guard bytes.count > label.count else { return nil }
+        for start in 0...(bytes.count - label.count) where bytes[start] == 0x0A && bytes[start..<(start + label.count)].elementsEqual(label) {
+            var from = start + label.count
+            while from < bytes.count && (bytes[from] == 0x20 || bytes[from] == 0x09) { from += 1 }
+            var end = from
+            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+            return String(decoding: bytes[from..<end], as: UTF8.self)
+        }
+        return nil
+    }
+
+    /// The CPUs a kernel list names (`0-3,8` is 5); nil when it does not read.
+    static func listCount(_ list: String) -> Int? {
+        var total = 0
+        for part in list.split(separator: ",") {
+            let bounds = part.split(separator: "-", maxSplits: 1)
+            guard let low = Int(bounds[0]), let high = bounds.count == 2 ? Int(bounds[1]) : low, high >= low else { return nil }
+            total += high - low + 1
+        }
+        return total > 0 ? total : nil
+    }
+
+    /// cgroup v2's `cpu.max` (`QUOTA PERIOD`, or `max PERIOD` for none) as whole CPUs, rounded up.
+    static func quota(cpuMax: String) -> Int? {
+        let fields = cpuMax.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard fields.count == 2, let quota = Int(fields[0]), let period = Int(fields[1]) else { return nil }
+        return wholeCPUs(quota: quota, period: period)
+    }
+
+    /// cgroup v1's `cpu.cfs_quota_us` (-1 for none) over `cpu.cfs_period_us`, rounded up.
+    static func quota(v1Quota: String?, period: String?) -> Int? {
+        guard let q = v1Quota.flatMap({ Int($0.filter { $0 != "\n" }) }), let p = period.flatMap({ Int($0.filter { $0 != "\n" }) })
+        else { return nil }
+        return wholeCPUs(quota: q, period: p)
+    }
+
+    private static func wholeCPUs(quota: Int, period: Int) -> Int? {
+        guard quota > 0, period > 0 else { return nil }
+        return (quota + period - 1) / period
+    }
+
+    /// A small file of the kernel's, or nil when it is not there or does not read.
+    private static func read(_ path: String) -> String? {
+        guard let file = try? FileDescriptor.open(path, .readOnly) else { return nil }
+        defer { try? file.close() }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = (try? buffer.withUnsafeMutableBytes { try file.read(into: $0) }) ?? 0
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
