@@ -44,3 +44,50 @@ extension MutableCollection where Self: RandomAccessCollection, Index == Int {
         self[startIndex..<(startIndex + k)].sort(by: areInIncreasingOrder)
     }
 }
+
+/// The order of a ranking by request counts: by a count, most first, then by a word, least first,
+/// made by a radix sort (the two 64-bit keys byte by byte, least significant first, each pass
+/// stable; bytes every item shares are skipped) rather than by comparisons. On the 20,000
+/// candidates a run ranks, the comparison sort's unpredictable branches were most of its 1.6 ms.
+enum CountOrder {
+    /// The permutation of `0..<n` that puts the items in that order; items whose count and word
+    /// are both equal keep their order among themselves (the caller settles them).
+    /// - Complexity: O(n) for each byte of the keys that not every item shares (at most 16).
+    static func permutation(_ n: Int, count: (Int) -> UInt64, word: (Int) -> UInt64) -> [Int32] {
+        // Each item's keys as one 128-bit number read least significant byte first: the word, then
+        // the complemented count (so that a larger count comes first).
+        let keys = [(low: UInt64, high: UInt64)](unsafeUninitializedCapacity: n) { buffer, initialized in
+            for i in 0..<n { (buffer.baseAddress! + i).initialize(to: (word(i), ~count(i))) }
+            initialized = n
+        }
+        var histogram = [Int](repeating: 0, count: 16 * 256)
+        for key in keys {
+            for b in 0..<8 {
+                histogram[b &* 256 &+ Int(truncatingIfNeeded: (key.low >> (8 &* b)) & 0xFF)] &+= 1
+                histogram[(8 &+ b) &* 256 &+ Int(truncatingIfNeeded: (key.high >> (8 &* b)) & 0xFF)] &+= 1
+            }
+        }
+        var order = (0..<Int32(truncatingIfNeeded: n)).map { $0 }
+        var next = [Int32](repeating: 0, count: n)
+        for position in 0..<16 {
+            let row = position &* 256
+            // A byte every item shares orders nothing.
+            if (0..<256).contains(where: { histogram[row &+ $0] == n }) { continue }
+            var start = [Int](repeating: 0, count: 256)
+            var sum = 0
+            for byte in 0..<256 {
+                start[byte] = sum
+                sum &+= histogram[row &+ byte]
+            }
+            let shift = UInt64(8 &* (position & 7))
+            for i in order {
+                let key = keys[Int(i)]
+                let byte = Int(truncatingIfNeeded: ((position < 8 ? key.low : key.high) >> shift) & 0xFF)
+                next[start[byte]] = i
+                start[byte] &+= 1
+            }
+            swap(&order, &next)
+        }
+        return order
+    }
+}

@@ -113,9 +113,11 @@ final class CandidateSet<Cell: SketchCell> {
     }
 
     /// Candidates re-queried against the sketch, in rank order; scores multiplied by `scale`.
-    /// - Complexity: O(c + limit log limit) expected: the first `limit` are selected, then sorted.
-    ///   The order is `RankedKey.ranksBefore`'s, applied to the candidates' estimates and key bytes
-    ///   in the table before any string is made: strings are built for the `limit` returned only.
+    /// - Complexity: O(c) for request counts (a radix order of all candidates by count and word,
+    ///   `CountOrder`), O(c + limit log limit) expected for weights (the first `limit` selected,
+    ///   then sorted). The order is `RankedKey.ranksBefore`'s, applied to the candidates' estimates
+    ///   and key bytes in the table before any string is made: strings are built for the `limit`
+    ///   returned only.
     ///   Keys of equal counts (most of them, on a log of many rarely requested keys) are ordered
     ///   by an integer first, the 8 bytes after the prefix every candidate's key shares
     ///   (`KeyTable.orderWord`), and by their bytes only when those are equal: comparing the bytes
@@ -132,11 +134,27 @@ final class CandidateSet<Cell: SketchCell> {
             let estimate = cell.doubleValue * scale
             return (estimate: estimate, count: UInt64(estimate.rounded()), word: KeyTable.orderWord(table.key(of: entries[i]), from: shared), index: i)
         }
-        order.sortFirst(limit) { a, b in
-            if weighted && a.estimate != b.estimate { return a.estimate > b.estimate }
-            if a.count != b.count { return a.count > b.count }
-            if a.word != b.word { return a.word < b.word }
-            return KeyTable.precedes(table.key(of: entries[a.index]), table.key(of: entries[b.index]))
+        if weighted {
+            order.sortFirst(limit) { a, b in
+                if a.estimate != b.estimate { return a.estimate > b.estimate }
+                if a.count != b.count { return a.count > b.count }
+                if a.word != b.word { return a.word < b.word }
+                return KeyTable.precedes(table.key(of: entries[a.index]), table.key(of: entries[b.index]))
+            }
+        } else {
+            // By count and word without comparisons (`CountOrder`), then the few keys that share
+            // both by their bytes: the order the comparisons above give.
+            let unsorted = order
+            order = CountOrder.permutation(unsorted.count, count: { unsorted[$0].count }, word: { unsorted[$0].word }).map { unsorted[Int($0)] }
+            var start = 0
+            while start < order.count {
+                var end = start + 1
+                while end < order.count && order[end].count == order[start].count && order[end].word == order[start].word { end += 1 }
+                if end - start > 1 {
+                    order[start..<end].sort { a, b in KeyTable.precedes(table.key(of: entries[a.index]), table.key(of: entries[b.index])) }
+                }
+                start = end
+            }
         }
         let n = Swift.min(Swift.max(limit, 0), order.count)
         return [RankedKey](unsafeUninitializedCapacity: n) { keys, initialized in

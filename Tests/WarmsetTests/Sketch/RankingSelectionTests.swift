@@ -100,4 +100,46 @@ struct RankingSelectionTests {
         SketchAbsorbTests.fill(a, seed: 3, requests: 1)
         #expect(a.core.missBound() == a.core.queriedMissBound())
     }
+
+    /// The radix order is the comparison order (count descending, then word ascending), and items
+    /// equal in both keep their input order: counts and words that differ in low bytes only, in
+    /// high bytes only, in many bytes, and shared by all.
+    @Test(arguments: [0, 1, 2, 17, 3_000])
+    func theRadixOrderIsTheComparisonOrder(n: Int) {
+        var rng = SplitMix(seed: UInt64(n) &+ 11)
+        let shapes: [(UInt64) -> UInt64] = [{ $0 % 5 }, { ($0 % 3) << 56 }, { $0 }, { _ in 42 }]
+        for countShape in shapes {
+            for wordShape in shapes {
+                let items = (0..<n).map { _ in (count: countShape(rng.next()), word: wordShape(rng.next())) }
+                let order = CountOrder.permutation(n, count: { items[$0].count }, word: { items[$0].word }).map(Int.init)
+                let expected = (0..<n).sorted { a, b in
+                    if items[a].count != items[b].count { return items[a].count > items[b].count }
+                    if items[a].word != items[b].word { return items[a].word < items[b].word }
+                    return a < b
+                }
+                #expect(order == expected)
+            }
+        }
+    }
+
+    /// Keys of equal counts that the order word cannot tell apart (the same 8 bytes after the
+    /// shared prefix) are ranked by their bytes, after the radix order, as `ranksBefore` orders them.
+    @Test func keysAlikeInTheirOrderWordAreRankedByTheirBytes() {
+        let counter = SketchCounter(parameters: SketchParameters(depth: 4, widthLog2: 14), top: 100)
+        let keys = ["k:aaaaaaaa-3", "k:aaaaaaaa-1", "k:aaaaaaaa-2", "k:bbbbbbbb", "k:aaaaaaa", "k:aaaaaaaa", "k:zz"]
+        for (i, key) in keys.enumerated() {
+            for _ in 0..<(i == keys.count - 1 ? 5 : 3) {
+                key.utf8CString.withUnsafeBytes { raw in
+                    let bytes = UnsafeRawBufferPointer(rebasing: raw.dropLast())
+                    counter.add(key: bytes, path: bytes, bytes: 1)
+                }
+            }
+        }
+        let ranked = counter.ranked(limit: 10).map(\.key)
+        #expect(ranked == ["k:zz", "k:aaaaaaa", "k:aaaaaaaa", "k:aaaaaaaa-1", "k:aaaaaaaa-2", "k:aaaaaaaa-3", "k:bbbbbbbb"])
+        #expect(ranked == ranked.sorted { a, b in
+            let ca = a == "k:zz" ? 5 : 3, cb = b == "k:zz" ? 5 : 3
+            return ca != cb ? ca > cb : a.utf8.lexicographicallyPrecedes(b.utf8)
+        })
+    }
 }
