@@ -231,16 +231,49 @@ public final class LineAlignedChunks: @unchecked Sendable {
     }
 
     /// Ends every lane: the one whose turn it is gets `last` (with the error, if any) and
-    /// the others an empty last item.
+    /// the others an empty last item. Then, given `help`, processes the chunks still queued
+    /// alongside the parse threads: at the end of the input the ring holds several chunks, and
+    /// on two cores the one parse thread worked through them alone while this thread's core
+    /// idled. From the end of the input to the last line counted, with the smaller chunks of
+    /// `window(sequence:)` near the end too: 1.46 → 0.45 ms (docs/benchmarks.md).
     private func endAll(from sequence: Int, error: InputError?) {
         condition.lock()
+        defer { condition.unlock() }
         for offset in 0..<lanes {
             let lane = (sequence + offset) % lanes
             queues[lane].append(Item(buffer: -1, start: 0, end: 0, sequence: sequence, leadingOverlong: nil,
                                      error: offset == 0 ? error : nil, last: true))
         }
         condition.broadcast()
-        condition.unlock()
+        guard let help, error == nil else { return }
+        // A chunk of a lane no thread holds, while one is queued; waiting while the only ones
+        // left belong to held lanes (the thread holding one may hand it back with more to do).
+        while !stopRequested && queues.contains(where: { $0.first.map { !$0.last } ?? false }) {
+            guard let lane = takeable(endsToo: false) else {
+                condition.wait()
+                continue
+            }
+            let chunk = chunk(of: take(lane))
+            condition.unlock()
+            let lines = help(lane, chunk)
+            condition.lock()
+            release(lane, lines: lines)
+        }
+    }
+
+    /// The bytes to decode into chunk `sequence`: the whole window, but an eighth of it for the
+    /// first chunk (the parse threads wait for it) and a quarter once what is left of the input
+    /// would fit the ring (the chunks queued when the input ends are worked through by this
+    /// thread and the parse threads together: smaller, they end closer together). Decided by the
+    /// input alone (its size and the bytes consumed and decoded so far), so the chunks, and what
+    /// each lane counts, do not depend on the threads.
+    private func window(sequence: Int) -> Int {
+        if sequence == 0 { return Swift.max(chunkSize / 8, 16) }
+        let consumed = source.compressedBytesConsumed
+        guard let size = source.compressedSize, consumed > 0, size > consumed else { return chunkSize }
+        let decodedPerByte = Double(producerDecoded.load(ordering: .relaxed)) / Double(consumed)
+        let left = Double(size - consumed) * decodedPerByte
+        return left < Double(buffers.count * chunkSize) ? Swift.max(chunkSize / 4, 16) : chunkSize
     }
 
     /// The offset of the last `\n` in `base[from..<to]`: a backward scan, a line's length
@@ -273,9 +306,13 @@ public final class LineAlignedChunks: @unchecked Sendable {
             guard let base = buffer.baseAddress else { return }
             // Safe: the carry keeps at most chunkSize − 1 bytes.
             var filled = carry.moveOut(to: base)
+            // A smaller window when one pays (`window(sequence:)`), the whole one when the carried
+            // line takes half of it.
+            let small = window(sequence: sequence)
+            let readEnd = filled < small / 2 ? small : chunkSize
             let n: Int
             do {
-                n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+                n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<readEnd]))
             } catch {
                 giveBack(index)
                 endAll(from: sequence, error: error)

@@ -147,6 +147,82 @@ struct ParallelAnalysisTests {
         #expect(!c.readsAhead(cores: 8))
     }
 
+    /// At the end of the input the decoding thread works through the chunks still queued, with
+    /// the parse threads, instead of leaving them to the parse threads alone: here the ring never
+    /// fills (15,000 bytes in windows of 512 and 1,024 bytes, a ring of 17 buffers), so any chunk
+    /// it processes, it processes after the end of the input (before, it processed none). Every
+    /// chunk is processed once, each lane's in order, whichever thread took it.
+    @Test func theDecodingThreadHelpsWithTheChunksLeftAtTheEndOfTheInput() throws {
+        let path = try TestSupport.temporaryDirectory().appendingPathComponent("four-chunks.log").path
+        let line = String(repeating: "x", count: 99) + "\n"
+        try String(repeating: line, count: 150).write(toFile: path, atomically: true, encoding: .utf8)  // 15,000 bytes
+        let order = Mutexed<[(lane: Int, sequence: Int, helped: Bool)]>([])
+        let chunks = LineAlignedChunks(try InputOpener.open(path), lanes: 2, chunkSize: 4096, buffersPerLane: 8) { lane, chunk in
+            order.update { $0.append((lane, chunk.sequence, true)) }
+            var lines = 0
+            _ = chunk.forEachLine(maxLineBytes: 1024, onOverlong: { _, _ in lines += 1 }) { _, _ in lines += 1 }
+            return lines
+        }
+        var lane: Int?
+        var lines = 0
+        while let work = chunks.next(releasing: lane, lines: lines) {
+            lane = work.lane
+            lines = 0
+            guard let chunk = work.chunk else { continue }
+            order.update { $0.append((work.lane, chunk.sequence, false)) }
+            // A slow parse thread: the decoder reaches the end of the input while it holds a lane.
+            Thread.sleep(forTimeInterval: 0.02)
+            _ = chunk.forEachLine(maxLineBytes: 1024, onOverlong: { _, _ in lines += 1 }) { _, _ in lines += 1 }
+        }
+        chunks.waitUntilFinished()
+        let seen = order.value
+        #expect(chunks.linesDone == 150)
+        #expect(seen.map(\.sequence).sorted() == Array(0..<seen.count) && seen.count < 17, "\(seen)")
+        #expect(seen.contains { $0.helped }, "the decoding thread processed none: \(seen)")
+        for l in 0..<2 {
+            let sequences = seen.filter { $0.lane == l }.map(\.sequence)
+            #expect(sequences == sequences.sorted() && sequences.allSatisfy { $0 % 2 == l }, "lane \(l): \(sequences)")
+        }
+    }
+
+    /// The first chunk is an eighth of the window (the parse threads wait for it) and the chunks
+    /// of the input's last ring-full a quarter (they end together); the rest are whole windows.
+    /// Where chunks end depends on the input alone: the same with a fast and a slow reader, plain
+    /// or gzip.
+    @Test func smallerChunksAtTheStartAndTheEndOfTheInputWhereverTheyAreRead() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let path = dir.appendingPathComponent("windows.log").path
+        let line = String(repeating: "y", count: 63) + "\n"
+        try String(repeating: line, count: 4_000).write(toFile: path, atomically: true, encoding: .utf8)  // 256,000 bytes
+        #expect(try TestSupport.shell("gzip -c '\(path)' > '\(path).gz'") == 0)
+        func sizes(_ path: String, slow: Bool) throws -> [Int] {
+            let chunks = LineAlignedChunks(try InputOpener.open(path), lanes: 2, chunkSize: 4096, buffersPerLane: 3)
+            var found: [(sequence: Int, bytes: Int)] = []
+            var lane: Int?
+            while let work = chunks.next(releasing: lane) {
+                lane = work.lane
+                guard let chunk = work.chunk else { continue }
+                found.append((chunk.sequence, chunk.bytes.count))
+                if slow { Thread.sleep(forTimeInterval: 0.0005) }
+            }
+            chunks.waitUntilFinished()
+            return found.sorted { $0.sequence < $1.sequence }.map(\.bytes)
+        }
+        let plain = try sizes(path, slow: false)
+        #expect(plain.reduce(0, +) == 256_000)
+        #expect(plain.first == 512, "\(plain.prefix(3))")
+        // Whole windows (4,096 bytes, less the partial line carried on) in the middle; windows of
+        // 1,024 once what is left fits the ring (7 buffers: 28,672 bytes), and no more of them.
+        let middle = plain.dropFirst().prefix { $0 > 1024 }
+        #expect(middle.count > 40 && middle.allSatisfy { $0 > 4096 - 64 && $0 <= 4096 + 64 }, "\(plain)")
+        let tail = plain.dropFirst(1 + middle.count)
+        #expect(tail.allSatisfy { $0 <= 1024 + 64 } && tail.reduce(0, +) < 7 * 4096 + 4096, "\(plain)")
+        #expect(try sizes(path, slow: true) == plain)
+        let gzip = try sizes(path + ".gz", slow: false)
+        #expect(gzip.first == 512 && gzip.reduce(0, +) == 256_000)
+        #expect(try sizes(path + ".gz", slow: true) == gzip)
+    }
+
     /// The decoding thread parses a lane's chunk whenever its ring is full: a slow parse
     /// thread lets it get ahead, and both parse. And the result is the same whoever parsed
     /// what, on 1, 2 or 3 parse threads (each lane sees its chunks in order).
