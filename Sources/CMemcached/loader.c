@@ -9,30 +9,33 @@ static const struct warmset_memcached_api *loaded;
 static char failure[512];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-// The first of `names` that loads, or NULL with `failure` set.
-static void *open_library(const char *const names[], int count) {
+// The first of `names` that loads, or NULL with `failure` set to why the first (the soname)
+// did not: a fallback's "no such file" would hide a library that is there but cannot load.
+static void *open_library(const char *const names[], int count, const char *package) {
+    char first[256] = "not found";
     for (int i = 0; i < count; i++) {
         void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
         if (handle) return handle;
+        const char *why = dlerror();
+        if (i == 0 && why) snprintf(first, sizeof first, "%s", why);
     }
-    const char *why = dlerror();
-    snprintf(failure, sizeof failure, "cannot load %s (%s); install it (Debian: apt-get install %s)", names[0],
-             why ? why : "not found", names[0][3] == 'm' ? "libmemcached11" : "libhashkit2");
+    snprintf(failure, sizeof failure, "cannot load %s (%s); install it (Debian: apt-get install %s)", names[0], first, package);
     return NULL;
 }
 
 static void load(void) {
     static const char *const memcached_names[] = {"libmemcached.so.11", "libmemcached.so"};
     static const char *const hashkit_names[] = {"libhashkit.so.2", "libhashkit.so"};
-    void *memcached = open_library(memcached_names, 2);
+    void *memcached = open_library(memcached_names, 2, "libmemcached11");
     if (!memcached) return;
-    void *hashkit = open_library(hashkit_names, 2);
+    void *hashkit = open_library(hashkit_names, 2, "libhashkit2");
     if (!hashkit) return;
 #define RESOLVE(library, name)                                                                          \
     do {                                                                                                \
         void *symbol = dlsym(library, #name);                                                           \
         if (!symbol) {                                                                                  \
-            snprintf(failure, sizeof failure, "the loaded libmemcached has no %s: it is not the 1.x it was built for", #name); \
+            snprintf(failure, sizeof failure, "the loaded %s has no %s: it is not the version warmset was built for", \
+                     library == memcached ? "libmemcached" : "libhashkit", #name);                            \
             return;                                                                                     \
         }                                                                                               \
         api.name = (__typeof__(api.name))symbol;                                                        \

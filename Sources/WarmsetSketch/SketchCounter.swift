@@ -114,8 +114,8 @@ final class CandidateSet<Cell: SketchCell> {
 
     /// Candidates re-queried against the sketch, in rank order; scores multiplied by `scale`.
     /// - Complexity: O(c) for request counts (a radix order of all candidates by count and word,
-    ///   `CountOrder`), O(c + limit log limit) expected for weights (the first `limit` selected,
-    ///   then sorted). The order is `RankedKey.ranksBefore`'s, applied to the candidates' estimates
+    ///   `CountOrder`, then the runs alike in both among the first `limit` by their bytes),
+    ///   O(c + limit log limit) expected for weights (the first `limit` selected, then sorted). The order is `RankedKey.ranksBefore`'s, applied to the candidates' estimates
     ///   and key bytes in the table before any string is made: strings are built for the `limit`
     ///   returned only.
     ///   Keys of equal counts (most of them, on a log of many rarely requested keys) are ordered
@@ -146,8 +146,9 @@ final class CandidateSet<Cell: SketchCell> {
             // both by their bytes: the order the comparisons above give.
             let unsorted = order
             order = CountOrder.permutation(unsorted.count, count: { unsorted[$0].count }, word: { unsorted[$0].word }).map { unsorted[Int($0)] }
+            // Only runs that begin among the first `limit` matter (a run across it is sorted whole).
             var start = 0
-            while start < order.count {
+            while start < Swift.min(order.count, limit) {
                 var end = start + 1
                 while end < order.count && order[end].count == order[start].count && order[end].word == order[start].word { end += 1 }
                 if end - start > 1 {

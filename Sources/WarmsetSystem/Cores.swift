@@ -1,17 +1,18 @@
 import Glibc
 
 /// The cores this process may use: the CPUs it may run on (its affinity, as `taskset` and
-/// cgroup cpusets set it), fewer when a cgroup CPU quota allows less (`docker --cpus`), at least 1.
+/// cgroup cpusets set it), fewer when a cgroup CPU quota allows less (`docker --cpus`, systemd's
+/// `CPUQuota=`), at least 1.
 ///
-/// Read from the kernel's own small files, once per run: Foundation's
-/// `ProcessInfo.activeProcessorCount`, which tells the same, cost about 0.3 ms of every start-up
-/// (ProcessInfo's set-up and five file reads), measured in docs/benchmarks.md.
+/// Read from the kernel's own small files, once per run. It replaced Foundation's
+/// `ProcessInfo.activeProcessorCount`, whose set-up and five file reads cost about 0.3 ms of every
+/// start-up (docs/benchmarks.md), and which counts differently: it ignores the affinity and cgroup
+/// v2, and reads only the root cgroup's v1 quota.
 public enum Cores {
     /// The cores, read at first use.
     public static let available: Int = count(
         allowed: read("/proc/self/status").flatMap(allowedList(status:)).flatMap(listCount(_:)),
-        quota: read("/sys/fs/cgroup/cpu.max").flatMap(quota(cpuMax:))
-            ?? quota(v1Quota: read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), period: read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")),
+        quota: quota(cgroups: read("/proc/self/cgroup") ?? "", reading: read(_:)),
         online: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// The cores from what was read: the allowed CPUs (else those online), capped by the quota
@@ -42,11 +43,50 @@ public enum Cores {
     static func listCount(_ list: String) -> Int? {
         var total = 0
         for part in list.split(separator: ",") {
-            let bounds = part.split(separator: "-", maxSplits: 1)
+            let bounds = part.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
             guard let low = Int(bounds[0]), let high = bounds.count == 2 ? Int(bounds[1]) : low, high >= low else { return nil }
             total += high - low + 1
         }
         return total > 0 ? total : nil
+    }
+
+    /// The tightest CPU quota over the process's cgroup and its parents, as `/proc/self/cgroup`
+    /// names them (`reading` reads a file): cgroup v2's `cpu.max` under `/sys/fs/cgroup`, or
+    /// v1's `cpu.cfs_quota_us` over `cpu.cfs_period_us` under `/sys/fs/cgroup/cpu`; nil when none
+    /// is set.
+    static func quota(cgroups: String, reading: (String) -> String?) -> Int? {
+        var tightest: Int?
+        func consider(_ quota: Int?) {
+            if let quota { tightest = Swift.min(tightest ?? quota, quota) }
+        }
+        for line in cgroups.split(separator: "\n") {
+            // `ID:CONTROLLERS:PATH`; v2 is `0::PATH`.
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            if fields[0] == "0" && fields[1].isEmpty {
+                for directory in ancestors(String(fields[2])) {
+                    consider(reading("/sys/fs/cgroup\(directory)/cpu.max").flatMap(quota(cpuMax:)))
+                }
+            } else if fields[1].split(separator: ",").contains("cpu") {
+                for directory in ancestors(String(fields[2])) {
+                    let base = "/sys/fs/cgroup/cpu\(directory)/"
+                    consider(quota(v1Quota: reading(base + "cpu.cfs_quota_us"), period: reading(base + "cpu.cfs_period_us")))
+                }
+            }
+        }
+        return tightest
+    }
+
+    /// A cgroup path and those above it, as suffixes of the mount point: `/a/b` gives `/a/b`,
+    /// `/a` and `` (the root).
+    static func ancestors(_ path: String) -> [String] {
+        var parts = path.split(separator: "/")
+        var found: [String] = []
+        while !parts.isEmpty {
+            found.append("/" + parts.joined(separator: "/"))
+            parts.removeLast()
+        }
+        return found + [""]
     }
 
     /// cgroup v2's `cpu.max` (`QUOTA PERIOD`, or `max PERIOD` for none) as whole CPUs, rounded up.

@@ -192,8 +192,14 @@ struct ParallelAnalysisTests {
     @Test func smallerChunksAtTheStartAndTheEndOfTheInputWhereverTheyAreRead() throws {
         let dir = try TestSupport.temporaryDirectory()
         let path = dir.appendingPathComponent("windows.log").path
-        let line = String(repeating: "y", count: 63) + "\n"
-        try String(repeating: line, count: 4_000).write(toFile: path, atomically: true, encoding: .utf8)  // 256,000 bytes
+        // Lines of 64 bytes that compress about as a log does (a repeated line would compress a
+        // thousandfold, and the gzip reader's estimate of what is left would mean little).
+        var rng = SplitMix(seed: 5)
+        let lines = (0..<4_000).map { _ in
+            "GET /p/" + String(rng.next(), radix: 16).leftPadded(to: 16) + " " + String(rng.next() % 100_000_000_000, radix: 10).leftPadded(to: 11)
+                + String(repeating: "y", count: 28) + "\n"
+        }
+        try lines.joined().write(toFile: path, atomically: true, encoding: .utf8)  // 256,000 bytes
         #expect(try TestSupport.shell("gzip -c '\(path)' > '\(path).gz'") == 0)
         func sizes(_ path: String, slow: Bool) throws -> [Int] {
             let chunks = LineAlignedChunks(try InputOpener.open(path), lanes: 2, chunkSize: 4096, buffersPerLane: 3)
@@ -208,18 +214,23 @@ struct ParallelAnalysisTests {
             chunks.waitUntilFinished()
             return found.sorted { $0.sequence < $1.sequence }.map(\.bytes)
         }
+        // Plain: the first window of 512 bytes; whole windows (4,096 bytes, less the partial line
+        // carried on) in the middle; windows of 1,024 once what is left fits the ring (7 buffers:
+        // 28,672 bytes), and no more of them.
         let plain = try sizes(path, slow: false)
         #expect(plain.reduce(0, +) == 256_000)
         #expect(plain.first == 512, "\(plain.prefix(3))")
-        // Whole windows (4,096 bytes, less the partial line carried on) in the middle; windows of
-        // 1,024 once what is left fits the ring (7 buffers: 28,672 bytes), and no more of them.
-        let middle = plain.dropFirst().prefix { $0 > 1024 }
+        let middle = plain.dropFirst().prefix { $0 > 1024 + 64 }
         #expect(middle.count > 40 && middle.allSatisfy { $0 > 4096 - 64 && $0 <= 4096 + 64 }, "\(plain)")
         let tail = plain.dropFirst(1 + middle.count)
-        #expect(tail.allSatisfy { $0 <= 1024 + 64 } && tail.reduce(0, +) < 7 * 4096 + 4096, "\(plain)")
+        #expect(tail.count >= 4 && tail.allSatisfy { $0 <= 1024 + 64 } && tail.reduce(0, +) < 7 * 4096 + 4096, "\(plain)")
         #expect(try sizes(path, slow: true) == plain)
+        // Gzip: what is left is estimated from the compressed bytes consumed, which on a file this
+        // small runs ahead of the bytes decoded (the inflater reads its input in blocks), so more
+        // of it is read in small windows; the first and the last are small all the same.
         let gzip = try sizes(path + ".gz", slow: false)
-        #expect(gzip.first == 512 && gzip.reduce(0, +) == 256_000)
+        #expect(gzip.reduce(0, +) == 256_000)
+        #expect(gzip.first == 512 && gzip.contains { $0 > 4096 - 64 } && gzip.suffix(4).allSatisfy { $0 <= 1024 + 64 }, "\(gzip)")
         #expect(try sizes(path + ".gz", slow: true) == gzip)
     }
 
@@ -384,4 +395,9 @@ struct SplitMix {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+private extension String {
+    /// The string with zeros before it, `width` characters at least.
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: Swift.max(0, width - count)) + self }
 }
