@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "WarmsetWarm",
             dependencies: [
-                "WarmsetEmit", "WarmsetModel", "CPrefetch",
+                "WarmsetEmit", "WarmsetModel", "WarmsetSystem", "CPrefetch",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

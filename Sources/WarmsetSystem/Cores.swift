@@ -4,7 +4,9 @@ import Glibc
 /// cgroup cpusets set it), fewer when a cgroup CPU quota allows less (`docker --cpus`, systemd's
 /// `CPUQuota=`), at least 1.
 ///
-/// Read from the kernel's own small files, once per run. It replaced Foundation's
+/// The one answer for the whole program: the analysis sizes its parse lanes by it and the HTTP
+/// fetcher its event loops (which asked NIO's `System.coreCount` before). Read from the kernel's
+/// own small files, once per run. It replaced Foundation's
 /// `ProcessInfo.activeProcessorCount`, whose set-up and five file reads cost about 0.3 ms of every
 /// start-up (docs/benchmarks.md), and which counts differently: it ignores the affinity and cgroup
 /// v2, and reads only the root cgroup's v1 quota.

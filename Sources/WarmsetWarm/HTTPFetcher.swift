@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import WarmsetSystem
 
 /// The HTTP batch fetch of a warm run, shared by the origin value source (`--origin`) and the
 /// HTTP warmer (`--http`): a small keep-alive HTTP/1.1 client on swift-nio. Each route (the
@@ -225,7 +226,7 @@ public final class HTTPFetcher: Sendable {
         self.shared = shared
         let variants = settings.variants.isEmpty ? [[]] : settings.variants
         let perRoute = (max(1, settings.concurrency) + routes.count - 1) / max(1, routes.count)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.eventLoopCount(concurrency: settings.concurrency, cores: System.coreCount))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.eventLoopCount(concurrency: settings.concurrency, cores: Cores.available))
         self.group = group
         self.pools = routes.map { route in
             let templates = variants.map { variant in
