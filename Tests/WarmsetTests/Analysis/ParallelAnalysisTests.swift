@@ -159,22 +159,14 @@ struct ParallelAnalysisTests {
         let order = Mutexed<[(lane: Int, sequence: Int, helped: Bool)]>([])
         let chunks = LineAlignedChunks(try InputOpener.open(path), lanes: 2, chunkSize: 4096, buffersPerLane: 8) { lane, chunk in
             order.update { $0.append((lane, chunk.sequence, true)) }
-            var lines = 0
-            _ = chunk.forEachLine(maxLineBytes: 1024, onOverlong: { _, _ in lines += 1 }) { _, _ in lines += 1 }
-            return lines
+            return ChunkDrain.lines(chunk)
         }
-        var lane: Int?
-        var lines = 0
-        while let work = chunks.next(releasing: lane, lines: lines) {
-            lane = work.lane
-            lines = 0
-            guard let chunk = work.chunk else { continue }
+        ChunkDrain.drain(chunks) { work in
+            guard let chunk = work.chunk else { return }
             order.update { $0.append((work.lane, chunk.sequence, false)) }
             // A slow parse thread: the decoder reaches the end of the input while it holds a lane.
             Thread.sleep(forTimeInterval: 0.02)
-            _ = chunk.forEachLine(maxLineBytes: 1024, onOverlong: { _, _ in lines += 1 }) { _, _ in lines += 1 }
         }
-        chunks.waitUntilFinished()
         let seen = order.value
         #expect(chunks.linesDone == 150)
         #expect(seen.map(\.sequence).sorted() == Array(0..<seen.count) && seen.count < 17, "\(seen)")
@@ -204,14 +196,11 @@ struct ParallelAnalysisTests {
         func sizes(_ path: String, slow: Bool) throws -> [Int] {
             let chunks = LineAlignedChunks(try InputOpener.open(path), lanes: 2, chunkSize: 4096, buffersPerLane: 3)
             var found: [(sequence: Int, bytes: Int)] = []
-            var lane: Int?
-            while let work = chunks.next(releasing: lane) {
-                lane = work.lane
-                guard let chunk = work.chunk else { continue }
+            ChunkDrain.drain(chunks) { work in
+                guard let chunk = work.chunk else { return }
                 found.append((chunk.sequence, chunk.bytes.count))
                 if slow { Thread.sleep(forTimeInterval: 0.0005) }
             }
-            chunks.waitUntilFinished()
             return found.sorted { $0.sequence < $1.sequence }.map(\.bytes)
         }
         // Plain: the first window of 512 bytes; whole windows (4,096 bytes, less the partial line
@@ -247,22 +236,14 @@ struct ParallelAnalysisTests {
             var parsed = 0
             let chunks = LineAlignedChunks(source, lanes: 3, chunkSize: 4096, buffersPerLane: 1) { _, chunk in
                 helped += 1
-                var lines = 0
-                _ = chunk.forEachLine(maxLineBytes: 1024, onOverlong: { _, _ in lines += 1 }) { _, _ in lines += 1 }
-                return lines
+                return ChunkDrain.lines(chunk)
             }
-            var lane: Int?
-            var lines = 0
-            while let work = chunks.next(releasing: lane, lines: lines) {
-                lane = work.lane
-                lines = 0
+            ChunkDrain.drain(chunks) { work in
                 #expect(work.error == nil)
-                guard let chunk = work.chunk else { continue }
+                guard work.chunk != nil else { return }
                 parsed += 1
                 Thread.sleep(forTimeInterval: 0.002)  // a slow parser: the decoder gets ahead
-                _ = chunk.forEachLine(maxLineBytes: 1024, onOverlong: { _, _ in lines += 1 }) { _, _ in lines += 1 }
             }
-            chunks.waitUntilFinished()
             #expect(helped > 0 && parsed > 0, "\(path): helped \(helped), parsed \(parsed)")
             #expect(chunks.linesDone == exact.summary.inputs.first { $0.path == path }?.lines, "\(path)")
         }
@@ -400,4 +381,27 @@ struct SplitMix {
 private extension String {
     /// The string with zeros before it, `width` characters at least.
     func leftPadded(to width: Int) -> String { String(repeating: "0", count: Swift.max(0, width - count)) + self }
+}
+
+/// A test that stands for a parse thread over `LineAlignedChunks`.
+enum ChunkDrain {
+    /// A chunk's lines, overlong ones included, as a lane counts them.
+    static func lines(_ chunk: LineChunk) -> Int {
+        var lines = 0
+        _ = chunk.forEachLine(maxLineBytes: 1024, onOverlong: { _, _ in lines += 1 }) { _, _ in lines += 1 }
+        return lines
+    }
+
+    /// Takes every piece of work `chunks` hands this thread until all lanes end, handing each
+    /// lane back with the lines of its chunk; `each` sees every piece first (a lane's end too).
+    static func drain(_ chunks: LineAlignedChunks, each: (LineAlignedChunks.Work) -> Void) {
+        var lane: Int?
+        var lines = 0
+        while let work = chunks.next(releasing: lane, lines: lines) {
+            lane = work.lane
+            each(work)
+            lines = work.chunk.map(Self.lines) ?? 0
+        }
+        chunks.waitUntilFinished()
+    }
 }
