@@ -478,18 +478,27 @@ struct RedisStandaloneTests {
 /// `warmset analyze … --warm-redis`: analysis and warm-up in one run.
 @Suite("Analyze and warm in one run", .serialized)
 struct AnalyzeAndWarmTests {
-    @Test func analyzeWarmsTheTopKeysWithTheirCaptures() throws {
+    /// One run: the bundled sample analyzed with its rules, the manifest written to `manifest`
+    /// (a file name) and the top keys warmed into a fresh redis-server from a loopback origin
+    /// (`template` after its base), with `options` added.
+    private func analyzeAndWarmTheSample(manifest name: String, template: String, _ options: [String]) throws -> (
+        redis: WarmRedisServer, origin: WarmOrigin, result: WarmTestKit.Run, report: URL, manifest: URL
+    ) {
         let redis = try WarmRedisServer()
         let origin = try WarmOrigin()
         let sample = WarmTestKit.repoRoot.appendingPathComponent("fixtures/sample")
         let dir = try WarmTestKit.temporaryDirectory()
         let report = dir.appendingPathComponent("report.json")
-        let manifest = dir.appendingPathComponent("top.jsonl")
-        let result = try WarmTestKit.warmset([
-            "analyze", sample.appendingPathComponent("access.log.gz").path, "--rules", sample.appendingPathComponent("rules.yaml").path,
-            "--top", "10", "--output-format", "jsonl", "-o", manifest.path,
-            "--warm-redis", redis.urlString(), "--origin", origin.base + "/fast/{key}?path={path}", "--ttl", "120", "--warm-report", report.path,
-        ])
+        let manifest = dir.appendingPathComponent(name)
+        let result = try WarmTestKit.warmset(
+            ["analyze", sample.appendingPathComponent("access.log.gz").path, "--rules", sample.appendingPathComponent("rules.yaml").path]
+                + options + ["-o", manifest.path, "--warm-redis", redis.urlString(), "--origin", origin.base + template, "--ttl", "120", "--warm-report", report.path])
+        return (redis, origin, result, report, manifest)
+    }
+
+    @Test func analyzeWarmsTheTopKeysWithTheirCaptures() throws {
+        let (redis, origin, result, report, manifest) = try analyzeAndWarmTheSample(
+            manifest: "top.jsonl", template: "/fast/{key}?path={path}", ["--top", "10", "--output-format", "jsonl"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.isEmpty)
         let json = try warmReport(report)
@@ -509,17 +518,7 @@ struct AnalyzeAndWarmTests {
     /// its origin template (`AnalysisConfiguration.keepsCaptures`): every key's URL is built
     /// from its rule's first capture, none is skipped for lack of one.
     @Test func aKeysManifestStillGivesTheWarmerItsCaptures() throws {
-        let redis = try WarmRedisServer()
-        let origin = try WarmOrigin()
-        let sample = WarmTestKit.repoRoot.appendingPathComponent("fixtures/sample")
-        let dir = try WarmTestKit.temporaryDirectory()
-        let report = dir.appendingPathComponent("report.json")
-        let manifest = dir.appendingPathComponent("top.keys")
-        let result = try WarmTestKit.warmset([
-            "analyze", sample.appendingPathComponent("access.log.gz").path, "--rules", sample.appendingPathComponent("rules.yaml").path,
-            "--top", "8", "-o", manifest.path,
-            "--warm-redis", redis.urlString(), "--origin", origin.base + "/fast/{1}", "--ttl", "120", "--warm-report", report.path,
-        ])
+        let (redis, origin, result, report, manifest) = try analyzeAndWarmTheSample(manifest: "top.keys", template: "/fast/{1}", ["--top", "8"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try warmReport(report)["warmed"] as? Int == 8)
         #expect(try redis.command(["DBSIZE"]) == [.integer(8)])
