@@ -54,7 +54,7 @@ let package = Package(
         // zeroed memory mapped for large tables
         .target(name: "WarmsetSystem"),
         // input: files, stdin, gzip → lines
-        .target(name: "WarmsetInput", dependencies: ["CByteScan", "CZlib", "CISAL", "WarmsetSystem"], swiftSettings: hotPath),
+        .target(name: "WarmsetInput", dependencies: ["CByteScan", "CPrefetch", "CZlib", "CISAL", "WarmsetSystem"], swiftSettings: hotPath),
         // parse: nginx log_format compiled to a byte-level parser; JSON lines
         .target(name: "WarmsetFormat", dependencies: ["CByteScan"], swiftSettings: hotPath),
         // filter and key: request filters, URL normalization, key rules
