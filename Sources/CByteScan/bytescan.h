@@ -140,9 +140,10 @@ static inline __attribute__((always_inline)) long warmset_find_either(const unsi
     return -1;
 }
 
-/// Copies n bytes from `from` to `to`: 8…32 bytes as whole words, all loaded before any is stored,
-/// the last ones overlapping; other lengths with memcpy. Paths, keys and captures are mostly 8…32
-/// bytes, where a call into memcpy costs more than the copy. The ranges may not overlap.
+/// Copies n bytes from `from` to `to`: 4…32 bytes as whole words, all loaded before any is stored,
+/// the last ones overlapping; 1…3 bytes one by one; longer runs with memcpy. Paths, keys and
+/// captures are mostly 4…32 bytes, where a call into memcpy costs more than the copy. The ranges
+/// may not overlap.
 static inline __attribute__((always_inline)) void warmset_copy(void *to, const void *from, long n) {
     unsigned char *d = (unsigned char *)to;
     const unsigned char *s = (const unsigned char *)from;
@@ -162,8 +163,20 @@ static inline __attribute__((always_inline)) void warmset_copy(void *to, const v
         memcpy(d + 8, &b, 8);
         memcpy(d + n - 16, &c, 8);
         memcpy(d + n - 8, &e, 8);
-    } else if (n > 0) {
+    } else if (n >= 4 && n < 8) {
+        // A key's captured id (`product:` + 4…7 digits): two 4-byte words, overlapping.
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n > 32) {
         memcpy(d, s, (size_t)n);
+    } else if (n > 0) {
+        // 1…3 bytes (written out: a loop would be turned back into a memcpy call).
+        d[0] = s[0];
+        if (n > 1) d[1] = s[1];
+        if (n > 2) d[2] = s[2];
     }
 }
 

@@ -13,6 +13,13 @@ struct KeyRuleSet {
     /// Every rule has a starting literal (`Pattern.hasStartingLiteral`) and there are no
     /// excludes: a target that starts with no rule's literal then has no key (`mayMatch`).
     let mayRejectByLiterals: Bool
+    /// The first rule is a literal that starts with `/`, digits and a literal (`Pattern.digitsShape`,
+    /// as `^/products/(\d+)$` is), and every path it matches is one that normalization leaves as it
+    /// is (`PathNormalizer.isNormalPath`): checked for the literals around one digit, and a run of
+    /// digits changes nothing that check looks at (no byte it turns away, no slash or dot). A
+    /// target whose path that rule matches as logged then needs no normalization (`KeyBuilder`'s
+    /// `firstRuleKey`).
+    let firstRuleMatchesOnlyNormalPaths: Bool
 
     /// A rule: its pattern's matcher and its template's pieces in `pieces`.
     private struct FlatRule {
@@ -62,6 +69,12 @@ struct KeyRuleSet {
         flatExcludes = .allocate(capacity: max(excludes.count, 1))
         for (i, pattern) in excludes.enumerated() { flatExcludes[i] = pattern.matcher }
         mayRejectByLiterals = !rules.isEmpty && excludes.isEmpty && rules.allSatisfy { $0.pattern.hasStartingLiteral }
+        if let first = rules.first?.pattern.matcher, first.digitsGroup, first.prefix.first == 0x2F {
+            let shortest = Array(first.prefix) + [0x30] + Array(first.suffix)
+            firstRuleMatchesOnlyNormalPaths = shortest.withUnsafeBytes { PathNormalizer.isNormalPath($0) }
+        } else {
+            firstRuleMatchesOnlyNormalPaths = false
+        }
     }
 
     func free() {
@@ -108,21 +121,39 @@ struct KeyRuleSet {
             // piece range) for each rule tried.
             let rule = flatRules.baseAddress! + index
             guard rule.pointee.pattern.matches(subject) else { continue }
-            for p in rule.pointee.firstPiece..<(rule.pointee.firstPiece + rule.pointee.pieceCount) {
-                let piece = flatPieces[p]
-                if piece.group < 0 {
-                    if !key.append(piece.literal) { return .keyTooLong }
-                    continue
-                }
-                guard let range = rule.pointee.pattern.group(piece.group) else { continue }
-                // A capture is appended whole: the path and query it is cut from hold no byte
-                // ≤ 0x20 and no 0x7F (normalization turns away a target with one and encodes
-                // every other byte that may not stay; a test holds random targets to that).
-                if !key.append(UnsafeRawBufferPointer(rebasing: subject[range])) { return .keyTooLong }
-            }
-            return key.count == 0 ? .noRule : nil
+            return appendKey(of: rule, subject, into: &key)
         }
         return .noRule
+    }
+
+    /// Whether the first rule matches the whole of `subject`; when it does, its key is appended
+    /// to `key` and `reason` says what `apply` would return (the first rule wins).
+    @_transparent
+    func applyFirst(to subject: UnsafeRawBufferPointer, into key: inout ByteScratch, reason: inout RequestFilter.Reason?) -> Bool {
+        let rule = flatRules.baseAddress!
+        guard rules.count > 0, rule.pointee.pattern.matches(subject) else { return false }
+        reason = appendKey(of: rule, subject, into: &key)
+        return true
+    }
+
+    /// Appends the key of `rule`, which just matched `subject`: its template's literals and captures.
+    @_transparent
+    private func appendKey(of rule: UnsafeMutablePointer<FlatRule>, _ subject: UnsafeRawBufferPointer, into key: inout ByteScratch)
+        -> RequestFilter.Reason?
+    {
+        for p in rule.pointee.firstPiece..<(rule.pointee.firstPiece + rule.pointee.pieceCount) {
+            let piece = flatPieces[p]
+            if piece.group < 0 {
+                if !key.append(piece.literal) { return .keyTooLong }
+                continue
+            }
+            guard let range = rule.pointee.pattern.group(piece.group) else { continue }
+            // A capture is appended whole: the path and query it is cut from hold no byte
+            // ≤ 0x20 and no 0x7F (normalization turns away a target with one and encodes
+            // every other byte that may not stay; a test holds random targets to that).
+            if !key.append(UnsafeRawBufferPointer(rebasing: subject[range])) { return .keyTooLong }
+        }
+        return key.count == 0 ? .noRule : nil
     }
 
     /// The capture groups (1…n) of the first rule that matches the whole of `subject`, or nil
