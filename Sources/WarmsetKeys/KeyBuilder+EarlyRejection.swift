@@ -16,18 +16,18 @@ extension KeyBuilder {
         // First the literals, which turn most keyed lines back at once. The path part is a
         // prefix of the target: a target that no rule may match has no such path part either.
         if ruleSet.mayMatch(target) { return false }
-        let bytes = base.assumingMemoryBound(to: UInt8.self)
-        var pathEnd = target.count
-        let cut = warmset_find_either(bytes, 0, target.count, 0x3F, 0x23)
-        if cut >= 0 {
+        // The path, up to the first `?` or `#`, must be normal: then it is the subject the rules see,
+        // as it is (`PathNormalizer.normalize` copies it as it is only when it fits the path buffer).
+        guard let pathEnd = PathNormalizer.normalPathEnd(target), pathEnd <= pathBuffer.capacity else { return false }
+        if pathEnd < target.count {
             // A `?` starts a query, which the subject holds unless queries are dropped.
-            if base.load(fromByteOffset: cut, as: UInt8.self) == 0x3F && !query.dropsQuery { return false }
-            // An escape after the path could still fail to decode (`.badRequest`).
-            if hasLogEscapes && warmset_find_byte(bytes, cut, target.count, 0x5C) >= 0 { return false }
-            pathEnd = cut
+            if base.load(fromByteOffset: pathEnd, as: UInt8.self) == 0x3F && !query.dropsQuery { return false }
+            // An escape after the path could still fail to decode (`.badRequest`). (A normal path
+            // holds no backslash: nothing in it to decode.)
+            if hasLogEscapes && warmset_find_byte(base.assumingMemoryBound(to: UInt8.self), pathEnd, target.count, 0x5C) >= 0 {
+                return false
+            }
         }
-        // A normal path holds no backslash: nothing in it to decode. (`PathNormalizer.normalize`
-        // copies it as it is only when it fits the path buffer.)
-        return pathEnd <= pathBuffer.capacity && PathNormalizer.isNormalPath(UnsafeRawBufferPointer(start: base, count: pathEnd))
+        return true
     }
 }

@@ -126,6 +126,15 @@ final class PathNormalizer {
         return warmset_path_is_plain(base.assumingMemoryBound(to: UInt8.self), raw.count) != 0
     }
 
+    /// Where `target`'s path ends (its first `?` or `#`, or its end) when that path is normal
+    /// (`isNormalPath`), or nil when it is not: the split and the check in one pass.
+    @inline(__always)
+    static func normalPathEnd(_ target: UnsafeRawBufferPointer) -> Int? {
+        guard let base = target.baseAddress else { return 0 }
+        let end = warmset_plain_path_end(base.assumingMemoryBound(to: UInt8.self), target.count)
+        return end >= 0 ? end : nil
+    }
+
     /// Appends one normalized byte sequence (percent-encoding fixed) to `out`: the path's and
     /// each query parameter's name and value.
     /// - Returns: why there is no normal form (`.forbiddenByte`, `.keyTooLong`), or nil.

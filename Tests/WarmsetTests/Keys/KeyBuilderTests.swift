@@ -250,6 +250,10 @@ struct KeyBuilderTests {
             let padded = [UInt8](repeating: 0x25, count: 16) + bytes + [UInt8](repeating: 0x25, count: 16)
             let got = padded.withUnsafeBytes { PathNormalizer.isNormalPath(UnsafeRawBufferPointer(rebasing: $0[16..<(16 + bytes.count)])) }
             #expect(got == reference(bytes), "\(bytes)")
+            // The path's end (first `?` or `#`) when the path before it is normal, in one pass.
+            let cut = bytes.firstIndex { $0 == 0x3F || $0 == 0x23 } ?? bytes.count
+            let end = padded.withUnsafeBytes { PathNormalizer.normalPathEnd(UnsafeRawBufferPointer(rebasing: $0[16..<(16 + bytes.count)])) }
+            #expect(end == (reference(Array(bytes[0..<cut])) ? cut : nil), "path end of \(bytes)")
         }
         var plainPaths = 0
         for length in 1...49 {
@@ -274,7 +278,7 @@ struct KeyBuilderTests {
         }
         #expect(plainPaths > 49 * 40)  // both answers were given many times
         var rng = SystemRandomNumberGenerator()
-        let alphabet: [UInt8] = [0x2F, 0x2E, 0x61, 0x7E, 0x25, 0x7B, 0x3F, 0x20, 0x80]
+        let alphabet: [UInt8] = [0x2F, 0x2E, 0x61, 0x7E, 0x25, 0x7B, 0x3F, 0x23, 0x20, 0x80]
         for _ in 0..<20_000 {
             let length = Int.random(in: 1...40, using: &rng)
             check((0..<length).map { _ in alphabet.randomElement(using: &rng)! })
