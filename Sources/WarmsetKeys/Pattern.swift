@@ -126,6 +126,7 @@ public final class Pattern {
         /// starts with: digits (one at least), then exactly `suffix`. Sets the whole match and group
         /// 1 in `ovector` as PCRE2 would. Static, with the fields it reads as arguments: a method
         /// would take the matcher by address, and the caller would copy it to the stack for that.
+        @inline(__always)
         private static func matchDigitsGroup(
             _ subject: UnsafeRawBufferPointer, prefixCount: Int, suffix: UnsafeRawBufferPointer, ovector: UnsafeMutablePointer<Int>
         ) -> Bool {
