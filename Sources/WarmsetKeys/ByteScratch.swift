@@ -29,14 +29,14 @@ struct ByteScratch {
     @inline(__always) mutating func append(_ byte: UInt8) -> Bool {
         guard count < capacity else { return false }
         base[count] = byte  // Safe: count < capacity checked above.
-        count += 1
+        count &+= 1  // count ≤ capacity always: no overflow to check
         return true
     }
 
     @inline(__always) mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count <= capacity - count else { return false }
+        guard bytes.count <= capacity &- count else { return false }  // 0 ≤ count ≤ capacity: no overflow
         if let source = bytes.baseAddress { warmset_copy(base + count, source, bytes.count) }  // no memmove call for short ones
-        count += bytes.count
+        count &+= bytes.count
         return true
     }
 

@@ -141,8 +141,12 @@ struct KeyRuleSet {
     private func appendKey(of rule: UnsafeMutablePointer<FlatRule>, _ subject: UnsafeRawBufferPointer, into key: inout ByteScratch)
         -> RequestFilter.Reason?
     {
-        for p in rule.pointee.firstPiece..<(rule.pointee.firstPiece + rule.pointee.pieceCount) {
+        // Indexes into `flatPieces`, made by `init`: no overflow, no empty range to check.
+        var p = rule.pointee.firstPiece
+        let end = p &+ rule.pointee.pieceCount
+        while p < end {
             let piece = flatPieces[p]
+            p &+= 1
             if piece.group < 0 {
                 if !key.append(piece.literal) { return .keyTooLong }
                 continue
