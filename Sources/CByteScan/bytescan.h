@@ -37,63 +37,16 @@ static inline __attribute__((always_inline)) long warmset_find_byte(const unsign
     return -1;
 }
 
-/// 1 when the n bytes at p are a path that normalization leaves as it is, else 0: every byte one
-/// that stays in a normalized path (RFC 3986 `pchar` and `/` `?`: not a control byte, space, byte
-/// above 0x7E, `"` `#` `%` `<` `>` `\` `^` `` ` `` `{` `|` `}`), and no `/` followed by `/` or
-/// `.` (a repeated slash or a dot segment). Paths of 16 bytes or more are checked 16 at a time
-/// (the last 16 overlapping), shorter ones byte by byte. Reads nothing outside p[0..<n].
-static inline __attribute__((always_inline)) int warmset_path_is_plain(const unsigned char *p, long n) {
+/// The check behind `warmset_path_is_plain` and `warmset_plain_path_end`: whether p[0..<n] is a path
+/// that normalization leaves as it is — every byte one that stays in a normalized path (RFC 3986
+/// `pchar` and `/` `?`: not a control byte, space, byte above 0x7E, `"` `#` `%` `<` `>` `\` `^` `` ` ``
+/// `{` `|` `}`), and no `/` followed by `/` or `.` (a repeated slash or a dot segment). With
+/// `stop_at_query` (a constant where it is inlined) the first `?` or `#` ends the path, and only the
+/// bytes before it are checked. Returns where the path ends (n, or that `?` or `#`), or -1 when it is
+/// not plain. Paths of 16 bytes or more are checked 16 at a time (the last 16 overlapping), shorter
+/// ones byte by byte. Reads nothing outside p[0..<n].
+static inline __attribute__((always_inline)) long warmset_plain_run(const unsigned char *p, long n, int stop_at_query) {
     // Bit b of lo (b < 64) or of hi (64 <= b < 128): byte b does not stay as it is.
-    const uint64_t lo = 0x5000002dffffffffULL, hi = 0xb800000150000000ULL;
-#if defined(__SSE2__)
-    if (n >= 16) {
-        const __m128i top = _mm_set1_epi8(0x7B), space = _mm_set1_epi8(0x20), tilde = _mm_set1_epi8(0x7E);
-        const __m128i quoteHash = _mm_set1_epi8(0x23), percent = _mm_set1_epi8(0x25), backtick = _mm_set1_epi8(0x60);
-        const __m128i angle = _mm_set1_epi8(0x3E), caret = _mm_set1_epi8(0x5E);
-        const __m128i slash = _mm_set1_epi8(0x2F), dot = _mm_set1_epi8(0x2E);
-        const __m128i one = _mm_set1_epi8(1), two = _mm_set1_epi8(2);
-        unsigned carry = 0;  // 1 when the byte before this block is a slash
-        long at = 0;
-        for (;;) {
-            if (at + 16 > n) {
-                at = n - 16;  // the last block overlaps bytes already checked, its first pair too
-                carry = 0;
-            }
-            const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
-            // 0x7B and above but `~`; 0x20 and below; `"` `#`; `%`; `<` `>`; `\` `^`; `` ` ``.
-            __m128i bad = _mm_andnot_si128(_mm_cmpeq_epi8(v, tilde), _mm_cmpeq_epi8(_mm_max_epu8(v, top), v));
-            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_min_epu8(v, space), v));
-            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(v, one), quoteHash));
-            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, percent));
-            const __m128i v2 = _mm_or_si128(v, two);
-            bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v2, angle), _mm_cmpeq_epi8(v2, caret)));
-            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, backtick));
-            if (_mm_movemask_epi8(bad) != 0) return 0;
-            const __m128i slashes = _mm_cmpeq_epi8(v, slash);
-            const unsigned s = (unsigned)_mm_movemask_epi8(slashes);
-            const unsigned sd = (unsigned)_mm_movemask_epi8(_mm_or_si128(slashes, _mm_cmpeq_epi8(v, dot)));
-            if (((s << 1) | carry) & sd) return 0;
-            if (at + 16 >= n) return 1;
-            carry = s >> 15;
-            at += 16;
-        }
-    }
-#endif
-    int previousSlash = 0;
-    for (long i = 0; i < n; i++) {
-        const unsigned char b = p[i];
-        if (b >= 128 || (((b < 64 ? lo : hi) >> (b & 63)) & 1)) return 0;
-        if (previousSlash && (b == 0x2F || b == 0x2E)) return 0;
-        previousSlash = b == 0x2F;
-    }
-    return 1;
-}
-
-/// Where the path of the target at p (n bytes) ends, at its first `?` or `#` (n without one), when
-/// that path is one normalization leaves as it is (`warmset_path_is_plain` of p[0..<end]); -1 when
-/// it is not. One pass for what would be a search for the end and a check of the path before it.
-/// Reads nothing outside p[0..<n].
-static inline __attribute__((always_inline)) long warmset_plain_path_end(const unsigned char *p, long n) {
     const uint64_t lo = 0x5000002dffffffffULL, hi = 0xb800000150000000ULL;
 #if defined(__SSE2__)
     if (n >= 16) {
@@ -112,7 +65,7 @@ static inline __attribute__((always_inline)) long warmset_plain_path_end(const u
                 carry = 0;
             }
             const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
-            // As `warmset_path_is_plain`: the bytes that do not stay, then a slash before a slash or dot.
+            // 0x7B and above but `~`; 0x20 and below; `"` `#`; `%`; `<` `>`; `\` `^`; `` ` ``.
             __m128i bad = _mm_andnot_si128(_mm_cmpeq_epi8(v, tilde), _mm_cmpeq_epi8(_mm_max_epu8(v, top), v));
             bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_min_epu8(v, space), v));
             bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(v, one), quoteHash));
@@ -124,10 +77,12 @@ static inline __attribute__((always_inline)) long warmset_plain_path_end(const u
             const unsigned s = (unsigned)_mm_movemask_epi8(slashes);
             const unsigned sd = (unsigned)_mm_movemask_epi8(_mm_or_si128(slashes, _mm_cmpeq_epi8(v, dot)));
             const unsigned wrong = (unsigned)_mm_movemask_epi8(bad) | (((s << 1) | carry) & sd);
-            const unsigned ends = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, question), _mm_cmpeq_epi8(v, hash)));
-            if (ends != 0) {
-                const unsigned end = (unsigned)__builtin_ctz(ends);
-                return (wrong & ((1u << end) - 1)) != 0 ? -1 : at + (long)end;
+            if (stop_at_query) {
+                const unsigned ends = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, question), _mm_cmpeq_epi8(v, hash)));
+                if (ends != 0) {
+                    const unsigned end = (unsigned)__builtin_ctz(ends);
+                    return (wrong & ((1u << end) - 1)) != 0 ? -1 : at + (long)end;
+                }
             }
             if (wrong != 0) return -1;
             if (at + 16 >= n) return n;
@@ -139,12 +94,24 @@ static inline __attribute__((always_inline)) long warmset_plain_path_end(const u
     int previousSlash = 0;
     for (long i = 0; i < n; i++) {
         const unsigned char b = p[i];
-        if (b == 0x3F || b == 0x23) return i;
+        if (stop_at_query && (b == 0x3F || b == 0x23)) return i;
         if (b >= 128 || (((b < 64 ? lo : hi) >> (b & 63)) & 1)) return -1;
         if (previousSlash && (b == 0x2F || b == 0x2E)) return -1;
         previousSlash = b == 0x2F;
     }
     return n;
+}
+
+/// 1 when the n bytes at p are a path that normalization leaves as it is (`warmset_plain_run`), else 0.
+static inline __attribute__((always_inline)) int warmset_path_is_plain(const unsigned char *p, long n) {
+    return warmset_plain_run(p, n, 0) >= 0;
+}
+
+/// Where the path of the target at p (n bytes) ends, at its first `?` or `#` (n without one), when
+/// that path is one normalization leaves as it is; -1 when it is not (`warmset_plain_run`). One pass
+/// for what would be a search for the end and a check of the path before it.
+static inline __attribute__((always_inline)) long warmset_plain_path_end(const unsigned char *p, long n) {
+    return warmset_plain_run(p, n, 1);
 }
 
 /// 1 when `byte` is not among the `length` bytes at base + from, else 0; for 1 <= length <= 32,
