@@ -87,7 +87,6 @@ public final class KeyBuilder {
         return .keyed(BuiltKey(key: keysArePaths ? path.bytes : key.bytes, path: path.bytes))
     }
 
-    /// The steps of `build`, into `path` and `key`; returns why there is no key, or nil.
     /// `build`'s answer without its steps, for a target whose path (up to its first `?` or `#`)
     /// the first rule matches as logged, when that rule matches only paths normalization leaves
     /// as they are (`KeyRuleSet.firstRuleMatchesOnlyNormalPaths`, the common `^/items/(\d+)$`), there
@@ -122,6 +121,7 @@ public final class KeyBuilder {
         return false
     }
 
+    /// The steps of `build`, into `path` and `key`; returns why there is no key, or nil.
     @inline(__always)
     private func build(
         _ target: UnsafeRawBufferPointer, _ hasLogEscapes: Bool, _ path: inout ByteScratch, _ key: inout ByteScratch
