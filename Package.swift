@@ -49,12 +49,15 @@ let package = Package(
         .systemLibrary(name: "CPrefetch"),
         // a 16-bytes-at-a-time byte search for the log parser (SSE2 intrinsics, no library)
         .systemLibrary(name: "CByteScan"),
+        // the newlines of 64-byte blocks with the widest vectors the CPU has (AVX-512, AVX2 or SSE2,
+        // chosen at run time), for the line framer
+        .target(name: "CLineScan"),
 
         // system: the one wrapper of the C library's file calls (errno becomes a Swift error here), and
         // zeroed memory mapped for large tables
         .target(name: "WarmsetSystem"),
         // input: files, stdin, gzip → lines
-        .target(name: "WarmsetInput", dependencies: ["CByteScan", "CPrefetch", "CZlib", "CISAL", "WarmsetSystem"], swiftSettings: hotPath),
+        .target(name: "WarmsetInput", dependencies: ["CByteScan", "CLineScan", "CZlib", "CISAL", "WarmsetSystem"], swiftSettings: hotPath),
         // parse: nginx log_format compiled to a byte-level parser; JSON lines
         .target(name: "WarmsetFormat", dependencies: ["CByteScan"], swiftSettings: hotPath),
         // filter and key: request filters, URL normalization, key rules
@@ -147,7 +150,7 @@ let package = Package(
             name: "WarmsetTests",
             dependencies: [
                 "WarmsetInput", "WarmsetFormat", "WarmsetKeys", "WarmsetModel", "WarmsetSketch", "WarmsetEmit",
-                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetSystem",
+                "WarmsetAnalysis", "WarmsetGenerator", "WarmsetSystem", "CLineScan",
                 // Tests/WarmsetTests/Redis: the warmers against real servers
                 "WarmsetWarm", "WarmsetRedis", "WarmsetMemcached", "WarmsetHTTP", "WarmsetWatch",
                 .product(name: "Logging", package: "swift-log"),

@@ -8,16 +8,6 @@ static inline __attribute__((always_inline)) void warmset_prefetch(const void *a
 
 static inline __attribute__((always_inline)) void warmset_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }
 
-/// The three 64-byte cache lines from `distance` bytes past `at`: a log line's worth of bytes (lines are
-/// about 200 bytes), asked for a few lines before a sequential scan reaches them. A hint: it never
-/// faults, whatever the address.
-static inline __attribute__((always_inline)) void warmset_prefetch_ahead(const void *at, long distance) {
-    const char *p = (const char *)at + distance;
-    __builtin_prefetch(p, 0, 3);
-    __builtin_prefetch(p + 64, 0, 3);
-    __builtin_prefetch(p + 128, 0, 3);
-}
-
 /// The four counters of a 4-row count-min sketch at once: one call from Swift instead of four.
 static inline __attribute__((always_inline)) void warmset_prefetch4_for_write(const unsigned int *base, long i0, long i1, long i2, long i3) {
     __builtin_prefetch(base + i0, 1, 3);

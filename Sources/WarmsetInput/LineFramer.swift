@@ -1,6 +1,6 @@
 import Glibc
 import CByteScan
-import CPrefetch
+import CLineScan
 
 /// The one definition of a line, used by every reader (`LineReader`, `LineChunk`,
 /// `LineAlignedChunks`, the follower of growing logs).
@@ -22,14 +22,6 @@ public struct LineFramer: Sendable {
 
     /// The most bytes an unfinished line may hold and still be delivered: the line and its `\r`.
     @inlinable public var carryCapacity: Int { maxLineBytes + 1 }
-
-    /// How far ahead of each line's end the bytes of the lines to come are asked for (about 8 lines
-    /// of a combined log). A parse thread reads chunks another thread has just written (inflated or
-    /// read): the bytes are in that core's cache, and the hardware prefetcher, which starts over at
-    /// each 4 KiB page, left the newline scan waiting on nearly every line's first load (43% of its
-    /// samples on the instruction after it). With the hint, the scan's share of a run fell by a third
-    /// (perf, docs/benchmarks.md); 768 and 3072 bytes gave less.
-    @inlinable static var prefetchDistance: Int { 1536 }
 
     /// The length of the line at `start` (`count` bytes, its `\n` excluded) without a final `\r`.
     @inlinable @inline(__always)
@@ -55,26 +47,45 @@ public struct LineFramer: Sendable {
     /// Frames each line that ends in `base[from..<to]` (its `\n` there), as `frame` does.
     /// - Returns: the offset after the last `\n` (`from` when there is none): the bytes from
     ///   there to `to` begin a line that is not finished.
-    /// - Complexity: O(to − from); one pass, 16 bytes at a time (`warmset_find_byte`, inlined:
-    ///   a call into `memchr` for each line of a couple of hundred bytes cost about 1% more CPU
-    ///   on the benchmark logs, docs/benchmarks.md).
+    /// - Complexity: O(to − from); one pass. The line ends in whole 64-byte blocks are found a few
+    ///   kilobytes at a time with the widest vectors the CPU has (`warmset_newline_ends`: AVX-512
+    ///   or AVX2, chosen at run time), the last 0…63 bytes 16 at a time (`warmset_find_byte`). One
+    ///   16-byte scan a line, in Swift's SSE2, was about 5% of a `.gz` run's CPU (docs/benchmarks.md).
     @inlinable @inline(__always)
     public func forEachLine(
         in base: UnsafeRawPointer, from: Int, to: Int,
         onOverlong: (_ length: Int) -> Void,
         _ body: (_ line: UnsafeRawBufferPointer) throws -> Void
     ) rethrows -> Int {
-        var start = from
         let bytes = base.assumingMemoryBound(to: UInt8.self)
-        while start < to {
-            let end = warmset_find_byte(bytes, start, to, 0x0A)
-            if end < 0 { break }
-            warmset_prefetch_ahead(bytes + end, Self.prefetchDistance)
-            // Safe: from ≤ start ≤ end < to, inside the caller's buffer.
-            try frame(base + start, end - start, onOverlong: onOverlong, body)
-            start = end + 1
+        // 256 bytes: on the stack.
+        return try withUnsafeTemporaryAllocation(of: UInt16.self, capacity: Int(WARMSET_NEWLINE_ROOM)) { ends in
+            var start = from
+            var block = from
+            var scanned = 0
+            while to &- block >= 64 {
+                let found = warmset_newline_ends(bytes + block, to &- block, ends.baseAddress!, ends.count, &scanned)
+                var k = 0
+                while k < found {
+                    // Safe: from ≤ start ≤ end < to, inside the caller's buffer.
+                    let end = block &+ Int(ends[k])
+                    k &+= 1
+                    try frame(base + start, end &- start, onOverlong: onOverlong, body)
+                    start = end &+ 1
+                }
+                block &+= scanned
+            }
+            // The last bytes, fewer than a block: no newline before `block` is left unframed.
+            var at = Swift.max(start, block)
+            while at < to {
+                let end = warmset_find_byte(bytes, at, to, 0x0A)
+                if end < 0 { break }
+                try frame(base + start, end - start, onOverlong: onOverlong, body)
+                start = end + 1
+                at = start
+            }
+            return start
         }
-        return start
     }
 }
 
