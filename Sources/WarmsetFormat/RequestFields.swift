@@ -36,7 +36,10 @@ public struct RequestFields {
     public init() {}
 
     /// The logged time as seconds since the epoch, or nil when absent or unreadable.
-    public var epochSeconds: Int64? {
+    public var epochSeconds: Int64? { Self.epochSeconds(time, timeIsISO8601: timeIsISO8601) }
+
+    /// A time text as seconds since the epoch, or nil when absent or unreadable.
+    public static func epochSeconds(_ time: UnsafeRawBufferPointer?, timeIsISO8601: Bool) -> Int64? {
         guard let time else { return nil }
         return timeIsISO8601 ? LogTime.parseISO8601(time) : LogTime.parseTimeLocal(time)
     }

@@ -211,6 +211,43 @@ struct KeyBuilderTests {
         }
     }
 
+    /// The host and time checks (out of line, asked only when set): the host without case, the
+    /// time from `$time_local` or ISO 8601 against `since` (inclusive) and `until` (exclusive), a
+    /// missing or unreadable time or host turned away; with neither set, any host and time count.
+    @Test func hostAndTimeChecks() {
+        func verdict(_ filter: RequestFilter, host: String?, time: String?, iso: Bool = false) -> RequestFilter.Reason? {
+            var fields = RequestFields()
+            fields.method = nil
+            fields.status = 200
+            fields.timeIsISO8601 = iso
+            let hostBytes = Array((host ?? "").utf8), timeBytes = Array((time ?? "").utf8)
+            return hostBytes.withUnsafeBytes { h in
+                timeBytes.withUnsafeBytes { t in
+                    if host != nil { fields.host = h }
+                    if time != nil { fields.time = t }
+                    return filter.check(fields)
+                }
+            }
+        }
+        let open = RequestFilter()
+        #expect(verdict(open, host: nil, time: nil) == nil)
+        var filter = RequestFilter()
+        filter.host = Array("shop.example.com".utf8)
+        #expect(verdict(filter, host: "Shop.Example.COM", time: nil) == nil)
+        #expect(verdict(filter, host: "shop.example.org", time: nil) == .host)
+        #expect(verdict(filter, host: "shop.example.co", time: nil) == .host)
+        #expect(verdict(filter, host: nil, time: nil) == .host)
+        filter.host = nil
+        filter.since = 1_795_000_000  // 2026-11-18T11:06:40Z
+        filter.until = 1_795_000_060
+        #expect(verdict(filter, host: nil, time: "18/Nov/2026:11:06:40 +0000") == nil)
+        #expect(verdict(filter, host: nil, time: "18/Nov/2026:11:06:39 +0000") == .time)
+        #expect(verdict(filter, host: nil, time: "18/Nov/2026:11:07:40 +0000") == .time)
+        #expect(verdict(filter, host: nil, time: "2026-11-18T12:07:39+01:00", iso: true) == nil)
+        #expect(verdict(filter, host: nil, time: "not a time") == .time)
+        #expect(verdict(filter, host: nil, time: nil) == .time)
+    }
+
     /// A method packed into one word (loads that overlap, no loop) holds its bytes and length:
     /// the word a byte-by-byte loop builds, for every length around 1…7 and every byte value.
     @Test func methodWordsMatchAByteLoop() {
