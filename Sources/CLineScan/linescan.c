@@ -46,23 +46,14 @@ __attribute__((target("avx2"))) static inline uint64_t mask_avx2(const unsigned 
     return lo | hi << 32;
 }
 
-__attribute__((target("avx512f,avx512bw"))) static inline uint64_t mask_avx512(const unsigned char *q) {
-    return _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)q), _mm512_set1_epi8('\n'));
-}
-
 static long ends_sse2(const unsigned char *p, long n, uint16_t *ends, long room, long *scanned) { NEWLINE_ENDS(mask_sse2) }
 
 __attribute__((target("avx2"))) static long ends_avx2(const unsigned char *p, long n, uint16_t *ends, long room, long *scanned) {
     NEWLINE_ENDS(mask_avx2)
 }
 
-__attribute__((target("avx512f,avx512bw"))) static long ends_avx512(const unsigned char *p, long n, uint16_t *ends, long room, long *scanned) {
-    NEWLINE_ENDS(mask_avx512)
-}
-
 static int level_of_cpu(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f")) return 2;
     if (__builtin_cpu_supports("avx2")) return 1;
     return 0;
 }
@@ -76,11 +67,10 @@ static inline uint64_t mask_bytes(const unsigned char *q) {
 }
 static long ends_sse2(const unsigned char *p, long n, uint16_t *ends, long room, long *scanned) { NEWLINE_ENDS(mask_bytes) }
 #define ends_avx2 ends_sse2
-#define ends_avx512 ends_sse2
 static int level_of_cpu(void) { return 0; }
 #endif
 
-/// 0, 1, 2: the level; -1 until the first call looks (every thread that races to it finds the same).
+/// 0 or 1: the level; -1 until the first call looks (every thread that races to it finds the same).
 static int chosen = -1;
 
 int warmset_newline_level(void) {
@@ -94,17 +84,9 @@ int warmset_newline_level(void) {
 
 long warmset_newline_ends_at(int level, const unsigned char *p, long n, uint16_t *ends, long room, long *scanned) {
     if (level < 0 || level > level_of_cpu()) return -1;
-    switch (level) {
-    case 2: return ends_avx512(p, n, ends, room, scanned);
-    case 1: return ends_avx2(p, n, ends, room, scanned);
-    default: return ends_sse2(p, n, ends, room, scanned);
-    }
+    return level == 1 ? ends_avx2(p, n, ends, room, scanned) : ends_sse2(p, n, ends, room, scanned);
 }
 
 long warmset_newline_ends(const unsigned char *p, long n, uint16_t *ends, long room, long *scanned) {
-    switch (warmset_newline_level()) {
-    case 2: return ends_avx512(p, n, ends, room, scanned);
-    case 1: return ends_avx2(p, n, ends, room, scanned);
-    default: return ends_sse2(p, n, ends, room, scanned);
-    }
+    return warmset_newline_level() == 1 ? ends_avx2(p, n, ends, room, scanned) : ends_sse2(p, n, ends, room, scanned);
 }

@@ -49,7 +49,7 @@ public final class LineReader {
     /// - Returns: the number of lines (delivered and overlong).
     /// - Throws: the source's `InputError`s (lines before the failure have been delivered),
     ///   and whatever `body` throws.
-    /// - Complexity: O(n) in the bytes read; one `memchr` pass over each byte.
+    /// - Complexity: O(n) in the bytes read; one pass over each byte (`LineFramer.forEachLine`).
     /// `@inlinable @inline(__always)`: inlined into the caller's loop (the optimizer's size
     /// heuristic would otherwise keep it a call), so `body` (the per-line work) is inlined too,
     /// instead of a call through a closure for every line.
@@ -104,7 +104,7 @@ extension LineChunk {
     /// Lines are framed by `LineFramer`, as `LineReader` frames them: a trailing `\r` is
     /// removed; lines longer than `maxLineBytes` are reported through `onOverlong` instead.
     /// - Returns: the number of lines (delivered and overlong).
-    /// - Complexity: O(n) in the chunk's bytes; one `memchr` pass.
+    /// - Complexity: O(n) in the chunk's bytes; one pass (`LineFramer.forEachLine`).
     /// `@inlinable @inline(__always)`: inlined into the caller, so is `body` (no call through a
     /// closure per line).
     @inlinable @inline(__always)

@@ -1,7 +1,9 @@
-// Where the newlines are in a run of bytes, 64 at a time with the widest vectors this CPU has
-// (AVX-512, AVX2 or SSE2), chosen once at run time. Compiled for plain x86-64, Swift code can use
-// only SSE2: 16 bytes a compare and a branch a step, one scan a line, which was about 5% of a `.gz`
-// run's CPU (docs/benchmarks.md). The line framer asks for a few kilobytes' line ends at a time.
+// Where the newlines are in a run of bytes, 64 at a time: with AVX2 where the CPU has it (chosen
+// once at run time), else SSE2. Compiled for plain x86-64, Swift code can use only SSE2, and its
+// scan a line (16 bytes a compare and a branch) with the loop around it was 154 instructions a
+// line; the line framer now asks for a few kilobytes' line ends at a time (docs/benchmarks.md).
+// Not AVX-512: on the Xeon it was measured on it showed no gain the host could resolve, and
+// 512-bit instructions lower the clock of some Xeons for everything the thread does next.
 #ifndef WARMSET_LINESCAN_H
 #define WARMSET_LINESCAN_H
 
@@ -20,11 +22,11 @@
 /// past p[*scanned - 1]; asks the cache for the bytes 1,536 further on (a hint, never a fault).
 long warmset_newline_ends(const unsigned char *p, long n, uint16_t *ends, long room, long *scanned);
 
-/// The same with one instruction set: 0 SSE2, 1 AVX2, 2 AVX-512 (BW). For the tests, which compare
-/// every level the CPU has; returns -1 and writes nothing when the CPU lacks that level.
+/// The same with one instruction set: 0 SSE2, 1 AVX2. For the tests, which compare every level the
+/// CPU has; returns -1 and writes nothing when the CPU lacks that level.
 long warmset_newline_ends_at(int level, const unsigned char *p, long n, uint16_t *ends, long room, long *scanned);
 
-/// The level `warmset_newline_ends` uses on this CPU (0, 1 or 2, as above).
+/// The level `warmset_newline_ends` uses on this CPU (0 or 1, as above).
 int warmset_newline_level(void);
 
 #endif

@@ -246,6 +246,20 @@ struct KeyBuilderTests {
         #expect(verdict(filter, host: nil, time: "2026-11-18T12:07:39+01:00", iso: true) == nil)
         #expect(verdict(filter, host: nil, time: "not a time") == .time)
         #expect(verdict(filter, host: nil, time: nil) == .time)
+        // Each bound alone, and the host and a time together.
+        var since = RequestFilter()
+        since.since = 1_795_000_000
+        #expect(verdict(since, host: nil, time: "18/Nov/2026:11:06:39 +0000") == .time)
+        #expect(verdict(since, host: nil, time: "18/Nov/2027:11:06:39 +0000") == nil)
+        var until = RequestFilter()
+        until.until = 1_795_000_060
+        #expect(verdict(until, host: nil, time: "18/Nov/2026:11:07:40 +0000") == .time)
+        #expect(verdict(until, host: nil, time: "18/Nov/2025:11:07:40 +0000") == nil)
+        var both = until
+        both.host = Array("shop.example.com".utf8)
+        #expect(verdict(both, host: "shop.example.com", time: "18/Nov/2025:11:07:40 +0000") == nil)
+        #expect(verdict(both, host: "other.example.com", time: "18/Nov/2025:11:07:40 +0000") == .host)
+        #expect(verdict(both, host: "shop.example.com", time: "18/Nov/2026:11:07:40 +0000") == .time)
     }
 
     /// A method packed into one word (loads that overlap, no loop) holds its bytes and length:
