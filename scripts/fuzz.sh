@@ -8,8 +8,11 @@ SECONDS_EACH=${FUZZ_SECONDS:-60}
 TARGETS=${FUZZ_TARGETS:-"logformat lineparser json keys rule sketchfile linereader"}
 BIN=.build-fuzz/release/warmset-fuzz
 
+# The C targets too (-Xcc): the line framer's newline search is C (Sources/CLineScan), and a
+# sanitizer on the Swift side alone would not see it read out of bounds.
 swift build -c release --product warmset-fuzz --scratch-path .build-fuzz \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -parse-as-library 2>&1 | grep -v "Cannot export" | tail -2
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -parse-as-library \
+  -Xcc -fsanitize=address -Xcc -fsanitize=fuzzer-no-link 2>&1 | grep -v "Cannot export" | tail -2
 swift build --product warmset 2>&1 | tail -1
 
 seed() {  # seed corpus for a target, from the fixtures
