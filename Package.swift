@@ -49,8 +49,8 @@ let package = Package(
         .systemLibrary(name: "CPrefetch"),
         // a 16-bytes-at-a-time byte search for the log parser (SSE2 intrinsics, no library)
         .systemLibrary(name: "CByteScan"),
-        // the newlines of 64-byte blocks with the widest vectors the CPU has (AVX-512, AVX2 or SSE2,
-        // chosen at run time), for the line framer
+        // the newlines of 64-byte blocks, with AVX2 where the CPU has it (chosen at run time) and SSE2
+        // otherwise, for the line framer
         .target(name: "CLineScan"),
 
         // system: the one wrapper of the C library's file calls (errno becomes a Swift error here), and
