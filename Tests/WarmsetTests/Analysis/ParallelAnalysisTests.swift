@@ -234,7 +234,13 @@ struct ParallelAnalysisTests {
             let source = try InputOpener.open(path)
             var helped = 0
             var parsed = 0
+            // The decoder's first help waits (up to 10 s) for the parse thread's first chunk: on a
+            // loaded machine the parse thread was once not scheduled before the decoder had parsed
+            // every chunk itself, and "both parse" failed for the scheduler's sake. (The ring is
+            // full when the decoder helps, so other lanes' chunks wait for the parse thread.)
+            let firstParsed = Handoff<Bool>()
             let chunks = LineAlignedChunks(source, lanes: 3, chunkSize: 4096, buffersPerLane: 1) { _, chunk in
+                if helped == 0 { _ = firstParsed.wait(until: Date(timeIntervalSinceNow: 10)) }
                 helped += 1
                 return ChunkDrain.lines(chunk)
             }
@@ -242,6 +248,7 @@ struct ParallelAnalysisTests {
                 #expect(work.error == nil)
                 guard work.chunk != nil else { return }
                 parsed += 1
+                if parsed == 1 { firstParsed.put(true) }
                 Thread.sleep(forTimeInterval: 0.002)  // a slow parser: the decoder gets ahead
             }
             #expect(helped > 0 && parsed > 0, "\(path): helped \(helped), parsed \(parsed)")
