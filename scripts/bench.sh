@@ -4,6 +4,7 @@
 # distinct keys, where the sketch's cache misses count most: issue 20).
 # Prints median wall time, the wall and CPU ratios to `igzip -dc` of the same log, peak RSS and
 # lines/s; writes docs/benchmarks.md.
+# GOAL_ROUNDS (31) rounds of issue 20's goal close the run; GOAL_ONLY=1 runs only those.
 # Nothing here fails on speed: the figures are the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +92,8 @@ add "warmset analyze .gz ($HC, sketch, top 10000, 1 rule)" \
 add "warmset analyze .gz --threads 2 ($HC)" \
     "'$BIN' analyze '$HC_LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --threads 2" "igzip -dc > /dev/null ($HC)"
 
+# GOAL_ONLY=1: only the goal rounds below (a few minutes), printed; docs/benchmarks.md untouched.
+if [ "${GOAL_ONLY:-0}" != 1 ]; then
 # Allocations: count malloc calls (an LD_PRELOAD shim) for two prefixes of the log, both long
 # enough for the candidate set to be full (2 x --top keys; the ranking at the end allocates a
 # string per candidate, so a shorter prefix with fewer candidates would count fewer calls).
@@ -135,6 +138,7 @@ for run in $(seq "$RUNS"); do
   done
 done
 rm -f "$timing"
+fi
 
 [ -c /dev/null ] || { echo "bench: /dev/null stopped being a device during the runs; the figures are void" >&2; exit 1; }
 
@@ -148,6 +152,9 @@ rm -f "$timing"
 # a median under it with an interval reaching over it is said as such.
 GOAL_ROUNDS=${GOAL_ROUNDS:-31}
 GOAL=1.15
+GOAL_TABLE=""
+[[ "$GOAL_ROUNDS" =~ ^[0-9]+$ ]] || { echo "bench: GOAL_ROUNDS must be a whole number of rounds (0 skips the goal rounds), not '$GOAL_ROUNDS'" >&2; exit 1; }
+if (( GOAL_ROUNDS > 0 )); then
 declare -A GOAL_RATIOS GOAL_CPU
 timed() { # prints "wall cpu" of the command
   local start end
@@ -205,6 +212,8 @@ GOAL_TABLE=$(
   goal_row "$LOG.gz" "today's ($DISTINCT distinct keys)"
 )
 echo "$GOAL_TABLE"
+fi
+[ "${GOAL_ONLY:-0}" = 1 ] && exit 0
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 plain_bytes=$(stat -Lc %s "$LOG")
@@ -244,11 +253,13 @@ reading=""
     echo "| \`${name//|/\\|}\` | $t s | $range | $ratio | $paired | $share | $cpu_ratio | $((MEM[$name] / 1024)) MiB | $lps |"
   done
   echo
-  echo "Issue 20's goal on its own ($GOAL_ROUNDS rounds of \`igzip -dc\` and \`analyze\` of one log back to back, the"
-  echo "order swapped every round; each round's wall-time ratio; their median with a distribution-free 95% interval):"
-  echo
-  echo "$GOAL_TABLE"
-  echo
+  if [ -n "$GOAL_TABLE" ]; then
+    echo "Issue 20's goal on its own ($GOAL_ROUNDS rounds of \`igzip -dc\` and \`analyze\` of one log back to back, the"
+    echo "order swapped every round; each round's wall-time ratio; their median with a distribution-free 95% interval):"
+    echo
+    echo "$GOAL_TABLE"
+    echo
+  fi
   echo "Allocations (scripts/malloc-count.c, an LD_PRELOAD counter of malloc/calloc/realloc/posix_memalign):"
   echo "$M_SHORT calls for the first 1,000,000 lines, $M_LONG for the first 2,000,000: $(awk -v a="$M_SHORT" -v b="$M_LONG" 'BEGIN {printf "%.6f", (b-a)/1000000}') per line"
   echo "in steady state with the default two lanes; with \`--threads 1\`: $M1_SHORT and $M1_LONG, $(awk -v a="$M1_SHORT" -v b="$M1_LONG" 'BEGIN {printf "%.6f", (b-a)/1000000}') per line."
