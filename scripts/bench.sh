@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: warmset analyze against the peers on two generated logs, in one run: today's
-# (5M lines over 1.1M pages) and a high-cardinality one (5M lines over 2M pages, over a million
-# distinct keys, where the sketch's cache misses count most: issue 20).
+# (5M lines drawn from 1.1M pages, Zipf 1.0) and a high-cardinality one (5M lines from 8M pages,
+# Zipf 0.7: 1.25 million distinct keys, where the sketch's cache misses count most: issue 20).
 # Prints median wall time, the wall and CPU ratios to `igzip -dc` of the same log, peak RSS and
 # lines/s; writes docs/benchmarks.md.
 # GOAL_ROUNDS (31) rounds of issue 20's goal close the run; GOAL_ONLY=1 runs only those.
