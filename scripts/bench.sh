@@ -8,6 +8,8 @@
 # Nothing here fails on speed: the figures are the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Before any run: the host's load as the benchmark found it, for the doc's header.
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Every peer writes to /dev/null: if it is not the null device (a program once renamed a file over
 # it), the peers would be timed writing a gigabyte to a file. Refuse rather than print wrong ratios.
@@ -17,6 +19,15 @@ if [ ! -c /dev/null ]; then
 fi
 
 RUNS=${RUNS:-3}
+# The goal rounds at the end (issue 20; see there), checked before any work.
+GOAL_ROUNDS=${GOAL_ROUNDS:-31}
+[[ "$GOAL_ROUNDS" =~ ^[0-9]+$ ]] && (( 10#$GOAL_ROUNDS <= 1000 )) ||
+  { echo "bench: GOAL_ROUNDS must be a whole number of rounds from 0 (none) to 1000, not '$GOAL_ROUNDS'" >&2; exit 1; }
+GOAL_ROUNDS=$((10#$GOAL_ROUNDS))
+if (( GOAL_ROUNDS == 0 )) && [ "${GOAL_ONLY:-0}" = 1 ]; then
+  echo "bench: GOAL_ONLY=1 with GOAL_ROUNDS=0 has nothing to run" >&2
+  exit 1
+fi
 LINES=${LINES:-5000000}
 KEYS=${KEYS:-1100000}
 # The high-cardinality log: over a million distinct keys with the rule (1,247,920 at these
@@ -148,32 +159,38 @@ fi
 # rounds of just the two commands back to back (igzip first in odd rounds, analyze first in even
 # ones, so neither always runs on the other's heels), each round's own ratio, their median, and a
 # 95% interval for that median from order statistics (distribution-free: the rounds need only be
-# alike, not normally distributed). The goal is shown when the whole interval is at or under 1.15;
+# alike and independent, not normally distributed; rounds run minutes apart on a drifting host are
+# only nearly so). The goal is shown when the whole interval is at or under 1.15;
 # a median under it with an interval reaching over it is said as such.
-GOAL_ROUNDS=${GOAL_ROUNDS:-31}
 GOAL=1.15
 GOAL_TABLE=""
-[[ "$GOAL_ROUNDS" =~ ^[0-9]+$ ]] || { echo "bench: GOAL_ROUNDS must be a whole number of rounds (0 skips the goal rounds), not '$GOAL_ROUNDS'" >&2; exit 1; }
 if (( GOAL_ROUNDS > 0 )); then
 declare -A GOAL_RATIOS GOAL_CPU
 timed() { # prints "wall cpu" of the command
   local start end
   start=$EPOCHREALTIME
-  /usr/bin/time -o "$timing" -f "%U %S" "$@" > /dev/null
+  /usr/bin/time -o "$timing" -f "%U %S" "$@" > /dev/null || return 1
   end=$EPOCHREALTIME
   read -r user sys < <(tail -1 "$timing")
   awk -v a="$start" -v b="$end" -v u="$user" -v s="$sys" 'BEGIN {printf "%.4f %.3f\n", b - a, u + s}'
 }
+goal_failed() { # what failed: a round's command exited non-zero (its time is not a measurement)
+  echo "bench: goal round $round: $1 failed; see $timing for what GNU time reported" >&2
+  exit 1
+}
 timing=$(mktemp)
 echo "bench: goal rounds ($GOAL_ROUNDS, igzip -dc and analyze of each log back to back)"
 for round in $(seq "$GOAL_ROUNDS"); do
-  for log in "$HC_LOG.gz" "$LOG.gz"; do
+  # The logs' order turns every two rounds too: where a command follows itself (across a round's
+  # end) it is then each log's turn as often.
+  if (( round % 4 == 0 || round % 4 == 3 )); then logs=("$LOG.gz" "$HC_LOG.gz"); else logs=("$HC_LOG.gz" "$LOG.gz"); fi
+  for log in "${logs[@]}"; do
     if (( round % 2 )); then
-      read -r iw ic < <(timed igzip -dc "$log")
-      read -r aw ac < <(timed "$BIN" analyze "$log" --top 10000 --rule "$RULE" -q -o /dev/null)
+      read -r iw ic < <(timed igzip -dc "$log") || goal_failed "igzip -dc $log"
+      read -r aw ac < <(timed "$BIN" analyze "$log" --top 10000 --rule "$RULE" -q -o /dev/null) || goal_failed "analyze $log"
     else
-      read -r aw ac < <(timed "$BIN" analyze "$log" --top 10000 --rule "$RULE" -q -o /dev/null)
-      read -r iw ic < <(timed igzip -dc "$log")
+      read -r aw ac < <(timed "$BIN" analyze "$log" --top 10000 --rule "$RULE" -q -o /dev/null) || goal_failed "analyze $log"
+      read -r iw ic < <(timed igzip -dc "$log") || goal_failed "igzip -dc $log"
     fi
     GOAL_RATIOS["$log"]+="$(awk -v a="$aw" -v b="$iw" 'BEGIN {printf "%.4f", a / b}') "
     GOAL_CPU["$log"]+="$(awk -v a="$ac" -v b="$ic" 'BEGIN {printf "%.4f", a / b}') "
@@ -190,8 +207,8 @@ median_interval() {
     END {
       n = NR; med = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
       p = 0.5 ^ n; cum = 0; j = 0
-      for (k = 0; k < n; k++) { if (cum + p > 0.025) break; cum += p; j = k + 1; p = p * (n - k) / (k + 1) }
-      if (j < 1) { printf "%.3f - -\n", med } else { printf "%.3f %.3f %.3f\n", med, a[j], a[n + 1 - j] }
+      for (k = 0; k < n / 2; k++) { if (cum + p > 0.025) break; cum += p; j = k + 1; p = p * (n - k) / (k + 1) }
+      if (j < 1) { printf "%.4f - -\n", med } else { printf "%.4f %.4f %.4f\n", med, a[j], a[n + 1 - j] }
     }'
 }
 goal_row() { # log, label
@@ -203,7 +220,10 @@ goal_row() { # log, label
   elif awk -v l="$lo" -v g="$GOAL" 'BEGIN {exit !(l > g)}'; then verdict="missed: the whole interval is over ${GOAL}×"
   elif awk -v m="$med" -v g="$GOAL" 'BEGIN {exit !(m <= g)}'; then verdict="median under ${GOAL}×, but the interval reaches over it"
   else verdict="median over ${GOAL}×; the interval reaches under it"; fi
-  echo "| $2 | $GOAL_ROUNDS | ${med}× | ${lo}×–${hi}× | $cpu | $verdict |"
+  # Judged on the 4-decimal values, shown with 3.
+  local shown
+  shown=$(awk -v m="$med" -v l="$lo" -v h="$hi" 'BEGIN {printf "| %.3f× | ", m; if (l == "-") printf "–"; else printf "%.3f×–%.3f×", l, h}')
+  echo "| $2 | $GOAL_ROUNDS $shown | $cpu | $verdict |"
 }
 GOAL_TABLE=$(
   echo "| log | rounds | median of the rounds' ratios | 95% interval of that median | CPU ratio (median) | goal (≤ ${GOAL}×) |"
@@ -228,7 +248,7 @@ reading=""
   echo "# Benchmarks"
   echo
   echo "Produced by \`make bench\` (scripts/bench.sh) on $(date -u +%Y-%m-%d): $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB,"
-  echo "$(. /etc/os-release && echo "$PRETTY_NAME"), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "$(. /etc/os-release && echo "$PRETTY_NAME"), load average before the run: $LOADAVG."
   echo "Input: \`warmset generate --lines $LINES --keys $KEYS --zipf 1.0 --seed 1\`, $((plain_bytes / 1000000)) MB plain,"
   echo "$((gz_bytes / 1000000)) MB gzipped (pigz -6), $DISTINCT distinct keys with the rule; and the rows marked *high"
   echo "cardinality*: \`--keys $HC_KEYS --zipf $HC_ZIPF\` (otherwise the same), $((hc_gz_bytes / 1000000)) MB gzipped, $HC_DISTINCT distinct keys"
