@@ -103,6 +103,21 @@ add "warmset analyze .gz ($HC, sketch, top 10000, 1 rule)" \
 add "warmset analyze .gz --threads 2 ($HC)" \
     "'$BIN' analyze '$HC_LOG.gz' --top 10000 --rule '$RULE' -q -o /dev/null --threads 2" "igzip -dc > /dev/null ($HC)"
 
+# Wall time from bash's EPOCHREALTIME (microseconds) around a command: GNU time's %e has two
+# decimals, a step of 2.4% of igzip's 0.42 s, as large as the differences being measured. CPU and
+# peak RSS from GNU time. `timed COMMAND…` prints "wall-seconds cpu-seconds peak-KiB"; for a command
+# that fails it prints GNU time's account to stderr and nothing else, and returns 1.
+timing=$(mktemp)
+trap 'rm -f "$timing"' EXIT
+timed() {
+  local start end user sys rss
+  start=$EPOCHREALTIME
+  /usr/bin/time -o "$timing" -f "%U %S %M" "$@" > /dev/null || { cat "$timing" >&2; return 1; }
+  end=$EPOCHREALTIME
+  read -r user sys rss < <(tail -1 "$timing")
+  awk -v a="$start" -v b="$end" -v u="$user" -v s="$sys" -v m="$rss" 'BEGIN {printf "%.4f %.3f %d\n", b - a, u + s, m}'
+}
+
 # GOAL_ONLY=1: only the goal rounds below (a few minutes), printed; docs/benchmarks.md untouched.
 if [ "${GOAL_ONLY:-0}" != 1 ]; then
 # Allocations: count malloc calls (an LD_PRELOAD shim) for two prefixes of the log, both long
@@ -123,20 +138,13 @@ M1_LONG=$(mallocs 2000000 "--threads 1")
 rm -f "$DATA/prefix.log"
 echo "bench: malloc calls: $M_SHORT for 1,000,000 lines, $M_LONG for 2,000,000 (--threads 1: $M1_SHORT, $M1_LONG)"
 
-# Wall time from bash's EPOCHREALTIME (microseconds) around each command: GNU time's %e has two
-# decimals, a step of 2.4% of igzip's 0.42 s, as large as the differences being measured. CPU and
-# peak RSS still from GNU time. Each run's ratio to its own round's igzip is kept too: the host's
-# speed drifts between rounds, and the median of those ratios pairs like with like.
+# Each run's ratio to its own round's igzip is kept too: the host's speed drifts between rounds,
+# and the median of those ratios pairs like with like.
 declare -A TIMES MEM CPU RATIOS ROUND
-timing=$(mktemp)
 for run in $(seq "$RUNS"); do
   for name in "${ORDER[@]}"; do
-    start=$EPOCHREALTIME
-    /usr/bin/time -o "$timing" -f "%U %S %M" sh -c "${CMDS[$name]}"
-    end=$EPOCHREALTIME
-    read -r user sys rss < <(tail -1 "$timing")
-    wall=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}')
-    cpu_s=$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')
+    read -r wall cpu_s rss < <(timed sh -c "${CMDS[$name]}") || { echo "bench: run $run: $name failed" >&2; exit 1; }
+    wall=$(awk -v w="$wall" 'BEGIN {printf "%.3f", w}')
     TIMES["$name"]+="$wall "
     CPU["$name"]+="$cpu_s "
     ROUND["$name"]=$wall
@@ -148,7 +156,6 @@ for run in $(seq "$RUNS"); do
     RATIOS["$name"]+="$(awk -v t="${ROUND[$name]}" -v b="${ROUND[${BASE[$name]}]}" 'BEGIN {printf "%.4f", t / b}') "
   done
 done
-rm -f "$timing"
 fi
 
 [ -c /dev/null ] || { echo "bench: /dev/null stopped being a device during the runs; the figures are void" >&2; exit 1; }
@@ -166,19 +173,10 @@ GOAL=1.15
 GOAL_TABLE=""
 if (( GOAL_ROUNDS > 0 )); then
 declare -A GOAL_RATIOS GOAL_CPU
-timed() { # prints "wall cpu" of the command
-  local start end
-  start=$EPOCHREALTIME
-  /usr/bin/time -o "$timing" -f "%U %S" "$@" > /dev/null || return 1
-  end=$EPOCHREALTIME
-  read -r user sys < <(tail -1 "$timing")
-  awk -v a="$start" -v b="$end" -v u="$user" -v s="$sys" 'BEGIN {printf "%.4f %.3f\n", b - a, u + s}'
-}
-goal_failed() { # what failed: a round's command exited non-zero (its time is not a measurement)
-  echo "bench: goal round $round: $1 failed; see $timing for what GNU time reported" >&2
+goal_failed() { # a round's command exited non-zero: its time is not a measurement
+  echo "bench: goal round $round: $1 failed" >&2
   exit 1
 }
-timing=$(mktemp)
 echo "bench: goal rounds ($GOAL_ROUNDS, igzip -dc and analyze of each log back to back)"
 for round in $(seq "$GOAL_ROUNDS"); do
   # The logs' order turns every two rounds too: where a command follows itself (across a round's
@@ -186,11 +184,11 @@ for round in $(seq "$GOAL_ROUNDS"); do
   if (( round % 4 == 0 || round % 4 == 3 )); then logs=("$LOG.gz" "$HC_LOG.gz"); else logs=("$HC_LOG.gz" "$LOG.gz"); fi
   for log in "${logs[@]}"; do
     if (( round % 2 )); then
-      read -r iw ic < <(timed igzip -dc "$log") || goal_failed "igzip -dc $log"
-      read -r aw ac < <(timed "$BIN" analyze "$log" --top 10000 --rule "$RULE" -q -o /dev/null) || goal_failed "analyze $log"
+      read -r iw ic _ < <(timed igzip -dc "$log") || goal_failed "igzip -dc $log"
+      read -r aw ac _ < <(timed "$BIN" analyze "$log" --top 10000 --rule "$RULE" -q -o /dev/null) || goal_failed "analyze $log"
     else
-      read -r aw ac < <(timed "$BIN" analyze "$log" --top 10000 --rule "$RULE" -q -o /dev/null) || goal_failed "analyze $log"
-      read -r iw ic < <(timed igzip -dc "$log") || goal_failed "igzip -dc $log"
+      read -r aw ac _ < <(timed "$BIN" analyze "$log" --top 10000 --rule "$RULE" -q -o /dev/null) || goal_failed "analyze $log"
+      read -r iw ic _ < <(timed igzip -dc "$log") || goal_failed "igzip -dc $log"
     fi
     GOAL_RATIOS["$log"]+="$(awk -v a="$aw" -v b="$iw" 'BEGIN {printf "%.4f", a / b}') "
     GOAL_CPU["$log"]+="$(awk -v a="$ac" -v b="$ic" 'BEGIN {printf "%.4f", a / b}') "
@@ -198,7 +196,6 @@ for round in $(seq "$GOAL_ROUNDS"); do
   printf '  round %d  high cardinality %s×  today'"'"'s %s×\n' "$round" \
     "$(echo "${GOAL_RATIOS["$HC_LOG.gz"]}" | awk '{printf "%.3f", $NF}')" "$(echo "${GOAL_RATIOS["$LOG.gz"]}" | awk '{printf "%.3f", $NF}')"
 done
-rm -f "$timing"
 # "median lo hi" of the values: lo and hi the order statistics j and n+1−j, j the largest with
 # P(Binomial(n, ½) < j) ≤ 2.5% (so the interval holds the median with at least 95%).
 median_interval() {
