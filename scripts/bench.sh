@@ -118,6 +118,21 @@ timed() {
   awk -v a="$start" -v b="$end" -v u="$user" -v s="$sys" -v m="$rss" 'BEGIN {printf "%.4f %.3f %d\n", b - a, u + s, m}'
 }
 
+# The values' median and a 95% interval for it, "median lo hi" ("median - -" for too few values):
+# lo and hi the order statistics j and n+1−j, j the largest with P(Binomial(n, ½) < j) ≤ 2.5% (so
+# the interval holds the median with at least 95%, for independent values). `median`: the first.
+median_interval() {
+  tr ' ' '\n' | grep -v '^$' | sort -g | awk '
+    { a[NR] = $1 }
+    END {
+      n = NR; med = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+      p = 0.5 ^ n; cum = 0; j = 0
+      for (k = 0; k < n / 2; k++) { if (cum + p > 0.025) break; cum += p; j = k + 1; p = p * (n - k) / (k + 1) }
+      if (j < 1) { printf "%.10g - -\n", med } else { printf "%.10g %.10g %.10g\n", med, a[j], a[n + 1 - j] }
+    }'
+}
+median() { median_interval | awk '{print $1}'; }
+
 # GOAL_ONLY=1: only the goal rounds below (a few minutes), printed; docs/benchmarks.md untouched.
 if [ "${GOAL_ONLY:-0}" != 1 ]; then
 # Allocations: count malloc calls (an LD_PRELOAD shim) for two prefixes of the log, both long
@@ -196,18 +211,6 @@ for round in $(seq "$GOAL_ROUNDS"); do
   printf '  round %d  high cardinality %s×  today'"'"'s %s×\n' "$round" \
     "$(echo "${GOAL_RATIOS["$HC_LOG.gz"]}" | awk '{printf "%.3f", $NF}')" "$(echo "${GOAL_RATIOS["$LOG.gz"]}" | awk '{printf "%.3f", $NF}')"
 done
-# "median lo hi" of the values: lo and hi the order statistics j and n+1−j, j the largest with
-# P(Binomial(n, ½) < j) ≤ 2.5% (so the interval holds the median with at least 95%).
-median_interval() {
-  tr ' ' '\n' | grep -v '^$' | sort -g | awk '
-    { a[NR] = $1 }
-    END {
-      n = NR; med = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-      p = 0.5 ^ n; cum = 0; j = 0
-      for (k = 0; k < n / 2; k++) { if (cum + p > 0.025) break; cum += p; j = k + 1; p = p * (n - k) / (k + 1) }
-      if (j < 1) { printf "%.4f - -\n", med } else { printf "%.4f %.4f %.4f\n", med, a[j], a[n + 1 - j] }
-    }'
-}
 goal_row() { # log, label
   local med lo hi cpu verdict
   read -r med lo hi < <(echo "${GOAL_RATIOS["$1"]}" | median_interval)
@@ -217,7 +220,7 @@ goal_row() { # log, label
   elif awk -v l="$lo" -v g="$GOAL" 'BEGIN {exit !(l > g)}'; then verdict="missed: the whole interval is over ${GOAL}×"
   elif awk -v m="$med" -v g="$GOAL" 'BEGIN {exit !(m <= g)}'; then verdict="median under ${GOAL}×, but the interval reaches over it"
   else verdict="median over ${GOAL}×; the interval reaches under it"; fi
-  # Judged on the 4-decimal values, shown with 3.
+  # Judged on the values as measured, shown with 3 decimals.
   local shown
   shown=$(awk -v m="$med" -v l="$lo" -v h="$hi" 'BEGIN {printf "| %.3f× | ", m; if (l == "-") printf "–"; else printf "%.3f×–%.3f×", l, h}')
   echo "| $2 | $GOAL_ROUNDS $shown | $cpu | $verdict |"
@@ -232,7 +235,6 @@ echo "$GOAL_TABLE"
 fi
 [ "${GOAL_ONLY:-0}" = 1 ] && exit 0
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 plain_bytes=$(stat -Lc %s "$LOG")
 gz_bytes=$(stat -Lc %s "$LOG.gz")
 hc_gz_bytes=$(stat -Lc %s "$HC_LOG.gz")
