@@ -54,40 +54,55 @@ enum CountOrder {
     /// are both equal keep their order among themselves (the caller settles them).
     /// - Complexity: O(n) for each byte of the keys that not every item shares (at most 16).
     static func permutation(_ n: Int, count: (Int) -> UInt64, word: (Int) -> UInt64) -> [Int32] {
+        guard n > 0 else { return [] }
+        // In buffers of its own, not arrays: each array write in the passes was a uniqueness and a
+        // bounds check, and the passes were most of the time (1.4 ms of 20,000 candidates' ranking).
         // Each item's keys as one 128-bit number read least significant byte first: the word, then
         // the complemented count (so that a larger count comes first).
-        let keys = [(low: UInt64, high: UInt64)](unsafeUninitializedCapacity: n) { buffer, initialized in
-            for i in 0..<n { (buffer.baseAddress! + i).initialize(to: (word(i), ~count(i))) }
-            initialized = n
+        let keys = UnsafeMutablePointer<(low: UInt64, high: UInt64)>.allocate(capacity: n)
+        let histogram = UnsafeMutablePointer<Int>.allocate(capacity: 16 * 256)
+        var order = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        var next = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        let start = UnsafeMutablePointer<Int>.allocate(capacity: 256)
+        defer {
+            keys.deallocate()
+            histogram.deallocate()
+            order.deallocate()
+            next.deallocate()
+            start.deallocate()
         }
-        var histogram = [Int](repeating: 0, count: 16 * 256)
-        for key in keys {
+        histogram.initialize(repeating: 0, count: 16 * 256)
+        for i in 0..<n {
+            let key = (low: word(i), high: ~count(i))
+            (keys + i).initialize(to: key)
             for b in 0..<8 {
                 histogram[b &* 256 &+ Int(truncatingIfNeeded: (key.low >> (8 &* b)) & 0xFF)] &+= 1
                 histogram[(8 &+ b) &* 256 &+ Int(truncatingIfNeeded: (key.high >> (8 &* b)) & 0xFF)] &+= 1
             }
+            (order + i).initialize(to: Int32(truncatingIfNeeded: i))
         }
-        var order = (0..<Int32(truncatingIfNeeded: n)).map { $0 }
-        var next = [Int32](repeating: 0, count: n)
+        next.initialize(repeating: 0, count: n)
+        start.initialize(repeating: 0, count: 256)
         for position in 0..<16 {
-            let row = position &* 256
+            let row = histogram + position &* 256
             // A byte every item shares orders nothing.
-            if (0..<256).contains(where: { histogram[row &+ $0] == n }) { continue }
-            var start = [Int](repeating: 0, count: 256)
+            if (0..<256).contains(where: { row[$0] == n }) { continue }
             var sum = 0
             for byte in 0..<256 {
                 start[byte] = sum
-                sum &+= histogram[row &+ byte]
+                sum &+= row[byte]
             }
             let shift = UInt64(8 &* (position & 7))
-            for i in order {
+            let high = position >= 8
+            for j in 0..<n {
+                let i = order[j]
                 let key = keys[Int(i)]
-                let byte = Int(truncatingIfNeeded: ((position < 8 ? key.low : key.high) >> shift) & 0xFF)
+                let byte = Int(truncatingIfNeeded: ((high ? key.high : key.low) >> shift) & 0xFF)
                 next[start[byte]] = i
                 start[byte] &+= 1
             }
             swap(&order, &next)
         }
-        return order
+        return Array(UnsafeBufferPointer(start: order, count: n))
     }
 }

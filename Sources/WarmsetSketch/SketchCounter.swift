@@ -164,10 +164,13 @@ final class CandidateSet<Cell: SketchCell> {
                 let entry = entries[item.index]
                 let key = k < named ? String(decoding: table.key(of: entry), as: UTF8.self) : ""
                 let path = k < named ? String(decoding: table.path(of: entry), as: UTF8.self) : ""
-                var ranked = RankedKey(
-                    key: key, count: item.count, path: path, observed: entry.count, meanBytes: entry.count > 0 ? entry.bytesSum / entry.count : 0)
-                if weighted { ranked.score = item.estimate }
-                (keys.baseAddress! + k).initialize(to: ranked)
+                // Made in its place: a local copied in would be a copy and a destroy of its two strings.
+                let slot = keys.baseAddress! + k
+                slot.initialize(
+                    to: RankedKey(
+                        key: key, count: item.count, path: path, observed: entry.count,
+                        meanBytes: entry.count > 0 ? entry.bytesSum / entry.count : 0))
+                if weighted { slot.pointee.score = item.estimate }
             }
             initialized = n
         }
