@@ -48,13 +48,13 @@ extension SketchCounter {
     }
 
     /// `absorb(_:)` with both miss bounds known (`missBound()` of each counter before the merge).
-    /// The sketch is summed while the candidates are united: the two touch different memory.
+    /// The sketch is summed while the table is searched for the other's candidates: the two touch
+    /// different memory (`CandidateSet.absorb`).
     func absorb(_ other: SketchCounter, selfMiss: Double, otherMiss: Double) {
         precondition(other.sketch.parameters == sketch.parameters && other.sketch.conservative == sketch.conservative)
         let mine = core, theirs = other.core
         mine.requests &+= theirs.requests
-        Parallel.both({ mine.sketch.add(contentsOf: theirs.sketch) }, { mine.insertCandidates(of: theirs) })
-        mine.cutBack(selfMiss: selfMiss, otherMiss: otherMiss)
+        mine.absorb(theirs, summing: { mine.sketch.add(contentsOf: theirs.sketch) }, selfMiss: selfMiss, otherMiss: otherMiss)
     }
 
     /// The lanes' counters summed into the first, one by one in lane order. The miss bound of

@@ -213,71 +213,129 @@ final class CandidateSet<Cell: SketchCell> {
         }
     }
 
-    /// Unions `candidates` into the set after the table has absorbed their sketch: keys
-    /// already present add their observed counts; then the set is cut back to capacity by
-    /// the merged estimates (ties by hash, so the result does not depend on merge order).
+    /// Unions `candidates` into the set after the table has absorbed their sketch (`unite`).
     /// - Parameters:
     ///   - selfMiss: this set's miss bound before the merge.
     ///   - otherMiss: the other side's miss bound, in this set's units.
     /// - Complexity: O(c + c') expected.
     func union(_ candidates: [SketchSnapshot.Candidate], selfMiss: Double, otherMiss: Double) {
-        for candidate in candidates {
-            candidate.key.withUnsafeBytes { key in
-                candidate.path.withUnsafeBytes { path in
-                    // By the hash alone, as `insertCandidates` and every request's lookup find a candidate.
-                    let hash = KeyHash.hash(key, seed: seed)
-                    let index = table.find(hash) ?? table.insert(hash, key: key, path: path)
-                    table.record(index, count: candidate.observed, bytes: candidate.bytesSum)
+        // By the hash alone, as every request's lookup finds a candidate.
+        let hashes = candidates.map { candidate in candidate.key.withUnsafeBytes { KeyHash.hash($0, seed: seed) } }
+        unite(
+            candidates.count, hash: { hashes[$0] },
+            candidate: { i, body in
+                let candidate = candidates[i]
+                candidate.key.withUnsafeBytes { key in
+                    candidate.path.withUnsafeBytes { path in body(key, path, candidate.observed, candidate.bytesSum) }
                 }
-            }
-        }
-        cutBack(selfMiss: selfMiss, otherMiss: otherMiss)
+            }, selfMiss: selfMiss, otherMiss: otherMiss)
     }
 
-    /// Adds another set's candidates to the table, read in place from its table in its order
-    /// (what `other.snapshotCandidates()` would hold), without copying their keys or hashing
-    /// them again: `other` has this set's seed, so its hashes are this set's. Each candidate's
-    /// table slot here is loaded a few candidates ahead. Reads and writes the table only (not
-    /// the sketch): `union`'s first half, `cutBack` its second.
-    func insertCandidates(of other: CandidateSet<Cell>) {
+    /// Unites another set's candidates with this one's, read in place from its table in its
+    /// order (what `other.snapshotCandidates()` would hold) without copying or hashing their keys
+    /// again (`other` has this set's seed, so its hashes are this set's), while `summing` adds
+    /// the other set's sketch to this one (`unite`).
+    func absorb(_ other: CandidateSet<Cell>, summing: () -> Void, selfMiss: Double, otherMiss: Double) {
         precondition(other !== self && other.seed == seed)
         let theirs = other.table
         let entries = theirs.entries
-        // By the hash alone, as `add` finds candidates (its 128 bits stand for the key): comparing
-        // the bytes would wait for one more cache miss, the key's bytes in the arena, per key
-        // both sets hold. The slot is loaded 8 keys ahead and the entry it names 4 ahead.
-        withLookahead(count: entries.count, ahead: 8, prefetch: { e in
-            table.prefetch(entries[e].hash)
-            if e >= 4 { table.prefetchEntry(entries[e - 4].hash) }
-        }) { e in
-            let entry = entries[e]
-            let index = table.find(entry.hash) ?? table.insert(entry.hash, key: theirs.key(of: entry), path: theirs.path(of: entry))
-            table.record(index, count: entry.count, bytes: entry.bytesSum)
-        }
+        unite(
+            entries.count, hash: { entries[$0].hash },
+            candidate: { i, body in
+                let entry = entries[i]
+                body(theirs.key(of: entry), theirs.path(of: entry), entry.count, entry.bytesSum)
+            }, alongside: summing, selfMiss: selfMiss, otherMiss: otherMiss)
     }
 
-    /// After a union: the miss bound inherited, and the set cut back to capacity by the merged
-    /// estimates (ties by hash, so the result does not depend on merge order).
-    func cutBack(selfMiss: Double, otherMiss: Double) {
+    /// A candidate of the union in `unite`: this table's entry `source`, or (negative) the other
+    /// side's candidate `~source`, with its estimate in the merged sketch.
+    private struct UnionItem {
+        var item: HeapItem
+        var source: Int
+    }
+
+    /// Unites `n` other candidates (candidate `i` with hash `hash(i)`; `candidate(i, body)` calls
+    /// `body` with its key, path, observed requests and bytes) with this set's, after the sketch
+    /// has theirs added, and keeps the `capacity` of the union with the largest merged estimates
+    /// (ties by hash, so the result does not depend on merge order). A candidate both sides hold
+    /// adds its observed counts to this side's entry, which keeps its path.
+    ///
+    /// Which candidates stay is decided before the table changes: the table is searched for
+    /// theirs (on a second thread, while `alongside` runs: the sketch's sum, which the estimates
+    /// then read), every candidate of the union queried in the merged sketch, the first
+    /// `capacity` selected; then this side's candidates that lost are removed and only their
+    /// winners are added, so the table never holds more than `capacity` (adding all and cutting
+    /// back grew the table, its slots and its arena, for candidates mostly cut again).
+    /// - Complexity: O(c + n) expected.
+    private func unite(
+        _ n: Int, hash: (Int) -> Hash128,
+        candidate: (Int, (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64, UInt64) -> Void) -> Void,
+        alongside: () -> Void = {}, selfMiss: Double, otherMiss: Double
+    ) {
         inheritedMiss = selfMiss + otherMiss
         turnedAway = false
+        let table = self.table
+        // Each of their candidates' entry here, or -1. The slot is loaded 8 candidates ahead and
+        // the entry it names 4 ahead (each lookup reads this table only).
+        var found = [Int](repeating: -1, count: n)
+        found.withUnsafeMutableBufferPointer { found in
+            Parallel.both(alongside) {
+                withLookahead(count: n, ahead: 8, prefetch: { i in
+                    table.prefetch(hash(i))
+                    if i >= 4 { table.prefetchEntry(hash(i - 4)) }
+                }) { i in found[i] = table.find(hash(i)) ?? -1 }
+            }
+        }
+        var fresh: [Int] = []
+        for i in 0..<n {
+            if found[i] >= 0 {
+                candidate(i) { _, _, observed, bytes in table.record(found[i], count: observed, bytes: bytes) }
+            } else {
+                fresh.append(i)
+            }
+        }
+        // The union's hashes in one array, then their estimates in the merged sketch in two halves at once.
         let entries = table.entries
-        var items = mapEstimates { i, estimate in HeapItem(estimate: estimate, hash: entries[i].hash) }
+        var items = [UnionItem]()
+        items.reserveCapacity(entries.count + fresh.count)
+        for e in entries.indices { items.append(UnionItem(item: HeapItem(estimate: .zero, hash: entries[e].hash), source: e)) }
+        for i in fresh { items.append(UnionItem(item: HeapItem(estimate: .zero, hash: hash(i)), source: ~i)) }
+        let sketch = self.sketch
+        let parts = items.count >= Self.parallelFrom ? 2 : 1
+        items.withUnsafeMutableBufferPointer { items in
+            Parallel.forEach(parts) { part in
+                let range = Parallel.piece(part, of: parts, count: items.count)
+                sketch.forEachEstimate(count: range.count, hash: { items[range.lowerBound + $0].item.hash }) { j, cell in
+                    items[range.lowerBound + j].item.estimate = cell
+                }
+            }
+        }
         if items.count > capacity {
             // Which `capacity` stay is all that matters (the heap orders them): selected, not sorted.
             items.selectFirst(capacity) { a, b in
-                if a.estimate != b.estimate { return a.estimate > b.estimate }
-                return (a.hash.high, a.hash.low) < (b.hash.high, b.hash.low)
+                if a.item.estimate != b.item.estimate { return a.item.estimate > b.item.estimate }
+                return (a.item.hash.high, a.item.hash.low) < (b.item.hash.high, b.item.hash.low)
             }
-            for item in items[capacity...] {
-                if let index = table.find(item.hash) { table.remove(at: index) }
-            }
+            // From the last entry down: the entry that fills a removed one's index (the last) is
+            // then one that stays.
+            let lost = items[capacity...].compactMap { $0.source >= 0 ? $0.source : nil }.sorted(by: >)
+            for index in lost { table.remove(at: index) }
             items.removeLast(items.count - capacity)
             // Pruned keys: true weight ≤ their estimate ≤ the smallest kept one.
             turnedAway = true
-            if let smallest = items.min() { keptSmallest = (requests, smallest.estimate.doubleValue) }
+            if let smallest = items.min(by: { $0.item < $1.item }) { keptSmallest = (requests, smallest.item.estimate.doubleValue) }
         }
-        heap = Heap(items)
+        // Their winners, in their order.
+        var wins = [Bool](repeating: false, count: n)
+        for unit in items where unit.source < 0 { wins[~unit.source] = true }
+        for i in fresh where wins[i] {
+            let hash = hash(i)
+            candidate(i) { key, path, observed, bytes in
+                let index = table.insert(hash, key: key, path: path)
+                table.record(index, count: observed, bytes: bytes)
+            }
+        }
+        heap = Heap(items.map(\.item))
     }
 }
 
