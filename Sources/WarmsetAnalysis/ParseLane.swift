@@ -30,6 +30,8 @@ final class ParseLane: @unchecked Sendable {
     var samples: [(sequence: Int, line: Int, text: String)] = []
     /// This file: the input error that ended this lane.
     var error: InputError?
+    /// The key memo's pages are mapped (`prepare()`).
+    private var prepared = false
 
     /// - Parameter sink: takes each keyed request instead of `counter` (the weigher, on serial
     ///   runs only; the backtest's recorder, one per lane).
@@ -64,8 +66,17 @@ final class ParseLane: @unchecked Sendable {
         error = nil
     }
 
+    /// Before the lane's first line, on the thread that reads it: the key memo's pages mapped
+    /// (`KeyBuilder.prepareMemo`), not one by one as the lines first touch them.
+    private func prepare() {
+        guard !prepared else { return }
+        prepared = true
+        compiled.keys.prepareMemo()
+    }
+
     /// Parses, keys and counts the lines of `chunk`, the lane's next; returns how many.
     func process(_ chunk: LineChunk, fileOrder: Int) -> Int {
+        prepare()
         let order = fileOrder << 40 | chunk.sequence
         if let mark = counter.orderMark { marks.append((order: order, firstKey: mark)) }
         sink?.beginChunk(order: order)
@@ -102,6 +113,7 @@ final class ParseLane: @unchecked Sendable {
     /// (the serial run); an input error ends the file (`error`), the lines before it counted.
     /// - Parameter afterRead: called after each read with the lines of this file so far.
     func read(_ chunks: any ChunkSource, with reader: LineReader, afterRead: (_ lines: Int) -> Void) {
+        prepare()
         guard var steps = steps.take() else { return }
         let maxLineBytes = self.maxLineBytes
         let sampleLimit = self.sampleLimit

@@ -3,6 +3,10 @@ extension KeyBuilder {
     /// How many slots the memo has: `BuiltKey.memoSlot` is below this.
     public static var memoSlotCount: Int { KeyMemo.slotCount }
 
+    /// Maps the memo's pages now, from the thread about to build keys (`KeyMemo.populate`):
+    /// called once by a parse lane before its first line.
+    public func prepareMemo() { memo.populate() }
+
     /// The key and path held by memo slot `slot` (one that `BuiltKey.memoSlot` named, or that
     /// `memoObserver` is told of). Valid until the slot is given to another target.
     public func memoEntry(_ slot: Int) -> (key: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) {

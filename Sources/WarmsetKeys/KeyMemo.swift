@@ -56,6 +56,12 @@ struct KeyMemo {
         for slot in 0..<Self.slotCount { (storage + slot &* Self.slotStride).bindMemory(to: Header.self, capacity: 1) }
     }
 
+    /// Maps every page of the table for writing now, from the thread that will use it
+    /// (`ZeroedMemory.populate`): its lookups read a page before they write it.
+    func populate() {
+        ZeroedMemory.populate(storage.assumingMemoryBound(to: UInt8.self), count: Self.slotCount * Self.slotStride)
+    }
+
     func free() {
         ZeroedMemory.free(storage.assumingMemoryBound(to: UInt8.self), count: Self.slotCount * Self.slotStride)
     }

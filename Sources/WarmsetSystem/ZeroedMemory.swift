@@ -42,6 +42,29 @@ public enum ZeroedMemory {
         }
     }
 
+    /// Gives every page of memory from `allocate(count:)` its own zeroed page now, from the thread
+    /// that is about to use it: for a table whose first touch of a page is a read, then a write
+    /// (the key memo's lookup, then its record). The read maps the shared zero page and the write
+    /// then replaces it, which, while another thread of the process runs on another core, waits
+    /// for that core to drop the old mapping (an interrupt per page). Populated for writing, each
+    /// page is mapped once. Memory from the allocator is already written: nothing to do.
+    public static func populate<Cell: BitwiseCopyable>(_ pointer: UnsafeMutablePointer<Cell>, count: Int) {
+        let bytes = count * MemoryLayout<Cell>.stride
+        guard bytes >= mappedFrom else { return }
+        let start = UnsafeMutableRawPointer(pointer)
+        #if os(Linux)
+            // Linux 5.14 and later; older kernels refuse it, and each page is written instead.
+            if madvise(start, mappedSize(bytes), MADV_POPULATE_WRITE) == 0 { return }
+        #endif
+        let page = Int(getpagesize())
+        var offset = 0
+        while offset < bytes {
+            // A zero over a zero: the value is unchanged, the page mapped for writing.
+            start.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
+            offset += page
+        }
+    }
+
     /// `bytes` rounded up to whole huge pages (2 MiB and more) or whole pages.
     private static func mappedSize(_ bytes: Int) -> Int {
         let unit = bytes >= hugePage ? hugePage : Int(getpagesize())
