@@ -36,6 +36,10 @@ final class CandidateSet<Cell: SketchCell> {
     /// The smallest candidate estimate `cutBack` kept, and `requests` then: `missBound` without
     /// querying every candidate again while nothing was added since (its stats after a merge).
     private var keptSmallest: (requests: UInt64, estimate: Double)?
+    /// Every candidate's estimate by entry index as the last `unite` queried them, and `requests`
+    /// then: a ranking right after a merge (nothing counted since) reads them instead of querying
+    /// every candidate in the sketch again.
+    private var united: (requests: UInt64, estimates: [Cell])?
 
     init(parameters: SketchParameters, capacity: Int, conservative: Bool) {
         sketch = CountMinSketch(parameters: parameters, conservative: conservative)
@@ -178,16 +182,23 @@ final class CandidateSet<Cell: SketchCell> {
 
     /// `transform(i, estimate)` for each entry `i` of the table, in entry order: the sketch
     /// queried in two halves at once (`Parallel`) from `parallelFrom` entries (each half reads
-    /// the sketch and the table, and writes only its own part of the result).
+    /// the sketch and the table, and writes only its own part of the result), or the estimates
+    /// the last merge queried when nothing was counted since (`united`).
     /// - Complexity: O(c·d).
     @inline(__always)
     private func mapEstimates<T>(_ transform: (Int, Cell) -> T) -> [T] {
         let entries = table.entries
         let sketch = self.sketch
         let parts = entries.count >= Self.parallelFrom ? 2 : 1
+        // Right after a merge, nothing counted since: the estimates it queried.
+        let known = united.flatMap { $0.requests == requests && $0.estimates.count == entries.count ? $0.estimates : nil }
         return [T](unsafeUninitializedCapacity: entries.count) { items, initialized in
             Parallel.forEach(parts) { part in
                 let range = Parallel.piece(part, of: parts, count: entries.count)
+                if let known {
+                    for i in range { (items.baseAddress! + i).initialize(to: transform(i, known[i])) }
+                    return
+                }
                 sketch.forEachEstimate(count: range.count, hash: { entries[range.lowerBound + $0].hash }) { j, cell in
                     (items.baseAddress! + range.lowerBound + j).initialize(to: transform(range.lowerBound + j, cell))
                 }
@@ -310,6 +321,9 @@ final class CandidateSet<Cell: SketchCell> {
                 }
             }
         }
+        // This side's estimates by entry index, kept in step with the table below (`united`).
+        var estimates = [Cell](repeating: .zero, count: entries.count)
+        for unit in items where unit.source >= 0 { estimates[unit.source] = unit.item.estimate }
         if items.count > capacity {
             // Which `capacity` stay is all that matters (the heap orders them): selected, not sorted.
             items.selectFirst(capacity) { a, b in
@@ -319,7 +333,12 @@ final class CandidateSet<Cell: SketchCell> {
             // From the last entry down: the entry that fills a removed one's index (the last) is
             // then one that stays.
             let lost = items[capacity...].compactMap { $0.source >= 0 ? $0.source : nil }.sorted(by: >)
-            for index in lost { table.remove(at: index) }
+            for index in lost {
+                table.remove(at: index)
+                // As the table does: its last entry takes the removed one's index.
+                estimates[index] = estimates[estimates.count - 1]
+                estimates.removeLast()
+            }
             items.removeLast(items.count - capacity)
             // Pruned keys: true weight ≤ their estimate ≤ the smallest kept one.
             turnedAway = true
@@ -327,8 +346,13 @@ final class CandidateSet<Cell: SketchCell> {
         }
         // Their winners, in their order.
         var wins = [Bool](repeating: false, count: n)
-        for unit in items where unit.source < 0 { wins[~unit.source] = true }
+        var winning = [Cell](repeating: .zero, count: n)
+        for unit in items where unit.source < 0 {
+            wins[~unit.source] = true
+            winning[~unit.source] = unit.item.estimate
+        }
         for i in fresh where wins[i] {
+            estimates.append(winning[i])
             let hash = hash(i)
             candidate(i) { key, path, observed, bytes in
                 let index = table.insert(hash, key: key, path: path)
@@ -336,6 +360,7 @@ final class CandidateSet<Cell: SketchCell> {
             }
         }
         heap = Heap(items.map(\.item))
+        united = (requests, estimates)
     }
 }
 
@@ -345,6 +370,7 @@ extension CandidateSet where Cell == Double {
     func scale(by factor: Double) {
         sketch.scale(by: factor)
         keptSmallest = nil
+        united = nil
         heap = Heap(heap.unordered.map { HeapItem(estimate: $0.estimate * factor, hash: $0.hash) })
         inheritedMiss *= factor
     }

@@ -69,6 +69,28 @@ struct SketchAbsorbTests {
         #expect(named.dropFirst(250).allSatisfy { $0.key.isEmpty && $0.path.isEmpty })
     }
 
+    /// A ranking right after a merge reads the estimates the merge queried; one after more
+    /// requests are counted queries the sketch again: both agree with the sketch key by key.
+    @Test func theMergesEstimatesServeOnlyUntilTheNextCount() {
+        let (a, b) = Self.lanes(widthLog2: 12, top: 300, seeds: (9, 10), requests: (50_000, 40_000))
+        a.absorb(b)
+        func reference(_ counter: SketchCounter) -> [String: UInt64] {
+            let core = counter.core
+            return Dictionary(uniqueKeysWithValues: core.table.entries.map {
+                (String(decoding: core.table.key(of: $0), as: UTF8.self), UInt64(core.sketch.estimate($0.hash)))
+            })
+        }
+        let merged = a.ranked(limit: 600)
+        let atMerge = reference(a)
+        #expect(merged.count == 600 && merged.allSatisfy { atMerge[$0.key] == $0.count })
+        // The same hot keys again: their counters grow, so stale estimates would show.
+        Self.fill(a, seed: 9, requests: 20_000)
+        let later = a.ranked(limit: 600)
+        let now = reference(a)
+        #expect(later.allSatisfy { now[$0.key] == $0.count })
+        #expect(later.map(\.count).reduce(0, +) > merged.map(\.count).reduce(0, +))
+    }
+
     @Test func absorbInPlaceEqualsMergingTheSnapshot() throws {
         // Small enough that candidates are turned away (the miss bound is live) and the union is cut back.
         func lanes() -> (SketchCounter, SketchCounter) { Self.lanes(widthLog2: 12, top: 300, seeds: (1, 2), requests: (60_000, 45_000)) }
