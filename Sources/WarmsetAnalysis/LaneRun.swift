@@ -4,6 +4,7 @@ import Synchronization
 import WarmsetInput
 import WarmsetKeys
 import WarmsetSketch
+import WarmsetSystem
 
 /// The spine's third step: every log read, parsed, keyed and counted by `lanes` lanes
 /// (`ParseLane`), and the lanes' counters merged into one.
@@ -124,8 +125,10 @@ struct LaneRun {
             summary.recordRead(path, source: source, decoded: decoded, lines: file.lines, error: lanes.lazy.compactMap(\.error).first)
         }
 
+        // Each lane passes its batched hits on to its own counter: at once, one lane a thread.
+        let lanes = self.lanes
+        Parallel.forEach(lanes.count) { lanes[$0].finish() }
         for lane in lanes {
-            lane.finish()
             outcome.malformed += lane.malformed
             for i in outcome.filtered.indices { outcome.filtered[i] += lane.filtered[i] }
         }
