@@ -53,9 +53,18 @@ public enum ByteScan {
     /// (an address, a status, a byte count, a request line of a few dozen bytes), and for them the
     /// call into `memchr` costs more than the scan: the first 64 bytes are looked at 16 at a time
     /// (SSE2, `warmset_find_byte`), the rest with `memchr`.
+    /// - Parameter wide: the field's length varies by dozens of bytes (a request line): its first
+    ///   64 bytes, when the line has them, are looked at in one step (`warmset_find_byte_in_64`).
     @inline(__always)
-    static func firstOccurrence(of byte: UInt8, _ byte32: Int32, in base: UnsafeRawPointer, from: Int, through last: Int) -> Int? {
+    static func firstOccurrence(of byte: UInt8, _ byte32: Int32, in base: UnsafeRawPointer, from: Int, through last: Int, wide: Bool = false) -> Int? {
         // Offsets stay below the line's length, so the arithmetic here cannot overflow (&+).
+        if wide && last &- from >= 63 {
+            let hit = warmset_find_byte_in_64(base.assumingMemoryBound(to: UInt8.self), from, byte)
+            if hit >= 0 { return hit }
+            if from &+ 64 > last { return nil }
+            guard let found = memchr(base + (from &+ 64), byte32, last &- from &- 63) else { return nil }
+            return UnsafeRawPointer(found) - base
+        }
         let inlineEnd = Swift.min(last &+ 1, from &+ 64)
         let hit = warmset_find_byte(base.assumingMemoryBound(to: UInt8.self), from, inlineEnd, byte)
         if hit >= 0 { return hit }

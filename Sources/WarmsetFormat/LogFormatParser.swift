@@ -13,9 +13,10 @@ private struct Terminator: Equatable {
     /// the line's end for an empty terminator. `@_transparent` here and on `find`, not
     /// `@inline(__always)`: with the latter the optimizer kept both out of line in `parseSix`
     /// (callgrind: a call per field), and `combined`'s constants were not folded in.
+    /// `wide`: `ByteScan.firstOccurrence(…wide:)`, for the request line.
     @_transparent
-    func end(in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
-        self.count == 0 ? count : find(in: base, count: count, from: from)
+    func end(in base: UnsafeRawPointer, count: Int, from: Int, wide: Bool = false) -> Int? {
+        self.count == 0 ? count : find(in: base, count: count, from: from, wide: wide)
     }
 
     /// `from + length` when a field of `length` (1…32) bytes starting at `from` ends there: this
@@ -39,13 +40,13 @@ private struct Terminator: Equatable {
     /// The first offset ≥ `from` where this terminator (1…8 bytes) starts, skipping one preceded
     /// by an odd number of backslashes when it says so; nil when there is none.
     @_transparent
-    func find(in base: UnsafeRawPointer, count: Int, from: Int) -> Int? {
+    func find(in base: UnsafeRawPointer, count: Int, from: Int, wide: Bool = false) -> Int? {
         let n = self.count
         let first = UInt8(truncatingIfNeeded: word)
         let last = count &- n
         var at = from
         while at <= last {
-            guard let offset = ByteScan.firstOccurrence(of: first, Int32(first), in: base, from: at, through: last) else { return nil }
+            guard let offset = ByteScan.firstOccurrence(of: first, Int32(first), in: base, from: at, through: last, wide: wide) else { return nil }
             var equal = true
             if n > 1 {
                 if offset &+ 8 <= count {
@@ -353,7 +354,7 @@ public final class LogFormatParser {
         else { return Malformation(.truncated, at: count) }
         fields.time = UnsafeRawBufferPointer(rebasing: line[at..<timeEnd])
         at = timeEnd &+ six.time.count
-        guard let requestEnd = six.request.end(in: base, count: count, from: at) else { return Malformation(.truncated, at: count) }
+        guard let requestEnd = six.request.end(in: base, count: count, from: at, wide: true) else { return Malformation(.truncated, at: count) }
         RequestLine.split(UnsafeRawBufferPointer(rebasing: line[at..<requestEnd]), into: &fields)
         at = requestEnd &+ six.request.count
         guard let statusEnd = six.status.end(ifLength: 3, in: base, count: count, from: at) ?? six.status.end(in: base, count: count, from: at)

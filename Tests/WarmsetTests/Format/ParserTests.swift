@@ -79,6 +79,41 @@ struct ParserTests {
         #expect(malformed > 1000, "the mutations reach the malformed paths (\(malformed) of \(lines.count) lines)")
     }
 
+    /// The request line's closing quote is looked for in the 64 bytes after its opening one in one
+    /// step when the line has them (`ByteScan.firstOccurrence(…wide:)`), and further on with
+    /// `memchr`: targets of every length from 1 to 150 bytes, plain and with an escaped quote, and
+    /// each line cut short, read as the general loop reads them.
+    @Test("request lines of every length around 64 bytes agree with the general loop")
+    func requestLinesAroundTheWideStep() throws {
+        let compiled = try LogFormat("combined")
+        let unrolled = LogFormatParser(format: compiled)
+        let general = LogFormatParser(format: compiled, unrolled: false)
+        var lines: [[UInt8]] = []
+        for length in 1...150 {
+            let target = "/" + String(repeating: "a", count: length - 1)
+            var escaped = Array(target.utf8)
+            if length > 3 { escaped.replaceSubrange((length / 2)..<(length / 2 + 2), with: Array(#"""#.utf8)) }
+            for path in [Array(target.utf8), escaped] {
+                let line = Array(#"1.2.3.4 - - [27/Nov/2026:00:00:00 +0000] "GET "#.utf8) + path
+                    + Array(#" HTTP/1.1" 200 5 "-" "agent""#.utf8)
+                lines.append(line)
+                for cut in stride(from: 40, to: line.count, by: 3) { lines.append(Array(line[..<cut])) }
+            }
+        }
+        var targets = 0
+        for line in lines {
+            var a = RequestFields()
+            var b = RequestFields()
+            let (problemA, problemB) = line.withUnsafeBytes { raw in (unrolled.parse(raw, into: &a), general.parse(raw, into: &b)) }
+            #expect(problemA == problemB, "\(String(decoding: line, as: UTF8.self))")
+            if problemA == nil {
+                #expect(ParsedLine(a) == ParsedLine(b), "\(String(decoding: line, as: UTF8.self))")
+                targets += 1
+            }
+        }
+        #expect(targets >= 300, "whole lines parse (\(targets))")
+    }
+
     /// The unrolled loop checks `-`, a 26-byte `$time_local` and a 3-digit status where they
     /// usually end; a field holding its own terminator before that point ends there, as in the
     /// general loop. The single-byte mutations above cannot build such a line (`] "` is 3 bytes).
