@@ -96,7 +96,7 @@ public final class KeyBuilder {
     /// and the first rule matches the normalized path too, so it wins there as well.
     /// - Returns: whether it answered (`reason`: nil when `key` holds the key); false with
     ///   `path` and `key` empty when the steps must decide.
-    /// - Complexity: O(target length): two scans of 16 bytes at a time and the rule's match,
+    /// - Complexity: O(target length): one scan (`warmset_target_cut`) and the rule's match,
     ///   instead of the escapes' search, the split, the normalization's check and copy.
     @inline(__always)
     private func firstRuleKey(
@@ -108,13 +108,10 @@ public final class KeyBuilder {
         guard firstRuleIsFast, let base = target.baseAddress else { return false }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         let n = target.count
-        var cut = warmset_find_either(bytes, 0, n, 0x3F, 0x23)
-        if cut < 0 {
-            cut = n
-        } else if bytes[cut] == 0x3F && !query.dropsQuery {
-            return false
-        }
-        guard cut <= path.capacity, !hasLogEscapes || warmset_find_byte(bytes, 0, n, 0x5C) < 0 else { return false }
+        var backslash: Int32 = 0
+        let cut = warmset_target_cut(bytes, n, &backslash)
+        if cut < n && bytes[cut] == 0x3F && !query.dropsQuery { return false }
+        guard cut <= path.capacity, !hasLogEscapes || backslash == 0 else { return false }
         _ = path.append(UnsafeRawBufferPointer(start: base, count: cut))
         if ruleSet.applyFirst(to: path.bytes, into: &key, reason: &reason) { return true }
         path.reset()

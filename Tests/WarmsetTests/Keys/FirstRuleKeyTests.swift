@@ -1,3 +1,4 @@
+import CByteScan
 import Testing
 @testable import WarmsetKeys
 
@@ -104,6 +105,37 @@ struct FirstRuleKeyTests {
         #expect(key("/products/12\\x3Fa=1", escapes: false) == "any:/products/12%5Cx3Fa=1")
         #expect(key("/products/") == "any:/products/")
         #expect(key("/products/12/") == "any:/products/12/")
+    }
+
+    /// The target's cut (its first `?` or `#`) and whether it holds a backslash, found in one pass
+    /// (`warmset_target_cut`; 16…64 bytes in one step of overlapping compares): every length from 0
+    /// to 100, plain and with each of `?`, `#` and `\` at every position, and with a `#` then a `?`.
+    @Test func targetCutsAtEveryLength() {
+        func check(_ target: [UInt8]) {
+            var backslash: Int32 = -1
+            let cut = target.withUnsafeBufferPointer { warmset_target_cut($0.baseAddress!, $0.count, &backslash) }
+            let want = target.firstIndex { $0 == 0x3F || $0 == 0x23 } ?? target.count
+            #expect(cut == want && backslash == (target.contains(0x5C) ? 1 : 0), "\(String(decoding: target, as: UTF8.self))")
+        }
+        for n in 0...100 {
+            // Bytes beyond the target are `?` and `\`: the scan must not look past its end.
+            let padded = Array(repeating: UInt8(ascii: "a"), count: n) + Array("?\\#".utf8)
+            padded.withUnsafeBufferPointer { whole in
+                var backslash: Int32 = -1
+                #expect(warmset_target_cut(whole.baseAddress!, n, &backslash) == n && backslash == 0, "\(n) plain bytes")
+            }
+            for position in 0..<n {
+                for byte in [UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "\\")] {
+                    var target = Array(repeating: UInt8(ascii: "a"), count: n)
+                    target[position] = byte
+                    check(target)
+                    if position + 1 < n {
+                        target[position + 1] = byte == 0x3F ? 0x23 : 0x3F
+                        check(target)
+                    }
+                }
+            }
+        }
     }
 
     /// Short copies (`warmset_copy`, behind every append to a scratch buffer) copy exactly their
