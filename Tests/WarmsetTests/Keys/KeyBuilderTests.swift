@@ -419,6 +419,44 @@ struct KeyBuilderTests {
         #expect(turnedAway > 50 && matched > 20)  // the prefix turned many subjects away, and many matched
     }
 
+    /// The digits of a `LITERAL(\d+)LITERAL` rule are checked in one word when there are at most 8
+    /// and the subject has 8 bytes up to their end, else byte by byte: runs of 0 to 11 digits, each
+    /// with one byte at every place changed to a byte around the digits (`/`, `:`, a letter, a byte
+    /// above 0x7F, a byte whose top bit hides a digit), behind prefixes of 0 to 10 bytes and before
+    /// a suffix or none, give PCRE2's answers and groups.
+    @Test func digitRunsOfEveryLengthAgreeWithPCRE2() throws {
+        for (source, prefix, suffix) in [(#"^/products/(\d+)$"#, "/products/", ""), (#"^(\d+)$"#, "", ""), (#"^/p/(\d+)/profile$"#, "/p/", "/profile"),
+                                         (#"^/u/([0-9]+)\.json$"#, "/u/", ".json")] {
+            let fast = try Pattern(source, wholeSubject: true, what: "test")
+            let reference = try Pattern("(?:" + source + ")", wholeSubject: true, what: "test")
+            var matched = 0
+            for length in 0...11 {
+                let digits = (0..<length).map { UInt8(ascii: "0") + UInt8(($0 * 7 + length) % 10) }
+                var runs = [digits]
+                for place in 0..<length {
+                    for byte: UInt8 in [0x2F, 0x3A, 0x61, 0xB5, 0xC0, 0xFF, 0x20] {
+                        var run = digits
+                        run[place] = byte
+                        runs.append(run)
+                    }
+                }
+                for run in runs {
+                    var bytes = Array(prefix.utf8) + run + Array(suffix.utf8)
+                    let (got, want, groups) = bytes.withUnsafeMutableBytes { raw in
+                        let got = fast.matches(UnsafeRawBufferPointer(raw)), want = reference.matches(UnsafeRawBufferPointer(raw))
+                        return (got, want, (0...1).map { (fast.group($0), reference.group($0)) })
+                    }
+                    #expect(got == want, "\(source) on \(bytes)")
+                    if got && want {
+                        matched += 1
+                        for (a, b) in groups { #expect(a == b, "\(source) on \(bytes)") }
+                    }
+                }
+            }
+            #expect(matched == 11, "\(source): each run of 1 to 11 digits, and no changed one")
+        }
+    }
+
     /// No key or path ever holds a control byte, a space or DEL, whatever the target (raw bytes
     /// or the log's `\xHH` escapes of any value, in the path or the query): rules append
     /// captures without looking at their bytes, and keys go into protocols that forbid them.
