@@ -35,6 +35,18 @@ struct ParserTests {
         }
     }
 
+    /// Expects `unrolled` and `general` to read `line` alike: the same malformation, or the same
+    /// fields. Returns whether the line parsed.
+    static func agree(_ unrolled: LogFormatParser, _ general: LogFormatParser, on line: [UInt8]) -> Bool {
+        var a = RequestFields()
+        var b = RequestFields()
+        let (problemA, problemB) = line.withUnsafeBytes { raw in (unrolled.parse(raw, into: &a), general.parse(raw, into: &b)) }
+        #expect(problemA == problemB, "\(String(decoding: line, as: UTF8.self))")
+        guard problemA == nil else { return false }
+        #expect(ParsedLine(a) == ParsedLine(b) && a.badRequestLine == b.badRequestLine, "\(String(decoding: line, as: UTF8.self))")
+        return true
+    }
+
     /// `combined` and `common` are read by the unrolled loop; it must agree with the general loop
     /// on every line, well formed or not: the corpus, each of its lines cut at every length, and
     /// each with one byte changed at every position (to a space, a quote, a backslash, a bracket,
@@ -65,17 +77,7 @@ struct ParserTests {
             }
         }
         var malformed = 0
-        for line in lines {
-            var a = RequestFields()
-            var b = RequestFields()
-            let (problemA, problemB) = line.withUnsafeBytes { raw in (unrolled.parse(raw, into: &a), general.parse(raw, into: &b)) }
-            #expect(problemA == problemB, "\(String(decoding: line, as: UTF8.self))")
-            if problemA == nil {
-                #expect(ParsedLine(a) == ParsedLine(b) && a.badRequestLine == b.badRequestLine, "\(String(decoding: line, as: UTF8.self))")
-            } else {
-                malformed += 1
-            }
-        }
+        for line in lines where !Self.agree(unrolled, general, on: line) { malformed += 1 }
         #expect(malformed > 1000, "the mutations reach the malformed paths (\(malformed) of \(lines.count) lines)")
     }
 
@@ -101,16 +103,7 @@ struct ParserTests {
             }
         }
         var targets = 0
-        for line in lines {
-            var a = RequestFields()
-            var b = RequestFields()
-            let (problemA, problemB) = line.withUnsafeBytes { raw in (unrolled.parse(raw, into: &a), general.parse(raw, into: &b)) }
-            #expect(problemA == problemB, "\(String(decoding: line, as: UTF8.self))")
-            if problemA == nil {
-                #expect(ParsedLine(a) == ParsedLine(b), "\(String(decoding: line, as: UTF8.self))")
-                targets += 1
-            }
-        }
+        for line in lines where Self.agree(unrolled, general, on: line) { targets += 1 }
         #expect(targets >= 300, "whole lines parse (\(targets))")
     }
 
