@@ -9,7 +9,7 @@ import HeapModule
 /// Estimates only grow, so a heap entry is a lower bound; it is refreshed from the sketch
 /// only when it reaches the top of the heap. The heap is touched only when a key's new
 /// estimate exceeds the smallest candidate's. Before ranking every candidate is re-queried
-/// against the final sketch.
+/// against the final sketch (or, right after a merge, its estimates are the ones the merge queried).
 ///
 /// The miss bound: a key turned away had, when it last arrived, an estimate (≥ its true
 /// weight) no larger than the smallest candidate's; the smallest candidate's estimate never
@@ -33,7 +33,7 @@ final class CandidateSet<Cell: SketchCell> {
     var inheritedMiss: Double = 0
     /// True once a key was turned away or evicted.
     var turnedAway = false
-    /// The smallest candidate estimate `cutBack` kept, and `requests` then: `missBound` without
+    /// The smallest candidate estimate the last `unite` kept, and `requests` then: `missBound` without
     /// querying every candidate again while nothing was added since (its stats after a merge).
     private var keptSmallest: (requests: UInt64, estimate: Double)?
     /// Every candidate's estimate by entry index as the last `unite` queried them, and `requests`
@@ -344,15 +344,12 @@ final class CandidateSet<Cell: SketchCell> {
             turnedAway = true
             if let smallest = items.min(by: { $0.item < $1.item }) { keptSmallest = (requests, smallest.item.estimate.doubleValue) }
         }
-        // Their winners, in their order.
-        var wins = [Bool](repeating: false, count: n)
-        var winning = [Cell](repeating: .zero, count: n)
-        for unit in items where unit.source < 0 {
-            wins[~unit.source] = true
-            winning[~unit.source] = unit.item.estimate
-        }
-        for i in fresh where wins[i] {
-            estimates.append(winning[i])
+        // Their winners, in their order, with their estimates.
+        var winning = [Cell?](repeating: nil, count: n)
+        for unit in items where unit.source < 0 { winning[~unit.source] = unit.item.estimate }
+        for i in fresh {
+            guard let estimate = winning[i] else { continue }
+            estimates.append(estimate)
             let hash = hash(i)
             candidate(i) { key, path, observed, bytes in
                 let index = table.insert(hash, key: key, path: path)

@@ -48,6 +48,8 @@ public enum ZeroedMemory {
     /// then replaces it, which, while another thread of the process runs on another core, waits
     /// for that core to drop the old mapping (an interrupt per page). Populated for writing, each
     /// page is mapped once. Memory from the allocator is already written: nothing to do.
+    /// - Precondition: nothing has been written to the memory yet: where the kernel refuses to
+    ///   populate it (before Linux 5.14), a zero is written to each page.
     public static func populate<Cell: BitwiseCopyable>(_ pointer: UnsafeMutablePointer<Cell>, count: Int) {
         let bytes = count * MemoryLayout<Cell>.stride
         guard bytes >= mappedFrom else { return }
