@@ -14,8 +14,8 @@ import WarmsetSystem
 /// same target while it is still recorded there takes the slot.
 ///
 /// Memory: `slotCount` × `slotStride` bytes, allocated once (1 MiB), zero bits an empty slot:
-/// mapped untouched (`ZeroedMemory`), so its pages are zeroed as the lane first uses them, and a
-/// memo built only to check a configuration costs none.
+/// mapped untouched (`ZeroedMemory`), its pages zeroed by the lane's own thread before its first
+/// line (`populate`), so a memo built only to check a configuration costs none.
 ///
 /// Owned by one `KeyBuilder`, which frees it.
 struct KeyMemo {

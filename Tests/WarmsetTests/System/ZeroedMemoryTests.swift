@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import WarmsetSystem
 
@@ -30,5 +33,32 @@ struct ZeroedMemoryTests {
                 ZeroedMemory.free(bytes, count: count)
             }
         }
+    }
+
+    /// `populate` maps every page of a mapped table before it is used (`mincore` reports the
+    /// pages resident; none were before), leaves the cells zero and writable, and leaves memory
+    /// from the allocator as it is.
+    @Test func populateMapsEveryPageBeforeUse() {
+        let page = Int(getpagesize())
+        for count in [64 << 10, 1 << 20] {
+            let bytes: UnsafeMutablePointer<UInt8> = ZeroedMemory.allocate(count: count)
+            func resident() -> Int {
+                var vector = [UInt8](repeating: 0, count: (count + page - 1) / page)
+                #expect(mincore(UnsafeMutableRawPointer(bytes), count, &vector) == 0)
+                return vector.filter { $0 & 1 == 1 }.count
+            }
+            #expect(resident() == 0, "\(count) bytes: no page mapped before first use")
+            ZeroedMemory.populate(bytes, count: count)
+            #expect(resident() == (count + page - 1) / page, "\(count) bytes: every page mapped")
+            #expect((0..<count).allSatisfy { bytes[$0] == 0 })
+            bytes[count - 1] = 7
+            #expect(bytes[count - 1] == 7)
+            ZeroedMemory.free(bytes, count: count)
+        }
+        let small: UnsafeMutablePointer<UInt8> = ZeroedMemory.allocate(count: 100)
+        small[5] = 9
+        ZeroedMemory.populate(small, count: 100)
+        #expect(small[5] == 9, "memory from the allocator is left as it is")
+        ZeroedMemory.free(small, count: 100)
     }
 }
