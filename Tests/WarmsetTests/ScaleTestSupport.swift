@@ -103,12 +103,8 @@ enum ScaleSupport {
         return Run(status: result.status, stdout: result.stdout, stderr: String(decoding: result.stderr, as: UTF8.self))
     }
 
-    /// A fresh temporary directory.
-    static func temporaryDirectory(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("warmset-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    /// A fresh temporary directory, removed when the test process exits.
+    static func temporaryDirectory(_ name: String) throws -> URL { try TestSupport.temporaryDirectory(name) }
 }
 
 /// The number of positions where two equally long arrays differ (a readable failure, where

@@ -45,17 +45,7 @@ enum WarmTestKit {
     }
 
     /// A new directory under /tmp, removed when the test process exits.
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("warmset-warm-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        scratch.update { list in
-            if list.isEmpty { atexit { WarmTestKit.scratch.value.forEach { try? FileManager.default.removeItem(at: $0) } } }
-            list.append(url)
-        }
-        return url
-    }
-
-    static let scratch = Mutexed<[URL]>([])
+    static func temporaryDirectory() throws -> URL { try TestSupport.temporaryDirectory("warm") }
 
     /// Runs a program and collects its output.
     struct Run {

@@ -93,12 +93,21 @@ enum TestSupport {
         return (path, bytes)
     }
 
-    /// A fresh temporary directory.
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("warmset-test-\(UUID().uuidString)")
+    /// A fresh directory under the system's temporary directory, named `warmset-NAME-…`, removed
+    /// with everything in it when the test process exits (every test's scratch space comes from
+    /// here, so a test run leaves nothing behind in /tmp).
+    static func temporaryDirectory(_ name: String = "test") throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("warmset-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        scratch.update { list in
+            if list.isEmpty { atexit { TestSupport.scratch.value.forEach { try? FileManager.default.removeItem(at: $0) } } }
+            list.append(url)
+        }
         return url
     }
+
+    /// The directories `temporaryDirectory` made, removed at exit.
+    private static let scratch = Mutexed<[URL]>([])
 }
 
 /// A `ByteSource` over bytes in memory that hands out at most `chunk` bytes per read.
