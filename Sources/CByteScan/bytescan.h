@@ -214,17 +214,23 @@ static inline __attribute__((always_inline)) long warmset_target_cut(const unsig
 /// Copies n bytes from `from` to `to`: 4…32 bytes as whole words, all loaded before any is stored,
 /// the last ones overlapping; 1…3 bytes one by one; longer runs with memcpy. Paths, keys and
 /// captures are mostly 4…32 bytes, where a call into memcpy costs more than the copy. The ranges
-/// may not overlap.
+/// may not overlap. 8…24 bytes are one case (three words: first, middle, last), so that lengths on
+/// both sides of 16 (`/products/` and a 6- or 7-digit id) take the same branch.
 static inline __attribute__((always_inline)) void warmset_copy(void *to, const void *from, long n) {
     unsigned char *d = (unsigned char *)to;
     const unsigned char *s = (const unsigned char *)from;
-    if (n >= 8 && n <= 16) {
-        uint64_t a, b;
+    if (n >= 8 && n <= 24) {
+        // The middle word starts at n/2 - 4: at most 8 (no gap after the first word) and at
+        // least n - 16 (none before the last).
+        const long middle = (n >> 1) - 4;
+        uint64_t a, b, c;
         memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
+        memcpy(&b, s + middle, 8);
+        memcpy(&c, s + n - 8, 8);
         memcpy(d, &a, 8);
-        memcpy(d + n - 8, &b, 8);
-    } else if (n > 16 && n <= 32) {
+        memcpy(d + middle, &b, 8);
+        memcpy(d + n - 8, &c, 8);
+    } else if (n > 24 && n <= 32) {
         uint64_t a, b, c, e;
         memcpy(&a, s, 8);
         memcpy(&b, s + 8, 8);
