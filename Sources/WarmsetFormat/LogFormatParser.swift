@@ -339,7 +339,10 @@ public final class LogFormatParser {
     /// A line of a `combined`-shaped format: the general loop unrolled, the same finds, values and
     /// malformations, the field of each variable known (find the terminator, store the value, step
     /// over the terminator, six times). Inlined three times: into `parseCombined` and `parseCommon`
-    /// with their terminators as constants, and into `parseOther` with a format's own loaded.
+    /// with their terminators as constants, and into `parseOther` with a format's own loaded
+    /// (`@inline(__always)`: left to itself the compiler made it one more call a line, with its
+    /// own frame, from each of them).
+    @inline(__always)
     private func parseSix<Six: SixTerminatorSet>(
         _ line: UnsafeRawBufferPointer, _ base: UnsafeRawPointer, _ count: Int, _ six: Six, into fields: inout RequestFields
     ) -> Malformation? {
